@@ -1,0 +1,90 @@
+// AMI frame (as asterisk-manager hands it: lower-cased keys, repeated keys as arrays,
+// `Variable:` split into an object) → the tracker's CallEvent. Pure and total: a frame that is
+// missing what we need yields undefined, never an exception.
+
+import type { CallEvent } from '../calls/types';
+
+export type AmiFrame = Record<string, unknown>;
+
+/** First value of a key, as a string ('' when absent or not text). */
+export function field(frame: AmiFrame, key: string): string {
+  const v = frame[key];
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v) && typeof v[0] === 'string') return v[0];
+  return '';
+}
+
+/** VarSet's variable name; asterisk-manager turns "Variable: X" into { X: '' }. */
+function variableName(frame: AmiFrame): string {
+  const v = frame['variable'];
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && !Array.isArray(v)) {
+    const keys = Object.keys(v);
+    return keys.length === 1 ? keys[0] : '';
+  }
+  return '';
+}
+
+function eventTime(frame: AmiFrame, arrival: number): number {
+  const ts = Number(field(frame, 'timestamp'));
+  return Number.isFinite(ts) && ts > 1e9 ? Math.round(ts * 1000) : arrival;
+}
+
+export function toCallEvent(frame: AmiFrame, arrival: number): CallEvent | undefined {
+  const name = field(frame, 'event');
+  const uniqueid = field(frame, 'uniqueid');
+  const linkedid = field(frame, 'linkedid');
+  // Every event the tracker reads is about a channel of a call.
+  if (!uniqueid || !linkedid || !name) return undefined;
+  const base = { at: eventTime(frame, arrival), uniqueid, linkedid, channel: field(frame, 'channel') };
+  switch (name) {
+    case 'Newchannel':
+      return {
+        ...base,
+        type: 'channel_created',
+        context: field(frame, 'context'),
+        exten: field(frame, 'exten'),
+        callerNum: field(frame, 'calleridnum'),
+        callerName: field(frame, 'calleridname'),
+        state: Number(field(frame, 'channelstate')) || 0,
+      };
+    case 'Newstate':
+      return { ...base, type: 'channel_state', state: Number(field(frame, 'channelstate')) || 0 };
+    case 'Newexten':
+      return {
+        ...base,
+        type: 'dialplan',
+        context: field(frame, 'context'),
+        exten: field(frame, 'exten'),
+        application: field(frame, 'application'),
+      };
+    case 'DialBegin':
+      return { ...base, type: 'dial_begin', destUniqueid: field(frame, 'destuniqueid'), dialString: field(frame, 'dialstring') };
+    case 'DialEnd':
+      return { ...base, type: 'dial_end', destUniqueid: field(frame, 'destuniqueid'), status: field(frame, 'dialstatus') };
+    case 'VarSet': {
+      const varName = variableName(frame);
+      if (!TRACKED_VARIABLES.has(varName)) return undefined;
+      return { ...base, type: 'var_set', name: varName, value: field(frame, 'value') };
+    }
+    case 'BridgeEnter':
+      return { ...base, type: 'bridge_enter', bridgeId: field(frame, 'bridgeuniqueid'), bridgeType: field(frame, 'bridgetype') };
+    case 'BridgeLeave':
+      return { ...base, type: 'bridge_leave', bridgeId: field(frame, 'bridgeuniqueid') };
+    case 'MessageWaiting':
+      return { ...base, type: 'voicemail_left' };
+    case 'QueueCallerAbandon':
+      return { ...base, type: 'queue_abandon' };
+    case 'HangupRequest':
+      return { ...base, type: 'hangup_request', soft: false };
+    case 'SoftHangupRequest':
+      return { ...base, type: 'hangup_request', soft: true };
+    case 'Hangup':
+      return { ...base, type: 'hangup', cause: Number(field(frame, 'cause')) || 0 };
+    default:
+      return undefined;
+  }
+}
+
+/** The dialplan variables that carry an outcome; the rest of VarSet (a third of all AMI traffic) is noise. */
+const TRACKED_VARIABLES = new Set(['DIALSTATUS', 'VMSTATUS', 'QUEUESTATUS']);

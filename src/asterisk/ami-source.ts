@@ -1,0 +1,210 @@
+// The AMI connection: log in, stream events, answer presentation queries, and stay connected.
+// asterisk-manager parses frames; the reconnect loop and the Ping watchdog are ours, because the
+// library's own reconnect cannot recover from some failures (its issues #18, #30) and it prints
+// to console.log. One Manager per connection: a closed one is never reused.
+
+import net from 'node:net';
+import { EventEmitter } from 'node:events';
+import type { AmiConfig } from '../config/types';
+import type { Logger } from '../log';
+import { field, type AmiFrame } from './ami-events';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const AsteriskManager = require('asterisk-manager') as (port?: number, host?: string) => AmiManager;
+
+interface AmiManager {
+  options: { port?: number; host?: string; username: string; password: string; events: boolean };
+  connect(port: number, host: string, cb: () => void): void;
+  login(cb: (err?: AmiFrame) => void): void;
+  action(action: Record<string, string>, cb: (err: AmiFrame | undefined, res: AmiFrame) => void): string;
+  disconnect(): void;
+  on(event: string, fn: (...args: never[]) => void): void;
+  removeAllListeners(event?: string): void;
+}
+
+export type AmiState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
+
+export interface AmiSourceEvents {
+  frame: [frame: AmiFrame, arrival: number];
+  state: [state: AmiState, detail: string];
+}
+
+const BACKOFF_MIN_MS = 1000;
+const BACKOFF_MAX_MS = 60_000;
+const ACTION_TIMEOUT_MS = 5000;
+
+export class AmiSource extends EventEmitter<AmiSourceEvents> {
+  private manager?: AmiManager;
+  private socket?: net.Socket;
+  private state: AmiState = 'disconnected';
+  private backoffMs = BACKOFF_MIN_MS;
+  private retryTimer?: NodeJS.Timeout;
+  private pingTimer?: NodeJS.Timeout;
+  private pingOutstanding = false;
+  private stopped = false;
+  private getvarRefused = false;
+  private downAnnounced = false;
+  /** Bumped on every connection, so callbacks of a dead one are ignored. */
+  private generation = 0;
+
+  constructor(
+    private readonly cfg: AmiConfig,
+    private readonly log: Logger,
+    private readonly clock: () => number = Date.now,
+  ) {
+    super();
+  }
+
+  get connected(): boolean {
+    return this.state === 'connected';
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.teardown();
+    this.setState('stopped', 'stopped');
+  }
+
+  /**
+   * CALLERID(pres) of a live channel, or undefined when the PBX would not say (refused, gone,
+   * timed out). A refusal is logged once per process, not per call.
+   */
+  getPresentation(channel: string): Promise<string | undefined> {
+    // Not gated on `connected`: events can arrive in the same read as the login response, before
+    // our login callback runs; the library holds actions until its login completes.
+    const manager = this.manager;
+    if (!manager) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), ACTION_TIMEOUT_MS);
+      manager.action({ action: 'Getvar', channel, variable: 'CALLERID(pres)' }, (err, res) => {
+        clearTimeout(timer);
+        if (err || !res) {
+          const message = err ? field(err, 'message') : 'no answer';
+          if (/permission|denied|privilege/i.test(message) && !this.getvarRefused) {
+            this.getvarRefused = true;
+            this.log.warn('the PBX refused Getvar CALLERID(pres); withheld callers behind a trusted P-Asserted-Identity cannot be detected (see README: withheld numbers)', { message });
+          }
+          resolve(undefined);
+          return;
+        }
+        resolve(field(res, 'value'));
+      });
+    });
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const generation = ++this.generation;
+    this.setState('connecting', `${this.cfg.host}:${this.cfg.port}`);
+    const manager = AsteriskManager();
+    manager.options.username = this.cfg.username;
+    manager.options.password = this.cfg.secret;
+    manager.options.events = true;
+    this.manager = manager;
+
+    manager.on('managerevent', ((frame: AmiFrame) => {
+      if (generation === this.generation) this.emit('frame', frame, this.clock());
+    }) as never);
+    manager.on('error', ((err: Error) => {
+      if (generation === this.generation) this.log.debug('AMI socket error', { error: err.message });
+    }) as never);
+    manager.on('close', (() => {
+      if (generation === this.generation) this.lost('connection closed');
+    }) as never);
+
+    // asterisk-manager does not expose its socket; catch it as it is made, so a dead peer can be
+    // destroyed rather than half-closed.
+    const create = net.createConnection;
+    let socket: net.Socket | undefined;
+    (net as { createConnection: typeof net.createConnection }).createConnection = ((...args: Parameters<typeof net.createConnection>) => {
+      socket = create.apply(net, args);
+      return socket;
+    }) as typeof net.createConnection;
+    try {
+      manager.connect(this.cfg.port, this.cfg.host, () => {
+        if (generation !== this.generation) return;
+        manager.login((err) => {
+          if (generation !== this.generation) return;
+          if (err) {
+            this.log.error('AMI login rejected: check asterisk.ami.username and secret, and manager.conf permit/deny', {
+              message: field(err, 'message'),
+            });
+            // A wrong secret will not fix itself quickly: wait the longest backoff.
+            this.backoffMs = BACKOFF_MAX_MS;
+            this.lost('login rejected');
+            return;
+          }
+          this.backoffMs = BACKOFF_MIN_MS;
+          this.setState('connected', `${this.cfg.host}:${this.cfg.port}`);
+          this.startPing(generation);
+        });
+      });
+    } finally {
+      (net as { createConnection: typeof net.createConnection }).createConnection = create;
+    }
+    this.socket = socket;
+  }
+
+  private startPing(generation: number): void {
+    clearInterval(this.pingTimer);
+    this.pingOutstanding = false;
+    this.pingTimer = setInterval(() => {
+      if (generation !== this.generation || !this.manager) return;
+      if (this.pingOutstanding) {
+        this.log.warn('AMI did not answer Ping in time; reconnecting', { interval_ms: this.cfg.ping_interval_ms });
+        this.lost('ping timeout');
+        return;
+      }
+      this.pingOutstanding = true;
+      this.manager.action({ action: 'Ping' }, () => {
+        if (generation === this.generation) this.pingOutstanding = false;
+      });
+    }, this.cfg.ping_interval_ms);
+    this.pingTimer.unref();
+  }
+
+  private lost(why: string): void {
+    this.teardown();
+    if (this.stopped) return;
+    this.setState('disconnected', why);
+    const wait = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
+    this.log.debug('AMI reconnect scheduled', { in_ms: wait });
+    this.retryTimer = setTimeout(() => this.connect(), wait);
+  }
+
+  private teardown(): void {
+    this.generation++;
+    clearInterval(this.pingTimer);
+    const manager = this.manager;
+    this.manager = undefined;
+    if (manager) {
+      manager.removeAllListeners('managerevent');
+      manager.removeAllListeners('close');
+    }
+    this.socket?.destroy();
+    this.socket = undefined;
+  }
+
+  /** Each state change is logged once: no flood while the PBX is down. */
+  private setState(state: AmiState, detail: string): void {
+    if (state === this.state) return;
+    this.state = state;
+    if (state === 'connected') {
+      this.downAnnounced = false;
+      this.log.info('AMI connected', { peer: detail });
+    } else if (state === 'disconnected' && !this.downAnnounced) {
+      this.downAnnounced = true;
+      this.log.warn('AMI connection down; reconnecting with backoff', { peer: `${this.cfg.host}:${this.cfg.port}`, why: detail });
+    } else if (state === 'disconnected') {
+      this.log.debug('AMI still unreachable', { why: detail });
+    }
+    this.emit('state', state, detail);
+  }
+}

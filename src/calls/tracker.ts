@@ -1,0 +1,276 @@
+// Follows every call as the set of channels sharing a Linkedid and decides, once the caller's
+// channel is gone, whether a person answered. Pure: no I/O, no clock; time comes in as `now`.
+//
+// Why these rules (see test/fixtures/README.md, captured from a real Asterisk 22):
+// - "Up" is not "answered": VoiceMail and Answer() before Queue bring the caller's channel Up.
+//   A person answered when a dialled device leg (not a Local channel, not the caller) entered a
+//   bridge and the caller's channel entered one too.
+// - Hangup causes and Cdr dispositions mislead (cause 16 for answered and voicemail; Cdr
+//   ANSWERED for voicemail, NO ANSWER for ring-group losers), so neither is read.
+// - Only the caller's channel's DIALSTATUS counts: Local ;2 legs say CANCEL when nobody hung up.
+// - Queues emit QueueCallerAbandon on timeout too; QUEUESTATUS=TIMEOUT tells them apart.
+
+import { toE164, isWithheldNumber } from '../numbers/phone';
+import type { CallEvent, CallOutcome, EndedCall, InboundCallStarted } from './types';
+
+export interface TrackerOptions {
+  inboundContexts: readonly string[];
+  /** E.164 DIDs of every configured business: a call to one is inbound whatever its context. */
+  dids: ReadonlySet<string>;
+  defaultCountry: string;
+  /** Wait after the caller's hangup for late events before deciding. */
+  graceMs: number;
+  /** A call not ended after this long (by arrival time) is given up as `unknown_end`. */
+  maxCallMs: number;
+  /**
+   * The source will be asked for each inbound call's presentation: wait for its answer (a
+   * `presentation` event, '' when the PBX refused) up to this long past the grace.
+   */
+  presentationWaitMs?: number;
+}
+
+interface TrackedCall {
+  callId: string;
+  rootUniqueid: string;
+  rootChannel: string;
+  direction: 'inbound' | 'outbound';
+  context: string;
+  didRaw: string;
+  did?: string;
+  callerNum: string;
+  callerName: string;
+  dialled: string;
+  presentation: string;
+  presentationPending: boolean;
+  startedAt: number;
+  firstSeenAt: number;
+  /** uniqueid → is a Local/ channel. */
+  legs: Map<string, boolean>;
+  rootBridged: boolean;
+  deviceBridged: boolean;
+  dialStatus: string;
+  lastDialEnd: string;
+  voicemail: boolean;
+  queueAbandon: boolean;
+  queueTimeout: boolean;
+  callerHungUp: boolean;
+  hangupAt?: number;
+  hangupCause: number;
+}
+
+export class CallTracker {
+  private readonly calls = new Map<string, TrackedCall>();
+  private readonly inboundContexts: ReadonlySet<string>;
+
+  constructor(private readonly opts: TrackerOptions) {
+    this.inboundContexts = new Set(opts.inboundContexts);
+  }
+
+  /** Calls being followed now (bounded by maxCallMs). */
+  get size(): number {
+    return this.calls.size;
+  }
+
+  /**
+   * Feeds one event. Returns the start of a new inbound call (so the source can ask the PBX for
+   * its caller-ID presentation while the channel is alive), else undefined.
+   */
+  handle(ev: CallEvent, now: number): InboundCallStarted | undefined {
+    if (ev.type === 'presentation') {
+      const call = this.calls.get(ev.linkedid);
+      if (call) {
+        call.presentation = ev.value;
+        call.presentationPending = false;
+      }
+      return undefined;
+    }
+    if (ev.type === 'channel_created' && ev.uniqueid === ev.linkedid) {
+      return this.startCall(ev, now);
+    }
+    const call = this.calls.get(ev.linkedid);
+    if (!call) return undefined;
+    const isRoot = ev.uniqueid === call.rootUniqueid;
+    switch (ev.type) {
+      case 'channel_created':
+        call.legs.set(ev.uniqueid, ev.channel.startsWith('Local/'));
+        break;
+      case 'dialplan':
+        if (isRoot) this.noteDialplan(call, ev.context, ev.exten);
+        if (/^voicemail$/i.test(ev.application)) call.voicemail = true;
+        break;
+      case 'dial_begin':
+        if (isRoot && call.direction === 'outbound' && !call.dialled) call.dialled = dialledNumberOf(ev.dialString);
+        break;
+      case 'dial_end':
+        if (isRoot && ev.status) call.lastDialEnd = ev.status;
+        break;
+      case 'var_set':
+        this.noteVariable(call, isRoot, ev.name, ev.value);
+        break;
+      case 'bridge_enter':
+        if (ev.bridgeType === 'holding' || ev.bridgeType === 'parking') break;
+        if (isRoot) call.rootBridged = true;
+        else if (call.legs.get(ev.uniqueid) === false) call.deviceBridged = true;
+        break;
+      case 'voicemail_left':
+        if (isRoot) call.voicemail = true;
+        break;
+      case 'queue_abandon':
+        if (isRoot) call.queueAbandon = true;
+        break;
+      case 'hangup_request':
+        if (isRoot && !ev.soft && call.hangupAt === undefined) call.callerHungUp = true;
+        break;
+      case 'hangup':
+        if (isRoot && call.hangupAt === undefined) {
+          call.hangupAt = now;
+          call.hangupCause = ev.cause;
+        }
+        break;
+      default:
+        break;
+    }
+    return undefined;
+  }
+
+  /** Calls ready to be decided: hung up at least graceMs ago, or given up after maxCallMs. */
+  due(now: number): EndedCall[] {
+    const out: EndedCall[] = [];
+    for (const [id, call] of this.calls) {
+      const wait = this.opts.graceMs + (call.presentationPending ? this.opts.presentationWaitMs ?? 0 : 0);
+      if (call.hangupAt !== undefined && now - call.hangupAt >= wait) {
+        this.calls.delete(id);
+        out.push(this.verdict(call, classify(call), call.hangupAt));
+      } else if (call.hangupAt === undefined && now - call.firstSeenAt >= this.opts.maxCallMs) {
+        this.calls.delete(id);
+        out.push(this.verdict(call, 'unknown_end', now));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The event stream broke (PBX connection lost): calls whose hangup we may never see are ended
+   * as unknown_end at once rather than guessed. Calls already hung up keep their verdict.
+   */
+  abandonOpenCalls(now: number): EndedCall[] {
+    const out: EndedCall[] = [];
+    for (const [id, call] of this.calls) {
+      this.calls.delete(id);
+      if (call.hangupAt !== undefined) out.push(this.verdict(call, classify(call), call.hangupAt));
+      else out.push(this.verdict(call, 'unknown_end', now));
+    }
+    return out;
+  }
+
+  private startCall(ev: Extract<CallEvent, { type: 'channel_created' }>, now: number): InboundCallStarted | undefined {
+    if (this.calls.has(ev.linkedid)) return undefined;
+    const did = toE164(ev.exten, this.opts.defaultCountry);
+    const inbound = this.inboundContexts.has(ev.context) || (did !== undefined && this.opts.dids.has(did));
+    const call: TrackedCall = {
+      callId: ev.linkedid,
+      rootUniqueid: ev.uniqueid,
+      rootChannel: ev.channel,
+      direction: inbound ? 'inbound' : 'outbound',
+      context: ev.context,
+      didRaw: ev.exten,
+      did,
+      callerNum: ev.callerNum,
+      callerName: ev.callerName,
+      dialled: '',
+      presentation: '',
+      presentationPending: inbound && this.opts.presentationWaitMs !== undefined,
+      startedAt: startTimeOf(ev.uniqueid) ?? ev.at,
+      firstSeenAt: now,
+      legs: new Map(),
+      rootBridged: false,
+      deviceBridged: false,
+      dialStatus: '',
+      lastDialEnd: '',
+      voicemail: false,
+      queueAbandon: false,
+      queueTimeout: false,
+      callerHungUp: false,
+      hangupCause: 0,
+    };
+    this.calls.set(ev.linkedid, call);
+    return inbound ? { callId: call.callId, channel: ev.channel, uniqueid: ev.uniqueid } : undefined;
+  }
+
+  private noteDialplan(call: TrackedCall, context: string, exten: string): void {
+    if (call.direction === 'inbound') {
+      // Trunks that enter at "s" reveal the DID only once the dialplan routes it.
+      if (call.did === undefined && this.inboundContexts.has(context)) {
+        const did = toE164(exten, this.opts.defaultCountry);
+        if (did !== undefined) {
+          call.did = did;
+          call.didRaw = exten;
+        }
+      }
+    } else if (!call.dialled && toE164(exten, this.opts.defaultCountry) !== undefined) {
+      call.dialled = exten;
+    }
+  }
+
+  private noteVariable(call: TrackedCall, isRoot: boolean, name: string, value: string): void {
+    if (name === 'VMSTATUS' && value) call.voicemail = true;
+    if (!isRoot) return;
+    if (name === 'DIALSTATUS' && value) call.dialStatus = value;
+    else if (name === 'QUEUESTATUS' && value === 'TIMEOUT') call.queueTimeout = true;
+  }
+
+  private verdict(call: TrackedCall, outcome: CallOutcome, endedAt: number): EndedCall {
+    const inbound = call.direction === 'inbound';
+    const numberRaw = inbound ? call.callerNum : call.dialled;
+    return {
+      callId: call.callId,
+      direction: call.direction,
+      didRaw: call.didRaw,
+      did: call.did,
+      context: call.context,
+      numberRaw,
+      number: toE164(numberRaw, this.opts.defaultCountry),
+      callerName: call.callerName,
+      withheld: inbound && (isWithheldNumber(call.callerNum) || /^prohib/i.test(call.presentation)),
+      outcome,
+      startedAt: call.startedAt,
+      endedAt,
+      dialStatus: call.dialStatus || call.lastDialEnd,
+      hangupCause: call.hangupCause,
+    };
+  }
+}
+
+const DIALSTATUS_OUTCOME: Readonly<Record<string, CallOutcome>> = {
+  ANSWER: 'answered',
+  NOANSWER: 'noanswer',
+  BUSY: 'busy',
+  CANCEL: 'cancel',
+  CHANUNAVAIL: 'unavailable',
+  CONGESTION: 'unavailable',
+};
+
+function classify(call: TrackedCall): CallOutcome {
+  if (call.rootBridged && call.deviceBridged) return 'answered';
+  if (call.voicemail) return 'voicemail';
+  if (call.queueTimeout) return 'noanswer';
+  if (call.queueAbandon) return 'queue_abandon';
+  const byStatus = DIALSTATUS_OUTCOME[call.dialStatus] ?? DIALSTATUS_OUTCOME[call.lastDialEnd];
+  // DIALSTATUS=ANSWER with no bridge seen is still the PBX's word: texting someone who spoke
+  // to staff is worse than missing one text (bridge events may be filtered out in manager.conf).
+  if (byStatus) return byStatus;
+  return call.callerHungUp ? 'cancel' : 'noanswer';
+}
+
+/** Uniqueid is "<epoch seconds>.<sequence>": the channel's creation time on the PBX. */
+function startTimeOf(uniqueid: string): number | undefined {
+  const dot = uniqueid.indexOf('.');
+  const secs = Number(dot > 0 ? uniqueid.slice(0, dot) : NaN);
+  return Number.isFinite(secs) && secs > 1e9 ? secs * 1000 : undefined;
+}
+
+/** "PJSIP/+14155550123@trunk" or "SIP/trunk/14155550123" → the number part. */
+function dialledNumberOf(dialString: string): string {
+  const m = /(\+?\d{5,})/.exec(dialString);
+  return m ? m[1] : '';
+}

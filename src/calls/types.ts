@@ -1,0 +1,77 @@
+// What the call tracker reads and writes. Event sources (AMI today, ARI later) translate their
+// own events into CallEvent; the tracker never sees a protocol.
+
+/** Every way a call can end, one place. `answered` is the only one where a person picked up. */
+export const MISSED_OUTCOMES = ['noanswer', 'busy', 'cancel', 'unavailable', 'voicemail', 'queue_abandon'] as const;
+export type MissedOutcome = (typeof MISSED_OUTCOMES)[number];
+/** `unknown_end`: the hangup was never seen (connection lost, call expired); never texted. */
+export type CallOutcome = 'answered' | MissedOutcome | 'unknown_end';
+
+export function isMissed(outcome: CallOutcome): outcome is MissedOutcome {
+  return (MISSED_OUTCOMES as readonly string[]).includes(outcome);
+}
+
+interface ChannelRef {
+  /** PBX time of the event in ms when the source gives one, else arrival time. */
+  at: number;
+  uniqueid: string;
+  linkedid: string;
+  channel: string;
+}
+
+export type CallEvent =
+  | (ChannelRef & {
+      type: 'channel_created';
+      context: string;
+      exten: string;
+      callerNum: string;
+      callerName: string;
+      /** Asterisk channel state number: 4 Ring, 5 Ringing, 6 Up. */
+      state: number;
+    })
+  | (ChannelRef & { type: 'channel_state'; state: number })
+  | (ChannelRef & { type: 'dialplan'; context: string; exten: string; application: string })
+  | (ChannelRef & { type: 'dial_begin'; destUniqueid: string; dialString: string })
+  | (ChannelRef & { type: 'dial_end'; destUniqueid: string; status: string })
+  | (ChannelRef & { type: 'var_set'; name: string; value: string })
+  | (ChannelRef & { type: 'bridge_enter'; bridgeId: string; bridgeType: string })
+  | (ChannelRef & { type: 'bridge_leave'; bridgeId: string })
+  | (ChannelRef & { type: 'voicemail_left' })
+  | (ChannelRef & { type: 'queue_abandon' })
+  /** `soft`: the dialplan or Asterisk ended it; otherwise the far end (the caller) did. */
+  | (ChannelRef & { type: 'hangup_request'; soft: boolean })
+  | (ChannelRef & { type: 'hangup'; cause: number })
+  /** Answer to the source's presentation query (AMI Getvar CALLERID(pres)). */
+  | { type: 'presentation'; at: number; linkedid: string; value: string };
+
+/** The tracker's verdict on one call, produced once, after the caller's channel is gone. */
+export interface EndedCall {
+  /** The PBX's id for the whole call: Linkedid. */
+  callId: string;
+  direction: 'inbound' | 'outbound';
+  /** Dialled number as the PBX saw it (root channel's extension). */
+  didRaw: string;
+  /** E.164 of didRaw when it is a phone number. */
+  did?: string;
+  context: string;
+  /** Caller number as presented (inbound), or dialled number (outbound). */
+  numberRaw: string;
+  /** E.164 of numberRaw when it is a phone number. */
+  number?: string;
+  callerName: string;
+  /** The caller withheld their number (anonymous marker or CALLERID(pres) prohib*). */
+  withheld: boolean;
+  outcome: CallOutcome;
+  startedAt: number;
+  endedAt: number;
+  /** Last DIALSTATUS of the caller's channel, kept for reports. */
+  dialStatus: string;
+  hangupCause: number;
+}
+
+/** Tracker output besides ended calls: a new inbound call whose presentation should be queried. */
+export interface InboundCallStarted {
+  callId: string;
+  channel: string;
+  uniqueid: string;
+}

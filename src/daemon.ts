@@ -1,0 +1,240 @@
+// Wires the parts and owns start-up and graceful shutdown. Data flows one way:
+// PBX events → call tracker → ended call → policy decision → outbox row in the ledger →
+// transport → receipts → ledger.
+
+import { EventEmitter } from 'node:events';
+import { AmiSource, type AmiState } from './asterisk/ami-source';
+import { toCallEvent, type AmiFrame } from './asterisk/ami-events';
+import { CallTracker } from './calls/tracker';
+import type { EndedCall } from './calls/types';
+import type { Config } from './config/types';
+import { Ledger, type SendRow } from './ledger/ledger';
+import { part, type Logger } from './log';
+import { maskNumber } from './numbers/phone';
+import { BusinessDirectory, decideOnCall, vetoSend, type CallReason } from './policy/decide';
+import { composeTextBack } from './policy/compose';
+import { LogTransport } from './sms/log-transport';
+import { Outbox } from './sms/outbox';
+import { SmppTransport, type SmppState } from './sms/smpp-transport';
+import type { DeliveryReceipt, SmsTransport } from './sms/transport';
+
+export interface CallDecided {
+  call: EndedCall;
+  business?: string;
+  decision: 'text' | 'no_text';
+  reason: CallReason | 'called_back';
+  sendId?: number;
+  dueAt?: number;
+  /** false when the ledger already had this call (events replayed). */
+  recorded: boolean;
+}
+
+export interface DaemonEvents {
+  'call.decided': [CallDecided];
+  'send.submitted': [SendRow, string[]];
+  'send.finished': [SendRow, 'failed' | 'cancelled' | 'skipped', string];
+  'send.retrying': [SendRow, string, number];
+  'receipt.received': [DeliveryReceipt, { sendId?: number; sendState?: string }];
+  'ami.state': [AmiState, string];
+  'smpp.state': [SmppState, string];
+}
+
+const TICK_MS = 200;
+
+export class Daemon {
+  readonly events = new EventEmitter<DaemonEvents>();
+  private ledger?: Ledger;
+  private transport?: SmsTransport;
+  private outbox?: Outbox;
+  private ami?: AmiSource;
+  private tracker: CallTracker;
+  private readonly directory: BusinessDirectory;
+  private tickTimer?: NodeJS.Timeout;
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly log: Logger;
+  private stopped = false;
+
+  constructor(
+    readonly config: Config,
+    logger: Logger,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.log = logger;
+    this.directory = new BusinessDirectory(config.businesses);
+    this.tracker = new CallTracker({
+      inboundContexts: config.asterisk.inbound_contexts,
+      dids: this.directory.dids,
+      defaultCountry: config.numbers.default_country,
+      graceMs: config.asterisk.decision_grace_ms,
+      maxCallMs: config.asterisk.max_call_ms,
+      presentationWaitMs: config.asterisk.ami.check_presentation ? 3000 : undefined,
+    });
+  }
+
+  /** Calls being followed right now. */
+  get openCalls(): number {
+    return this.tracker.size;
+  }
+
+  get ledgerHandle(): Ledger {
+    if (!this.ledger) throw new Error('daemon not started');
+    return this.ledger;
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.config;
+    this.ledger = await Ledger.open(cfg.ledger.path);
+    const requeued = await this.ledger.requeueInterrupted(this.clock());
+    if (requeued > 0) this.log.warn('texts interrupted by the last shutdown will be sent again', { count: requeued });
+
+    this.transport = this.makeTransport();
+    this.transport.onReceipt(async (receipt) => {
+      const matched = await this.ledgerHandle.recordReceipt(receipt.messageId, receipt.state, receipt.error, this.clock());
+      part(this.log, 'smpp').info('delivery receipt', { message_id: receipt.messageId, state: receipt.state, send: matched.sendId ?? 'unmatched' });
+      this.events.emit('receipt.received', receipt, matched);
+    });
+    this.outbox = new Outbox(
+      this.ledger,
+      this.transport,
+      new Map(cfg.businesses.map((b) => [b.name, b])),
+      part(this.log, 'outbox'),
+      {
+        submitted: (row, ids) => this.events.emit('send.submitted', row, ids),
+        finished: (row, state, reason) => this.events.emit('send.finished', row, state, reason),
+        retrying: (row, error, at) => this.events.emit('send.retrying', row, error, at),
+      },
+      this.clock,
+    );
+    this.transport.start();
+    this.outbox.start();
+
+    this.ami = new AmiSource(cfg.asterisk.ami, part(this.log, 'ami'), this.clock);
+    this.ami.on('frame', (frame, arrival) => this.onFrame(frame, arrival));
+    this.ami.on('state', (state, detail) => {
+      if (state === 'disconnected') this.decide(this.tracker.abandonOpenCalls(this.clock()));
+      this.events.emit('ami.state', state, detail);
+    });
+    this.ami.start();
+    this.tickTimer = setInterval(() => this.decide(this.tracker.due(this.clock())), TICK_MS);
+    this.log.info('mctb started', { businesses: cfg.businesses.length, transport: this.transport.name, ledger: cfg.ledger.path });
+  }
+
+  /** Stop taking events, decide what has ended, let in-flight submits finish (bounded), close the ledger. */
+  async stop(waitMs = 5000): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.ami?.stop();
+    clearInterval(this.tickTimer);
+    this.decide(this.tracker.due(Number.MAX_SAFE_INTEGER).filter((c) => c.outcome !== 'unknown_end'));
+    await Promise.allSettled([...this.pending]);
+    await this.outbox?.stop(waitMs);
+    await this.transport?.stop(waitMs);
+    await this.ledger?.close();
+    this.log.info('mctb stopped');
+  }
+
+  private makeTransport(): SmsTransport {
+    const sms = this.config.sms;
+    if (sms.transport === 'smpp' && sms.smpp) {
+      const t = new SmppTransport(sms.smpp, part(this.log, 'smpp'));
+      t.events.on('state', (state, detail) => this.events.emit('smpp.state', state, detail));
+      return t;
+    }
+    return new LogTransport(part(this.log, 'sms'));
+  }
+
+  private onFrame(frame: AmiFrame, arrival: number): void {
+    let ev;
+    try {
+      ev = toCallEvent(frame, arrival);
+    } catch (err) {
+      this.log.warn('AMI event skipped: could not read it', { error: (err as Error).message });
+      return;
+    }
+    if (!ev) return;
+    const started = this.tracker.handle(ev, arrival);
+    if (started && this.config.asterisk.ami.check_presentation && this.ami) {
+      void this.ami.getPresentation(started.channel).then((value) => {
+        this.tracker.handle({ type: 'presentation', at: this.clock(), linkedid: started.callId, value: value ?? '' }, this.clock());
+      });
+    }
+  }
+
+  private decide(ended: EndedCall[]): void {
+    for (const call of ended) {
+      const job = this.onCallEnded(call).catch((err) => {
+        this.log.error('could not record a call; its events are lost', { call: call.callId, error: (err as Error).message });
+      });
+      this.pending.add(job);
+      void job.finally(() => this.pending.delete(job));
+    }
+  }
+
+  private async onCallEnded(call: EndedCall): Promise<void> {
+    const ledger = this.ledgerHandle;
+    const now = this.clock();
+    const business = this.directory.forDid(call.did);
+    const first = decideOnCall(call, business);
+    if (first.reason === 'outbound' && !call.number) return; // internal calls are not ours to keep
+    let decision: CallDecided['decision'] = first.decision;
+    let reason: CallDecided['reason'] = first.reason;
+    let sendId: number | undefined;
+    let dueAt: number | undefined;
+    let recorded: boolean;
+    const record = {
+      callId: call.callId,
+      direction: call.direction,
+      business: business?.name,
+      did: call.did,
+      number: call.number,
+      numberRaw: call.numberRaw,
+      callerName: call.callerName,
+      outcome: call.outcome,
+      startedAt: call.startedAt,
+      endedAt: call.endedAt,
+      recordedAt: now,
+    };
+    if (first.decision === 'text' && business && call.number) {
+      const veto = vetoSend(
+        {
+          optedOut: await ledger.isOptedOut(call.number, business.name),
+          lastTextAt: await ledger.lastTextAt(call.number, business.name),
+          otherPending: await ledger.hasScheduledSend(call.number, business.name),
+          answeredSince: false,
+        },
+        business.dedupe_window_ms,
+        now,
+      );
+      if (veto) {
+        decision = 'no_text';
+        reason = veto;
+        recorded = (await ledger.recordCall({ ...record, decision, reason })).inserted;
+      } else {
+        dueAt = call.endedAt + business.delay_ms;
+        const body = composeTextBack(business, call);
+        const source = business.source_addr ?? this.config.sms.smpp?.source_addr ?? business.dids[0];
+        const res = await ledger.recordCall({ ...record, decision, reason }, { business: business.name, number: call.number, sourceAddr: source, body, dueAt });
+        recorded = res.inserted;
+        sendId = res.sendId;
+        if (recorded) this.outbox?.poke();
+      }
+    } else {
+      recorded = (await ledger.recordCall({ ...record, decision, reason })).inserted;
+    }
+    if (call.outcome === 'answered' && call.number && recorded) {
+      // The caller reached a person (called again, or staff called them): a waiting text would be noise.
+      const cancelled = await ledger.cancelScheduled(call.number, call.direction === 'inbound' ? business?.name : undefined, 'called_back', now);
+      if (cancelled > 0) this.log.info('waiting text cancelled: caller reached a person', { to: maskNumber(call.number), count: cancelled });
+    }
+    part(this.log, 'calls').info(recorded ? 'call decided' : 'call already in the ledger (replayed events); nothing to do', {
+      call: call.callId,
+      did: call.did ?? call.didRaw,
+      caller: call.number ? maskNumber(call.number) : call.withheld ? 'withheld' : 'invalid',
+      outcome: call.outcome,
+      decision,
+      reason,
+      ...(dueAt !== undefined && recorded ? { text_in_ms: Math.max(0, dueAt - now) } : {}),
+    });
+    this.events.emit('call.decided', { call, business: business?.name, decision: recorded ? decision : 'no_text', reason, sendId, dueAt, recorded });
+  }
+}

@@ -1,0 +1,85 @@
+// Versioned schema. Index + 1 is the version stored in PRAGMA user_version. Never edit a
+// released migration; add a new one.
+
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE calls (
+    call_id      TEXT PRIMARY KEY,            -- the PBX's Linkedid: replays never make a second row
+    direction    TEXT NOT NULL,
+    business     TEXT,
+    did          TEXT,
+    number       TEXT,                        -- E.164 of the caller (inbound) or the dialled number (outbound)
+    number_raw   TEXT NOT NULL,
+    caller_name  TEXT NOT NULL,
+    outcome      TEXT NOT NULL,               -- answered | noanswer | busy | cancel | unavailable | voicemail | queue_abandon | unknown_end
+    decision     TEXT NOT NULL,               -- text | no_text
+    reason       TEXT NOT NULL,
+    started_at   INTEGER NOT NULL,
+    ended_at     INTEGER NOT NULL,
+    recorded_at  INTEGER NOT NULL
+  );
+  CREATE INDEX calls_number ON calls (number, outcome, started_at);
+  CREATE INDEX calls_ended ON calls (ended_at);
+
+  CREATE TABLE contacts (
+    number         TEXT PRIMARY KEY,
+    name           TEXT,                      -- set by an admin or an import; beats caller_id_name
+    caller_id_name TEXT,
+    tags           TEXT,
+    do_not_text    INTEGER NOT NULL DEFAULT 0,
+    first_seen_at  INTEGER,
+    last_call_at   INTEGER
+  );
+
+  CREATE TABLE sends (
+    id            INTEGER PRIMARY KEY,
+    call_id       TEXT REFERENCES calls (call_id),
+    business      TEXT NOT NULL,
+    number        TEXT NOT NULL,
+    source_addr   TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    kind          TEXT NOT NULL,              -- text_back | manual | ...
+    state         TEXT NOT NULL,              -- scheduled | sending | submitted | delivered | failed | cancelled | skipped
+    reason        TEXT,
+    due_at        INTEGER NOT NULL,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    interrupted   INTEGER NOT NULL DEFAULT 0, -- times it was found 'sending' after a crash (may have gone out twice)
+    error         TEXT,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL,
+    submitted_at  INTEGER,
+    finished_at   INTEGER,
+    UNIQUE (call_id, kind)
+  );
+  CREATE INDEX sends_due ON sends (state, due_at);
+  CREATE INDEX sends_number ON sends (number, business, state);
+
+  CREATE TABLE send_parts (
+    send_id     INTEGER NOT NULL REFERENCES sends (id),
+    part        INTEGER NOT NULL,
+    message_id  TEXT NOT NULL UNIQUE,
+    state       TEXT NOT NULL,
+    error       TEXT,
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (send_id, part)
+  );
+
+  CREATE TABLE receipts (
+    id           INTEGER PRIMARY KEY,
+    message_id   TEXT NOT NULL,
+    send_id      INTEGER,                    -- NULL until matched (a receipt may beat its submit_sm_resp)
+    state        TEXT NOT NULL,
+    error        TEXT,
+    received_at  INTEGER NOT NULL
+  );
+  CREATE INDEX receipts_message ON receipts (message_id);
+
+  CREATE TABLE opt_outs (
+    number      TEXT NOT NULL,
+    business    TEXT NOT NULL,               -- a business name, or '*' for all
+    source      TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (number, business)
+  );
+  `,
+];

@@ -1,0 +1,143 @@
+// The outbox worker: takes due sends from the ledger, checks once more that they may go out,
+// hands them to the transport and writes back what happened. The ledger row moves
+// scheduled → sending → submitted before and after the wire, so a crash at any point leaves a
+// row that says what to do next.
+
+import type { BusinessConfig } from '../config/types';
+import type { Ledger, SendRow } from '../ledger/ledger';
+import type { Logger } from '../log';
+import { maskNumber } from '../numbers/phone';
+import { vetoSend, vetoState } from '../policy/decide';
+import type { SmsTransport } from './transport';
+
+export interface OutboxEvents {
+  submitted(send: SendRow, messageIds: string[]): void;
+  finished(send: SendRow, state: 'failed' | 'cancelled' | 'skipped', reason: string): void;
+  retrying(send: SendRow, error: string, nextAt: number): void;
+}
+
+const POLL_MS = 250;
+const MAX_IN_FLIGHT = 32;
+const RETRY_MIN_MS = 2000;
+const RETRY_MAX_MS = 5 * 60_000;
+
+export class Outbox {
+  private timer?: NodeJS.Timeout;
+  private running = false;
+  private stopping = false;
+  private readonly inFlight = new Map<number, Promise<void>>();
+  private polling = false;
+
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly transport: SmsTransport,
+    private readonly businesses: ReadonlyMap<string, BusinessConfig>,
+    private readonly log: Logger,
+    private readonly events: Partial<OutboxEvents> = {},
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  start(): void {
+    this.running = true;
+    this.stopping = false;
+    this.schedule(0);
+  }
+
+  /** Wake now: a send was just scheduled. */
+  poke(): void {
+    if (this.running && !this.stopping) this.schedule(0);
+  }
+
+  /** Stops taking sends and waits (bounded) for those on the wire. */
+  async stop(waitMs = 5000): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.timer);
+    await Promise.race([Promise.allSettled([...this.inFlight.values()]), new Promise((r) => setTimeout(r, waitMs).unref())]);
+    this.running = false;
+  }
+
+  private schedule(delayMs: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.poll(), delayMs);
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling || this.stopping) return;
+    this.polling = true;
+    try {
+      // Nothing can go out while the gateway is down; rows stay due and leave when it is back.
+      if (this.transport.ready) {
+        const room = MAX_IN_FLIGHT - this.inFlight.size;
+        if (room > 0) {
+          const due = await this.ledger.dueSends(this.clock(), room + this.inFlight.size);
+          for (const row of due) {
+            if (this.inFlight.size >= MAX_IN_FLIGHT) break;
+            if (this.inFlight.has(row.id)) continue;
+            const job = this.process(row).catch((err) => {
+              this.log.error('outbox could not process a send; it stays scheduled', { send: row.id, error: (err as Error).message });
+            });
+            this.inFlight.set(row.id, job);
+            void job.finally(() => {
+              this.inFlight.delete(row.id);
+              this.poke();
+            });
+          }
+        }
+      }
+    } catch (err) {
+      this.log.error('outbox could not read the ledger; will retry', { error: (err as Error).message });
+    } finally {
+      this.polling = false;
+      if (!this.stopping) this.schedule(POLL_MS);
+    }
+  }
+
+  private async process(row: SendRow): Promise<void> {
+    const now = this.clock();
+    const business = this.businesses.get(row.business);
+    const veto = vetoSend(
+      {
+        optedOut: await this.ledger.isOptedOut(row.number, row.business),
+        lastTextAt: await this.ledger.lastTextAt(row.number, row.business, row.id),
+        answeredSince: row.call_id !== null && (await this.answeredSinceCall(row)),
+      },
+      business?.dedupe_window_ms ?? 0,
+      now,
+    );
+    if (veto) {
+      const state = vetoState(veto);
+      await this.ledger.finishSend(row.id, state, veto, now);
+      this.log.info(`text ${state}`, { send: row.id, call: row.call_id, to: maskNumber(row.number), business: row.business, reason: veto });
+      this.events.finished?.(row, state, veto);
+      return;
+    }
+    if (!(await this.ledger.claimSend(row.id, now))) return;
+    const result = await this.transport.submit({ to: row.number, from: row.source_addr, text: row.body, reference: row.id & 0xff });
+    const after = this.clock();
+    switch (result.kind) {
+      case 'accepted':
+        await this.ledger.markSubmitted(row.id, result.messageIds, after);
+        this.log.info('text submitted', { send: row.id, call: row.call_id, to: maskNumber(row.number), business: row.business, message_ids: result.messageIds.join(',') });
+        this.events.submitted?.(row, result.messageIds);
+        break;
+      case 'retry': {
+        const nextAt = after + Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(row.attempts, 10));
+        await this.ledger.reschedule(row.id, nextAt, result.error, after);
+        this.log.warn('gateway did not take the text; will retry', { send: row.id, error: result.error, retry_in_ms: nextAt - after });
+        this.events.retrying?.(row, result.error, nextAt);
+        break;
+      }
+      case 'failed':
+        await this.ledger.finishSend(row.id, 'failed', 'gateway_rejected', after, result.error);
+        this.log.error('gateway rejected the text', { send: row.id, to: maskNumber(row.number), status: result.error });
+        this.events.finished?.(row, 'failed', result.error);
+        break;
+    }
+  }
+
+  private async answeredSinceCall(row: SendRow): Promise<boolean> {
+    const call = row.call_id ? await this.ledger.getCall(row.call_id) : undefined;
+    if (!call || !call.number) return false;
+    return this.ledger.answeredSince(call.number, row.business, call.ended_at);
+  }
+}

@@ -1,0 +1,362 @@
+// SMPP 3.4 transceiver session to the SMS gateway: bind, keep alive, reconnect, rate limit,
+// submit (GSM-7 or UCS-2, concatenated with UDH when long) and read delivery receipts.
+//
+// Library traps handled here (smpp 0.5.1): its own GSM encoding sends data_coding 1, so we
+// encode and set data_coding ourselves; it has no rate limiter (#167) and no event when a link
+// dies silently (#57), so enquire_link has a response timeout; a closed session is never reused
+// (#90, #248): each connection is a new Session.
+
+import { EventEmitter } from 'node:events';
+import smpp, { smppStatusName } from './smpp-lib';
+import type { SmppConfig } from '../config/types';
+import type { Logger } from '../log';
+import { maskNumber } from '../numbers/phone';
+import { decodeGsm7, decodeLatin1, decodeUcs2, segmentText } from '../messages/encoding';
+import { parseReceipt } from './receipt';
+import { TokenBucket } from './rate';
+import type { OutgoingSms, ReceiptHandler, SmsTransport, SubmitResult } from './transport';
+
+/* The smpp package ships no types; this is the part we use. */
+interface Pdu {
+  command: string;
+  command_status: number;
+  sequence_number: number;
+  esm_class?: number;
+  message_id?: string;
+  short_message?: Buffer;
+  receipted_message_id?: string;
+  message_state?: number;
+  network_error_code?: Buffer | { error_code?: number };
+  source_addr?: string;
+  destination_addr?: string;
+  data_coding?: number;
+  response(options?: Record<string, unknown>): Pdu;
+}
+interface Session extends EventEmitter {
+  socket: { destroy(): void; writable: boolean };
+  _busy: boolean;
+  _command_length: number | null;
+  _extractPDUs(): void;
+  send(pdu: Pdu, cb?: (resp: Pdu) => void): boolean;
+  bind_transceiver(opts: Record<string, unknown>, cb: (resp: Pdu) => void): boolean;
+  submit_sm(opts: Record<string, unknown>, cb: (resp: Pdu) => void): boolean;
+  enquire_link(opts: Record<string, unknown>, cb: (resp: Pdu) => void): boolean;
+  unbind(opts: Record<string, unknown>, cb: (resp: Pdu) => void): boolean;
+  destroy(): void;
+}
+const connectSession = (opts: Record<string, unknown>) => smpp.connect(opts) as Session;
+
+/** Gateway says "not now": try the same message again later. */
+const TRANSIENT = new Set(['ESME_RTHROTTLED', 'ESME_RMSGQFUL', 'ESME_RSYSERR', 'ESME_RX_T_APPN']);
+
+const RESPONSE_TIMEOUT_MS = 15_000;
+const BACKOFF_MIN_MS = 1000;
+const BACKOFF_MAX_MS = 60_000;
+const ESM_UDHI = 0x40;
+const ESM_RECEIPT_TYPES = new Set([0x04, 0x20]);
+/** deliver_sm_resp status asking the SMSC to redeliver later (ledger not writable just now). */
+const ESME_RX_T_APPN = 0x64;
+
+export type SmppState = 'connecting' | 'bound' | 'down' | 'stopped';
+
+export interface IncomingSms {
+  from: string;
+  to: string;
+  text: string;
+  dataCoding: number;
+}
+
+export class SmppTransport implements SmsTransport {
+  readonly name = 'smpp';
+  readonly events = new EventEmitter<{ state: [SmppState, string] }>();
+  private session?: Session;
+  private state: SmppState = 'down';
+  private stopped = false;
+  private generation = 0;
+  private backoffMs = BACKOFF_MIN_MS;
+  private retryTimer?: NodeJS.Timeout;
+  private keepaliveTimer?: NodeJS.Timeout;
+  private downAnnounced = false;
+  private readonly bucket: TokenBucket;
+  private receiptHandler: ReceiptHandler = async () => undefined;
+  private messageHandler?: (sms: IncomingSms) => Promise<void>;
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly cfg: SmppConfig,
+    private readonly log: Logger,
+  ) {
+    this.bucket = new TokenBucket(cfg.tps, Math.max(1, Math.ceil(cfg.tps)));
+  }
+
+  get ready(): boolean {
+    return this.state === 'bound';
+  }
+
+  onReceipt(handler: ReceiptHandler): void {
+    this.receiptHandler = handler;
+  }
+
+  onMessage(handler: (sms: IncomingSms) => Promise<void>): void {
+    this.messageHandler = handler;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  /** Waits (bounded) for submits on the wire, then unbinds. */
+  async stop(waitMs = 5000): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    const pending = Promise.allSettled([...this.inFlight]);
+    await Promise.race([pending, new Promise((r) => setTimeout(r, waitMs).unref())]);
+    const session = this.session;
+    if (session && this.ready) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 1000);
+        session.unbind({}, () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    this.teardown();
+    this.setState('stopped', 'stopped');
+  }
+
+  async submit(sms: OutgoingSms): Promise<SubmitResult> {
+    if (!this.ready || !this.session) return { kind: 'retry', error: 'gateway_down' };
+    let segmented;
+    try {
+      segmented = segmentText(sms.text, sms.reference);
+    } catch (err) {
+      return { kind: 'failed', error: `text_too_long: ${(err as Error).message}` };
+    }
+    const messageIds: string[] = [];
+    for (const part of segmented.parts) {
+      await this.bucket.take();
+      const result = await this.track(this.submitPart(sms, part, segmented.dataCoding, segmented.udh));
+      if (result.kind !== 'accepted') {
+        // A multipart text cut short is retried whole: the phone discards the lone parts.
+        return result;
+      }
+      messageIds.push(...result.messageIds);
+    }
+    return { kind: 'accepted', messageIds };
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight.add(p);
+    p.finally(() => this.inFlight.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  private submitPart(sms: OutgoingSms, payload: Buffer, dataCoding: number, udh: boolean): Promise<SubmitResult> {
+    const session = this.session;
+    if (!session || !this.ready) return Promise.resolve({ kind: 'retry', error: 'gateway_down' });
+    const src = addressOf(sms.from);
+    const dst = addressOf(sms.to);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.log.warn('no submit_sm_resp in time; dropping the session', { to: maskNumber(sms.to) });
+        this.lost('submit_sm_resp timeout');
+        resolve({ kind: 'retry', error: 'response_timeout' });
+      }, RESPONSE_TIMEOUT_MS);
+      const sent = session.submit_sm(
+        {
+          source_addr_ton: src.ton,
+          source_addr_npi: src.npi,
+          source_addr: src.addr,
+          dest_addr_ton: dst.ton,
+          dest_addr_npi: dst.npi,
+          destination_addr: dst.addr,
+          esm_class: udh ? ESM_UDHI : 0,
+          registered_delivery: 1,
+          data_coding: dataCoding,
+          short_message: payload,
+        },
+        (resp) => {
+          clearTimeout(timer);
+          if (resp.command_status === 0) {
+            resolve({ kind: 'accepted', messageIds: [String(resp.message_id ?? '')] });
+            return;
+          }
+          const name = smppStatusName(resp.command_status);
+          resolve(TRANSIENT.has(name) ? { kind: 'retry', error: name } : { kind: 'failed', error: name });
+        },
+      );
+      if (!sent) {
+        clearTimeout(timer);
+        resolve({ kind: 'retry', error: 'gateway_down' });
+      }
+    });
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const generation = ++this.generation;
+    this.setState('connecting', `${this.cfg.host}:${this.cfg.port}`);
+    const session = connectSession({ host: this.cfg.host, port: this.cfg.port, tls: this.cfg.tls });
+    this.session = session;
+    const current = () => generation === this.generation;
+
+    session.on('connect', () => {
+      if (!current()) return;
+      session.bind_transceiver(
+        { system_id: this.cfg.system_id, password: this.cfg.password, system_type: this.cfg.system_type, interface_version: 0x34 },
+        (resp) => {
+          if (!current()) return;
+          if (resp.command_status !== 0) {
+            const name = smppStatusName(resp.command_status);
+            this.log.error('SMPP bind refused: check sms.smpp.system_id and password', { status: name });
+            this.backoffMs = BACKOFF_MAX_MS;
+            this.lost(`bind refused: ${name}`);
+            return;
+          }
+          this.backoffMs = BACKOFF_MIN_MS;
+          this.setState('bound', `${this.cfg.host}:${this.cfg.port}`);
+          this.startKeepalive(generation);
+        },
+      );
+    });
+    session.on('secureConnect', () => session.emit('connect'));
+    session.on('error', (err: Error) => {
+      if (!current()) return;
+      if (/PDU length was too large/.test(err.message)) {
+        this.log.warn('SMPP stream corrupt; reconnecting', { error: err.message });
+        this.lost('corrupt stream');
+        return;
+      }
+      if (err && 'code' in err) {
+        this.log.debug('SMPP socket error', { error: err.message });
+        return; // 'close' follows
+      }
+      // A PDU that did not parse: its bytes are consumed; log it and read on.
+      this.log.warn('malformed PDU from the gateway skipped', { error: err.message });
+      session._busy = false;
+      session._command_length = null;
+      setImmediate(() => current() && session._extractPDUs());
+    });
+    session.on('close', () => {
+      if (current()) this.lost('connection closed');
+    });
+    session.on('enquire_link', (pdu: Pdu) => session.send(pdu.response()));
+    session.on('unbind', (pdu: Pdu) => {
+      session.send(pdu.response());
+      if (current()) this.lost('gateway unbound');
+    });
+    session.on('deliver_sm', (pdu: Pdu) => {
+      if (current()) void this.onDeliverSm(session, pdu);
+    });
+    session.on('pdu', (pdu: Pdu) => {
+      if (pdu.command === 'generic_nack' || pdu.command === 'unknown') this.log.debug('ignored PDU from the gateway', { command: pdu.command });
+    });
+  }
+
+  private async onDeliverSm(session: Session, pdu: Pdu): Promise<void> {
+    const esmType = (pdu.esm_class ?? 0) & 0x3c;
+    const text = decodeShortMessage(pdu.short_message, pdu.data_coding ?? 0, ((pdu.esm_class ?? 0) & ESM_UDHI) !== 0);
+    let status = 0;
+    try {
+      if (ESM_RECEIPT_TYPES.has(esmType) || pdu.receipted_message_id) {
+        const receipt = parseReceipt({
+          receiptedMessageId: pdu.receipted_message_id,
+          messageState: pdu.message_state,
+          text,
+          networkErrorCode: networkError(pdu.network_error_code),
+        });
+        if (receipt) await this.receiptHandler(receipt);
+        else this.log.warn('delivery receipt without a message id ignored', { text });
+      } else if (this.messageHandler) {
+        await this.messageHandler({ from: pdu.source_addr ?? '', to: pdu.destination_addr ?? '', text, dataCoding: pdu.data_coding ?? 0 });
+      } else {
+        this.log.info('incoming text received', { from: maskNumber(normalizeAddr(pdu.source_addr ?? '')) });
+      }
+    } catch (err) {
+      // Not stored: ask the SMSC to deliver it again rather than lose it.
+      this.log.error('could not store an incoming PDU; the gateway will redeliver it', { error: (err as Error).message });
+      status = ESME_RX_T_APPN;
+    }
+    session.send(pdu.response({ command_status: status }));
+  }
+
+  private startKeepalive(generation: number): void {
+    clearInterval(this.keepaliveTimer);
+    let outstanding = false;
+    this.keepaliveTimer = setInterval(() => {
+      if (generation !== this.generation || !this.session) return;
+      if (outstanding) {
+        this.log.warn('gateway did not answer enquire_link; reconnecting');
+        this.lost('enquire_link timeout');
+        return;
+      }
+      outstanding = true;
+      this.session.enquire_link({}, () => {
+        outstanding = false;
+      });
+    }, this.cfg.enquire_link_ms);
+    this.keepaliveTimer.unref();
+  }
+
+  private lost(why: string): void {
+    this.teardown();
+    if (this.stopped) return;
+    this.setState('down', why);
+    const wait = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
+    this.retryTimer = setTimeout(() => this.connect(), wait);
+  }
+
+  private teardown(): void {
+    this.generation++;
+    clearInterval(this.keepaliveTimer);
+    this.session?.destroy();
+    this.session = undefined;
+  }
+
+  private setState(state: SmppState, detail: string): void {
+    if (state === this.state) return;
+    this.state = state;
+    if (state === 'bound') {
+      this.downAnnounced = false;
+      this.log.info('SMPP bound', { gateway: detail });
+    } else if (state === 'down' && !this.downAnnounced) {
+      this.downAnnounced = true;
+      this.log.warn('SMPP gateway unavailable; texts wait in the ledger and go out when it is back', { why: detail });
+    }
+    this.events.emit('state', state, detail);
+  }
+}
+
+/** E.164 → international TON/NPI without '+'; anything with letters → alphanumeric sender. */
+function addressOf(value: string): { ton: number; npi: number; addr: string } {
+  if (/^\+\d+$/.test(value)) return { ton: 1, npi: 1, addr: value.slice(1) };
+  if (/^\d+$/.test(value)) return { ton: 0, npi: 1, addr: value };
+  return { ton: 5, npi: 0, addr: value };
+}
+
+function normalizeAddr(addr: string): string {
+  return /^\d+$/.test(addr) ? `+${addr}` : addr;
+}
+
+/** short_message bytes → text by data_coding (0 GSM-7, 3 Latin-1, 8 UCS-2; others read as Latin-1). */
+export function decodeShortMessage(sm: Buffer | undefined, dataCoding: number, udhi: boolean): string {
+  if (!Buffer.isBuffer(sm) || sm.length === 0) return '';
+  const body = udhi && sm.length > sm[0] ? sm.subarray(sm[0] + 1) : sm;
+  switch (dataCoding & 0x0f) {
+    case 0:
+      return decodeGsm7(body);
+    case 8:
+      return decodeUcs2(body);
+    default:
+      return decodeLatin1(body);
+  }
+}
+
+function networkError(v: Pdu['network_error_code']): string | undefined {
+  if (!v) return undefined;
+  if (Buffer.isBuffer(v)) return v.length >= 3 && v.readUInt16BE(1) !== 0 ? String(v.readUInt16BE(1)) : undefined;
+  return v.error_code ? String(v.error_code) : undefined;
+}
