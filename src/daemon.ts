@@ -51,6 +51,7 @@ export class Daemon {
   private readonly directory: BusinessDirectory;
   private tickTimer?: NodeJS.Timeout;
   private readonly pending = new Set<Promise<unknown>>();
+  private decisionChain: Promise<void> = Promise.resolve();
   private readonly log: Logger;
   private stopped = false;
 
@@ -160,11 +161,18 @@ export class Daemon {
     }
   }
 
+  /**
+   * Decisions run one at a time: each reads the ledger (opt-outs, recent texts) and writes its
+   * verdict before the next reads, so two calls ending in the same instant cannot both text.
+   */
   private decide(ended: EndedCall[]): void {
     for (const call of ended) {
-      const job = this.onCallEnded(call).catch((err) => {
-        this.log.error('could not record a call; its events are lost', { call: call.callId, error: (err as Error).message });
-      });
+      const job = this.decisionChain.then(() =>
+        this.onCallEnded(call).catch((err) => {
+          this.log.error('could not record a call; its events are lost', { call: call.callId, error: (err as Error).message });
+        }),
+      );
+      this.decisionChain = job;
       this.pending.add(job);
       void job.finally(() => this.pending.delete(job));
     }

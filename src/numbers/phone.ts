@@ -23,7 +23,7 @@ export function isWithheldNumber(raw: string): boolean {
 export function toE164(raw: string, defaultCountry: string): string | undefined {
   const cleaned = raw.trim();
   if (cleaned.length === 0 || cleaned.length > 32 || isWithheldNumber(cleaned)) return undefined;
-  if (!/^[+\d][\d\s().-]*$/.test(cleaned)) return undefined;
+  if (!/^[+\d(][\d\s().-]*$/.test(cleaned)) return undefined;
   const country = isCountryCode(defaultCountry) ? defaultCountry : undefined;
   // A plain number as long as the country's full national form with its country code, as
   // trunks send it ("15550001000"), is read as international first.

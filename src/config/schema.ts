@@ -1,0 +1,208 @@
+// The one description of mctb.yaml. It drives validation, defaults, the normalised output
+// names (see `out`) and the list of known keys used for "unknown key" errors. A new setting is
+// a new entry here (plus, when it is read by code, a field in types.ts).
+
+/** A string; numbers and booleans written plainly (`password: 0123`) are read as their text. */
+export interface StringSpec {
+  kind: 'string';
+  allowEmpty?: boolean;
+  maxLength?: number;
+  /** Why the limit exists, appended to the length error. */
+  maxLengthWhy?: string;
+}
+
+export interface NumberSpec {
+  kind: 'number';
+  integer?: boolean;
+  min?: number;
+  max?: number;
+  /** Exclusive lower bound. */
+  above?: number;
+}
+
+export interface BoolSpec {
+  kind: 'bool';
+}
+
+/** "30s", "1h30m" → milliseconds. Bounds are written as durations too. */
+export interface DurationSpec {
+  kind: 'duration';
+  min?: string;
+  max?: string;
+}
+
+export interface EnumSpec {
+  kind: 'enum';
+  values: readonly string[];
+}
+
+/** ISO 3166 alpha-2 code known to libphonenumber; accepted in any case, normalised to upper case. */
+export interface CountrySpec {
+  kind: 'country';
+}
+
+/** A phone number, normalised to E.164 with numbers.default_country. */
+export interface PhoneSpec {
+  kind: 'phone';
+}
+
+/** An SMS sender: E.164 ("+15550001000") or an alphanumeric sender ID of 1–11 [A-Za-z0-9 ]; kept as given. */
+export interface SenderSpec {
+  kind: 'sender';
+}
+
+export interface ListSpec {
+  kind: 'list';
+  item: Spec;
+  /** When set, an empty list is an error with this message. */
+  nonEmpty?: string;
+}
+
+export interface ObjectSpec {
+  kind: 'object';
+  fields: Record<string, Field>;
+}
+
+/**
+ * A secret written inline under this field's key, or read from the file named under `fileKey`
+ * (trailing newlines trimmed), or taken from the environment variable `env`, which wins over
+ * both. Exactly one of the two keys, unless the variable is set.
+ */
+export interface SecretSpec {
+  kind: 'secret';
+  fileKey: string;
+  env: string;
+  maxLength?: number;
+}
+
+export type Spec =
+  | StringSpec
+  | NumberSpec
+  | BoolSpec
+  | DurationSpec
+  | EnumSpec
+  | CountrySpec
+  | PhoneSpec
+  | SenderSpec
+  | ListSpec
+  | ObjectSpec
+  | SecretSpec;
+
+export interface Field {
+  spec: Spec;
+  /** Property name in the normalised Config when it differs from the key ("delay" → "delay_ms"). */
+  out?: string;
+  /** Value used when the key is absent, written as in YAML ("30s"); validated like a given value. */
+  default?: unknown;
+  required?: boolean;
+  /** Required only when this holds for the already validated sibling values. */
+  requiredIf?: { test: (siblings: Record<string, unknown>) => boolean; message: string };
+  /** An absent object is left out instead of being filled with its defaults. */
+  optional?: boolean;
+}
+
+// --- helpers --------------------------------------------------------------------------------
+
+const str = (o: Omit<StringSpec, 'kind'> = {}): StringSpec => ({ kind: 'string', ...o });
+const num = (o: Omit<NumberSpec, 'kind'>): NumberSpec => ({ kind: 'number', ...o });
+const bool: BoolSpec = { kind: 'bool' };
+const dur = (o: Omit<DurationSpec, 'kind'> = {}): DurationSpec => ({ kind: 'duration', ...o });
+const oneOf = (...values: string[]): EnumSpec => ({ kind: 'enum', values });
+const obj = (fields: Record<string, Field>): ObjectSpec => ({ kind: 'object', fields });
+const list = (item: Spec, nonEmpty?: string): ListSpec => ({ kind: 'list', item, nonEmpty });
+const port: NumberSpec = num({ integer: true, min: 1, max: 65535 });
+
+// --- mctb.yaml ------------------------------------------------------------------------------
+
+export const DEFAULT_MESSAGE =
+  'Hi{{contact.first_name| }}, this is {{business.name}}. Sorry we missed your call! How can we help?';
+
+export const DEFAULT_CONFIG_PATH = '/etc/mctb/mctb.yaml';
+
+export const AMI_SECRET_ENV = 'MCTB_AMI_SECRET';
+export const SMPP_PASSWORD_ENV = 'MCTB_SMPP_PASSWORD';
+
+/** Keys of `defaults`; every one of them may also be set on a business. */
+export const DEFAULTS_FIELDS: Record<string, Field> = {
+  delay: { spec: dur({ min: '0s' }), out: 'delay_ms', default: '30s' },
+  dedupe_window: { spec: dur({ min: '0s' }), out: 'dedupe_window_ms', default: '1h' },
+  message: { spec: str(), default: DEFAULT_MESSAGE },
+  source_addr: { spec: { kind: 'sender' } },
+};
+
+/** A business: its own keys plus every `defaults` key, without defaults (those come from `defaults`). */
+export const BUSINESS_FIELDS: Record<string, Field> = {
+  name: { spec: str(), required: true },
+  dids: { spec: list({ kind: 'phone' }, 'must list at least one phone number'), required: true },
+  ...Object.fromEntries(Object.entries(DEFAULTS_FIELDS).map(([k, f]) => [k, { spec: f.spec, out: f.out }])),
+};
+
+export const SCHEMA: ObjectSpec = obj({
+  asterisk: {
+    spec: obj({
+      ami: {
+        spec: obj({
+          host: { spec: str(), default: '127.0.0.1' },
+          port: { spec: port, default: 5038 },
+          username: { spec: str(), required: true },
+          secret: { spec: { kind: 'secret', fileKey: 'secret_file', env: AMI_SECRET_ENV } },
+          ping_interval: { spec: dur({ min: '1s', max: '1h' }), out: 'ping_interval_ms', default: '20s' },
+          check_presentation: { spec: bool, default: true },
+        }),
+      },
+      inbound_contexts: {
+        spec: list(str(), 'must list at least one dialplan context'),
+        default: ['from-trunk', 'from-pstn', 'from-did-direct'],
+      },
+      decision_grace: { spec: dur({ min: '0s', max: '60s' }), out: 'decision_grace_ms', default: '2s' },
+      max_call_length: { spec: dur({ min: '1m' }), out: 'max_call_ms', default: '4h' },
+    }),
+  },
+  sms: {
+    spec: obj({
+      transport: { spec: oneOf('smpp', 'log'), default: 'smpp' },
+      smpp: {
+        optional: true,
+        requiredIf: {
+          test: (s) => s.transport === 'smpp',
+          message: 'required when sms.transport is "smpp" (use transport: log for a dry run without a gateway)',
+        },
+        spec: obj({
+          host: { spec: str(), default: '127.0.0.1' },
+          port: { spec: port, default: 2775 },
+          system_id: { spec: str({ maxLength: 15, maxLengthWhy: 'SMPP 3.4 allows 15' }), required: true },
+          password: { spec: { kind: 'secret', fileKey: 'password_file', env: SMPP_PASSWORD_ENV, maxLength: 64 } },
+          system_type: { spec: str({ allowEmpty: true, maxLength: 12, maxLengthWhy: 'SMPP 3.4 allows 12' }), default: '' },
+          source_addr: { spec: { kind: 'sender' }, required: true },
+          tls: { spec: bool, default: false },
+          tps: { spec: num({ above: 0 }), default: 10 },
+          enquire_link: { spec: dur({ min: '1s' }), out: 'enquire_link_ms', default: '30s' },
+        }),
+      },
+    }),
+  },
+  ledger: { spec: obj({ path: { spec: str(), default: '/var/lib/mctb/mctb.db' } }) },
+  // Before `businesses`: DIDs are read with this country.
+  numbers: { spec: obj({ default_country: { spec: { kind: 'country' }, default: 'US' } }) },
+  defaults: { spec: obj(DEFAULTS_FIELDS) },
+  businesses: {
+    spec: list(obj(BUSINESS_FIELDS), 'must list at least one business'),
+    required: true,
+  },
+  log: {
+    spec: obj({
+      level: { spec: oneOf('error', 'warn', 'info', 'debug'), default: 'info' },
+      format: { spec: oneOf('text', 'json'), default: 'text' },
+    }),
+  },
+});
+
+/** The YAML keys an object accepts (a secret field accepts its file key too). */
+export function knownKeys(spec: ObjectSpec): string[] {
+  const keys: string[] = [];
+  for (const [key, field] of Object.entries(spec.fields)) {
+    keys.push(key);
+    if (field.spec.kind === 'secret') keys.push(field.spec.fileKey);
+  }
+  return keys;
+}

@@ -1,0 +1,402 @@
+// Walks a parsed YAML document along the schema: checks types, fills defaults, renames keys
+// to their normalised names and records every problem with its line and column.
+// An invalid value comes back as `undefined` (after its error is recorded), so one run finds
+// every problem in the file.
+
+import * as fs from 'fs';
+import * as path from 'path';
+import { Document, isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type Pair, type Scalar } from 'yaml';
+import { isCountryCode, toE164 } from '../numbers/phone';
+import { DURATION_UNITS, formatDuration, parseDuration } from './duration';
+import { knownKeys, type DurationSpec, type EnumSpec, type NumberSpec, type ObjectSpec, type SecretSpec, type Spec, type StringSpec } from './schema';
+import { closest } from './suggest';
+import type { ConfigProblem } from './types';
+
+type Position = { line: number; column: number };
+type Where = Node | null | undefined;
+
+export class Walker {
+  readonly errors: ConfigProblem[] = [];
+  readonly warnings: ConfigProblem[] = [];
+  /** Value node of every validated path that appears in the file ("businesses[0].message"). */
+  readonly nodes = new Map<string, Node>();
+  /** Key node of every path that appears in the file. */
+  readonly keys = new Map<string, Node>();
+  /** numbers.default_country once validated. */
+  country: string | undefined;
+  countryInvalid = false;
+  private readonly factory = new Document();
+
+  constructor(
+    readonly file: string,
+    private readonly doc: Document,
+    private readonly lineCounter: LineCounter,
+    private readonly env: NodeJS.ProcessEnv,
+    /** Relative *_file paths are read from here. */
+    private readonly baseDir: string,
+  ) {}
+
+  // --- problems ---------------------------------------------------------------------------
+
+  /** Line and column of the first of `places` that has a place in the source; 1:1 otherwise. */
+  position(...places: Where[]): Position {
+    for (const node of places) {
+      const range = node?.range;
+      if (range && (range[1] > range[0] || !isScalar(node))) {
+        const { line, col } = this.lineCounter.linePos(range[0]);
+        return { line, column: col };
+      }
+    }
+    return { line: 1, column: 1 };
+  }
+
+  positionAtOffset(offset: number): Position {
+    const { line, col } = this.lineCounter.linePos(offset);
+    return { line, column: col };
+  }
+
+  /** Position of a validated path: its value, else its key. */
+  positionOf(p: string): Position {
+    return this.position(this.nodes.get(p), this.keys.get(p));
+  }
+
+  error(p: string, message: string, ...places: Where[]): undefined {
+    this.errors.push({ file: this.file, ...this.position(...places), path: p, message });
+    return undefined;
+  }
+
+  errorAt(p: string, message: string, at: Position): void {
+    this.errors.push({ file: this.file, ...at, path: p, message });
+  }
+
+  warn(p: string, message: string, ...places: Where[]): void {
+    this.warnings.push({ file: this.file, ...this.position(...places), path: p, message });
+  }
+
+  // --- values -----------------------------------------------------------------------------
+
+  /** Validates `node` against `spec`; `keyNode` places errors about empty values and missing keys. */
+  value(spec: Spec, node: Where, p: string, keyNode: Where): unknown {
+    if (node && isAlias(node)) node = (node.resolve(this.doc) as Node | undefined) ?? null;
+    if (node?.range) this.nodes.set(p, node);
+    switch (spec.kind) {
+      case 'object':
+        return this.object(spec, node, p, keyNode);
+      case 'list':
+        return this.list(spec.item, spec.nonEmpty, node, p, keyNode);
+      case 'secret':
+        throw new Error(`schema: a secret field must sit directly in an object (${p})`);
+      default:
+        return this.scalar(spec, node, p, keyNode);
+    }
+  }
+
+  private list(item: Spec, nonEmpty: string | undefined, node: Where, p: string, keyNode: Where): unknown[] | undefined {
+    let items: Where[];
+    if (node == null || (isScalar(node) && node.value === null)) items = [];
+    else if (isSeq(node)) items = node.items as Where[];
+    else {
+      const hint = isScalar(node) ? ` (write [${JSON.stringify(String(node.value))}] for a single item)` : '';
+      return this.error(p, `expected a list, got ${describe(node)}${hint}`, node, keyNode);
+    }
+    if (items.length === 0 && nonEmpty) return this.error(p, nonEmpty, node, keyNode);
+    // Invalid items stay as holes so indexes keep matching the file.
+    return items.map((it, i) => this.value(item, it, `${p}[${i}]`, it ?? node));
+  }
+
+  object(spec: ObjectSpec, node: Where, p: string, keyNode: Where): Record<string, unknown> | undefined {
+    const pairs = new Map<string, Pair>();
+    if (node != null && !(isScalar(node) && node.value === null)) {
+      if (!isMap(node)) {
+        const what = p ? '' : ' of settings at the top level';
+        return this.error(p, `expected a mapping${what} ("key: value" lines), got ${describe(node)}`, node, keyNode);
+      }
+      const known = knownKeys(spec);
+      for (const pair of node.items) {
+        const key = pair.key as Where;
+        if (!isScalar(key) || key.value === null || typeof key.value === 'object') {
+          this.error(p, 'keys must be plain names', key, node);
+          continue;
+        }
+        const name = scalarText(key);
+        const childPath = join(p, name);
+        const earlier = this.keys.get(childPath);
+        if (earlier && pairs.has(name)) {
+          this.error(childPath, `duplicate key (already set on line ${this.position(earlier).line})`, key);
+          continue;
+        }
+        this.keys.set(childPath, key);
+        if (known.includes(name)) pairs.set(name, pair);
+        else this.error(childPath, unknownKeyMessage(name, spec), key);
+      }
+    }
+    const anchor = keyNode ?? node;
+    const out: Record<string, unknown> = {};
+    for (const [key, field] of Object.entries(spec.fields)) {
+      const childPath = join(p, key);
+      const pair = pairs.get(key);
+      let v: unknown;
+      if (field.spec.kind === 'secret') {
+        v = this.secret(field.spec, key, pairs, p, anchor);
+      } else if (pair) {
+        v = this.value(field.spec, pair.value as Where, childPath, pair.key as Where);
+      } else if (field.default !== undefined) {
+        v = this.value(field.spec, this.factory.createNode(field.default), childPath, anchor);
+      } else if (field.spec.kind === 'object' && !field.optional && !field.requiredIf) {
+        v = this.object(field.spec, undefined, childPath, anchor);
+      } else if (field.required) {
+        this.error(childPath, 'required key is missing', anchor);
+      }
+      if (v !== undefined) out[field.out ?? key] = v;
+    }
+    for (const [key, field] of Object.entries(spec.fields)) {
+      if (field.requiredIf && !pairs.has(key) && field.requiredIf.test(out)) {
+        this.error(join(p, key), field.requiredIf.message, anchor);
+      }
+    }
+    return out;
+  }
+
+  /** A secret inline, from a file, or from the environment (which wins). */
+  private secret(spec: SecretSpec, key: string, pairs: Map<string, Pair>, parent: string, anchor: Where): string | undefined {
+    const p = join(parent, key);
+    const fileP = join(parent, spec.fileKey);
+    const inlinePair = pairs.get(key);
+    const filePair = pairs.get(spec.fileKey);
+    const fromEnv = this.env[spec.env];
+    const tooLong = (s: string) => spec.maxLength !== undefined && s.length > spec.maxLength;
+    const lengthMessage = (n: number) => `${n} characters long; at most ${spec.maxLength} allowed`;
+
+    let inline: string | undefined;
+    if (inlinePair) {
+      inline = this.value({ kind: 'string' }, inlinePair.value as Where, p, inlinePair.key as Where) as string | undefined;
+      if (inline !== undefined) {
+        this.warn(p, `written in the config file; prefer ${spec.fileKey} (a file only mctb can read) or the ${spec.env} environment variable`, this.nodes.get(p), inlinePair.key as Where);
+        if (tooLong(inline)) inline = this.error(p, `is ${lengthMessage(inline.length)}`, this.nodes.get(p), inlinePair.key as Where);
+      }
+    }
+    let fileName: string | undefined;
+    if (filePair) {
+      fileName = this.value({ kind: 'string' }, filePair.value as Where, fileP, filePair.key as Where) as string | undefined;
+    }
+    if (inlinePair && filePair) {
+      return this.error(fileP, `cannot be used together with ${key}; keep one of them`, filePair.key as Where);
+    }
+    if (fromEnv !== undefined && fromEnv !== '') {
+      if (!tooLong(fromEnv)) return fromEnv;
+      this.errorAt(p, `${spec.env} is ${lengthMessage(fromEnv.length)}`, { line: 0, column: 0 });
+      return undefined;
+    }
+    if (inlinePair) return inline;
+    if (filePair) {
+      if (fileName === undefined) return undefined;
+      const full = path.resolve(this.baseDir, fileName);
+      const at = [this.nodes.get(fileP), filePair.key as Where];
+      let content: string;
+      try {
+        content = fs.readFileSync(full, 'utf8').replace(/[\r\n]+$/, '');
+      } catch (e) {
+        return this.error(fileP, `cannot read ${JSON.stringify(full)}: ${osReason(e)}`, ...at);
+      }
+      if (content.length === 0) return this.error(fileP, `${JSON.stringify(full)} is empty`, ...at);
+      if (tooLong(content)) return this.error(fileP, `${JSON.stringify(full)} holds a ${key} ${lengthMessage(content.length)}`, ...at);
+      return content;
+    }
+    return this.error(p, `required key is missing (set ${key} or ${spec.fileKey}, or the ${spec.env} environment variable)`, anchor);
+  }
+
+  private scalar(spec: Exclude<Spec, { kind: 'object' | 'list' | 'secret' }>, node: Where, p: string, keyNode: Where): unknown {
+    const at = [node, keyNode];
+    const expected = expectation(spec);
+    if (node != null && !isScalar(node)) {
+      const hint = spec.kind === 'string' && (isMap(node) || isSeq(node)) && node.flow ? ' (put the text in quotes)' : '';
+      return this.error(p, `expected ${expected}, got ${describe(node)}${hint}`, ...at);
+    }
+    const raw = node == null ? null : node.value;
+    if (raw === null && !(spec.kind === 'string' && spec.allowEmpty)) {
+      if (spec.kind === 'string') return this.error(p, 'must not be empty', ...at);
+      return this.error(p, `expected ${expected}, got an empty value`, ...at);
+    }
+    const text = node == null || raw === null ? '' : scalarText(node);
+    switch (spec.kind) {
+      case 'string':
+        return this.string(spec, text, p, at);
+      case 'number':
+        return this.number(spec, node as Scalar, p, at);
+      case 'bool':
+        if (typeof raw === 'boolean') return raw;
+        return this.error(p, `expected true or false, got ${describe(node)}`, ...at);
+      case 'duration':
+        return this.duration(spec, node as Scalar, p, at);
+      case 'enum':
+        return this.enumValue(spec, text, p, at);
+      case 'country': {
+        const code = text.trim().toUpperCase();
+        if (isCountryCode(code)) return (this.country = code);
+        this.countryInvalid = true;
+        const hint = /^\+?\d+$/.test(text.trim())
+          ? 'is a calling code, not a country; use the ISO 3166 alpha-2 code, e.g. "US", "GB" or "DE"'
+          : 'is not a known country code; use an ISO 3166 alpha-2 code, e.g. "US", "GB" or "DE"';
+        return this.error(p, `${JSON.stringify(text)} ${hint}`, ...at);
+      }
+      case 'phone': {
+        if (this.countryInvalid && !text.trim().startsWith('+')) return undefined; // unreadable without a country; that error is reported
+        const e164 = toE164(text, this.country ?? 'US');
+        if (e164 === undefined) return this.error(p, `${JSON.stringify(text)} is not a phone number`, ...at);
+        return e164;
+      }
+      case 'sender':
+        return this.sender(text, p, at);
+    }
+  }
+
+  private string(spec: StringSpec, text: string, p: string, at: Where[]): string | undefined {
+    if (!spec.allowEmpty && text.trim().length === 0) return this.error(p, 'must not be empty', ...at);
+    if (spec.maxLength !== undefined && text.length > spec.maxLength) {
+      const why = spec.maxLengthWhy ? `; ${spec.maxLengthWhy}` : `; at most ${spec.maxLength} allowed`;
+      return this.error(p, `${JSON.stringify(text)} is ${text.length} characters long${why}`, ...at);
+    }
+    return text;
+  }
+
+  private number(spec: NumberSpec, node: Scalar, p: string, at: Where[]): number | undefined {
+    const v = node.value;
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      const quoted = typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? ' (remove the quotes)' : '';
+      return this.error(p, `expected ${expectation(spec)}, got ${describe(node)}${quoted}`, ...at);
+    }
+    const inRange =
+      (spec.min === undefined || v >= spec.min) && (spec.max === undefined || v <= spec.max) && (spec.above === undefined || v > spec.above);
+    if (!inRange) return this.error(p, `expected ${expectation(spec)}, got ${describe(node)}`, ...at);
+    if (spec.integer && !Number.isInteger(v)) {
+      return this.error(p, `expected ${expectation(spec).replace(/^a number/, 'a whole number')}, got ${describe(node)}`, ...at);
+    }
+    return v;
+  }
+
+  private duration(spec: DurationSpec, node: Scalar, p: string, at: Where[]): number | undefined {
+    const v = node.value;
+    const bare = typeof v === 'number' ? scalarText(node) : typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? v.trim() : undefined;
+    if (bare !== undefined) {
+      return this.error(p, `expected a duration, got ${describe(node)} (use a unit, e.g. "${bare}s")`, ...at);
+    }
+    const ms = typeof v === 'string' ? parseDuration(v) : undefined;
+    if (ms === undefined) {
+      return this.error(p, `expected a duration such as "30s", "2m" or "1h30m" (units: ${DURATION_UNITS.join(', ')}), got ${describe(node)}`, ...at);
+    }
+    const min = spec.min === undefined ? undefined : parseDuration(spec.min)!;
+    const max = spec.max === undefined ? undefined : parseDuration(spec.max)!;
+    if ((min !== undefined && ms < min) || (max !== undefined && ms > max)) {
+      const range =
+        min !== undefined && max !== undefined
+          ? `from ${formatDuration(min)} to ${formatDuration(max)}`
+          : min !== undefined
+            ? `at least ${formatDuration(min)}`
+            : `at most ${formatDuration(max!)}`;
+      return this.error(p, `must be ${range}, got ${describe(node)}`, ...at);
+    }
+    return ms;
+  }
+
+  private enumValue(spec: EnumSpec, text: string, p: string, at: Where[]): string | undefined {
+    if (spec.values.includes(text)) return text;
+    const guess = closest(text, spec.values);
+    const hint = guess ? ` (did you mean ${JSON.stringify(guess)}?)` : '';
+    return this.error(p, `expected ${expectation(spec)}, got ${JSON.stringify(text)}${hint}`, ...at);
+  }
+
+  private sender(text: string, p: string, at: Where[]): string | undefined {
+    if (text.startsWith('+')) {
+      if (/^\+[1-9]\d{1,14}$/.test(text) && toE164(text, 'US') !== undefined) return text;
+      return this.error(p, `${JSON.stringify(text)} is not an E.164 number (write "+", the country code and the number without spaces, e.g. "+15550001000")`, ...at);
+    }
+    if (/^[A-Za-z0-9 ]{1,11}$/.test(text) && text.trim() !== '') return text;
+    const hint = /^\d{12,15}$/.test(text) ? ` (add the leading "+" of an international number: "+${text}")` : '';
+    return this.error(
+      p,
+      `expected an E.164 number such as "+15550001000" or a sender ID of 1 to 11 letters, digits and spaces, got ${JSON.stringify(text)}${hint}`,
+      ...at,
+    );
+  }
+}
+
+// --- helpers ------------------------------------------------------------------------------
+
+export function join(parent: string, key: string): string {
+  return parent ? `${parent}.${key}` : key;
+}
+
+/** The text of a scalar as written: plain numbers and booleans keep their spelling ("0123"). */
+function scalarText(node: Scalar): string {
+  const v = node.value;
+  if (typeof v === 'string') return v;
+  if (node.type === 'PLAIN' && typeof node.source === 'string' && node.source !== '') return node.source;
+  return String(v);
+}
+
+/** What was found, for "got ..." in messages. */
+function describe(node: Where): string {
+  if (node == null) return 'an empty value';
+  if (isMap(node)) return 'a mapping';
+  if (isSeq(node)) return 'a list';
+  if (!isScalar(node) || node.value === null) return 'an empty value';
+  if (typeof node.value === 'string') return JSON.stringify(node.value);
+  return scalarText(node);
+}
+
+function expectation(spec: Spec): string {
+  switch (spec.kind) {
+    case 'number': {
+      const { min, max, above } = spec;
+      if (min !== undefined && max !== undefined) return `a number from ${min} to ${max}`;
+      if (above !== undefined) return `a number greater than ${above}`;
+      if (min !== undefined) return `a number of at least ${min}`;
+      if (max !== undefined) return `a number of at most ${max}`;
+      return 'a number';
+    }
+    case 'enum':
+      return `one of ${spec.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'string':
+      return 'a string';
+    case 'bool':
+      return 'true or false';
+    case 'duration':
+      return 'a duration such as "30s"';
+    case 'country':
+      return 'a country code such as "US"';
+    case 'phone':
+      return 'a phone number';
+    case 'sender':
+      return 'a phone number or sender ID';
+    case 'list':
+      return 'a list';
+    case 'object':
+      return 'a mapping';
+    case 'secret':
+      return 'a string';
+  }
+}
+
+function unknownKeyMessage(name: string, spec: ObjectSpec): string {
+  const known = knownKeys(spec);
+  let guess = closest(name, known);
+  // The normalised name written as a key ("delay_ms" for "delay").
+  guess ??= Object.entries(spec.fields).find(([, f]) => f.out === name)?.[0];
+  // A key one level too high ("secret" beside "ami" instead of inside it).
+  if (!guess) {
+    for (const [key, field] of Object.entries(spec.fields)) {
+      if (field.spec.kind === 'object' && knownKeys(field.spec).includes(name)) {
+        guess = `${key}.${name}`;
+        break;
+      }
+    }
+  }
+  return guess ? `unknown key (did you mean ${JSON.stringify(guess)}?)` : `unknown key (expected one of: ${known.join(', ')})`;
+}
+
+/** "ENOENT: no such file or directory" from a Node fs error. */
+export function osReason(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  const message = typeof err?.message === 'string' ? err.message : String(e);
+  return message.replace(/, \w+(?: '.*')?$/, '');
+}

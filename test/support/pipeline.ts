@@ -1,0 +1,55 @@
+// The real pipeline between real loopback peers: an AMI replay server, the daemon, a loopback
+// SMSC and a ledger file in a temp dir.
+
+import type { BusinessConfig, Config } from '../../src/config/types';
+import { Daemon, type CallDecided } from '../../src/daemon';
+import { AmiReplayServer, type ReplayOptions } from '../../src/demo/ami-replay';
+import { LoopbackSmsc, type SmscBehaviour } from '../../src/demo/loopback-smsc';
+import { tempDir, testConfig, testLogger, waitFor } from './harness';
+
+export interface Pipeline {
+  daemon: Daemon;
+  pbx: AmiReplayServer;
+  smsc: LoopbackSmsc;
+  config: Config;
+  decided: CallDecided[];
+  logLines: string[];
+  dir: string;
+  /** Waits until `n` calls have been decided in total. */
+  decisions(n: number, timeoutMs?: number): Promise<CallDecided[]>;
+  stop(): Promise<void>;
+}
+
+export async function startPipeline(opts: { smsc?: SmscBehaviour; pbx?: ReplayOptions; businesses?: BusinessConfig[]; smscPort?: number; startSmsc?: boolean } = {}): Promise<Pipeline> {
+  const { dir, cleanup } = tempDir();
+  const pbx = new AmiReplayServer({ getvar: () => 'allowed_not_screened', ...opts.pbx });
+  const amiPort = await pbx.listen();
+  const smsc = new LoopbackSmsc({ receiptDelayMs: 20, ...opts.smsc });
+  const smppPort = opts.startSmsc === false ? (opts.smscPort ?? 0) : await smsc.listen(opts.smscPort ?? 0);
+  const config = testConfig({ dir, amiPort, smppPort, businesses: opts.businesses });
+  const { logger, lines } = testLogger();
+  const daemon = new Daemon(config, logger);
+  const decided: CallDecided[] = [];
+  daemon.events.on('call.decided', (d) => decided.push(d));
+  await daemon.start();
+  await pbx.waitForLogin();
+  let stopped = false;
+  return {
+    daemon,
+    pbx,
+    smsc,
+    config,
+    decided,
+    logLines: lines,
+    dir,
+    decisions: (n, timeoutMs = 10_000) => waitFor(`${n} call decisions`, () => decided.length >= n && decided, timeoutMs),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await daemon.stop(1000);
+      await pbx.close();
+      await smsc.close().catch(() => undefined);
+      cleanup();
+    },
+  };
+}
