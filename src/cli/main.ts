@@ -1,0 +1,66 @@
+// The `mctb` command line.
+
+import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { configCheck } from './config-check';
+import { runDemo } from '../demo/demo';
+import { runDaemon } from './run';
+
+const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
+
+const CONFIG_HELP = 'config file (default: $MCTB_CONFIG, else /etc/mctb/mctb.yaml)';
+
+export function buildProgram(): Command {
+  const program = new Command('mctb')
+    .description('Missed call text back for Asterisk: follows inbound calls over AMI and texts callers nobody answered, over SMPP.')
+    .version(pkg.version, '-V, --version', 'print the version')
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok, 1 runtime failure, 2 invalid configuration.\nStart with `mctb demo` (no config needed), then `mctb config check -c FILE`.',
+    );
+
+  program
+    .command('run')
+    .description('run the daemon in the foreground (SIGTERM stops it gracefully)')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(async (opts: { config?: string }) => {
+      process.exitCode = await runDaemon(opts.config);
+    });
+
+  const config = program.command('config').description('work with the configuration file');
+  config
+    .command('check')
+    .description('validate the config; show each business\'s text with its encoding (GSM-7/UCS-2) and segment count. Exit 0 valid, 2 invalid')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action((opts: { config?: string }) => {
+      process.exitCode = configCheck(opts.config);
+    });
+
+  program
+    .command('demo')
+    .description('replay real captured Asterisk calls through the real pipeline to a loopback SMS gateway and print the timeline (needs no config)')
+    .addOption(new Option('--transport <kind>', 'smpp: loopback SMPP gateway; log: dry run').choices(['smpp', 'log']).default('smpp'))
+    .option('--json', 'print the timeline as JSON lines')
+    .action(async (opts: { transport: 'smpp' | 'log'; json?: boolean }) => {
+      process.exitCode = await runDemo({ transport: opts.transport, json: opts.json ?? false });
+    });
+
+  return program;
+}
+
+export function main(argv: string[] = process.argv): void {
+  buildProgram()
+    .parseAsync(argv)
+    .then(() => {
+      // The daemon and demo leave nothing running once they return; make sure of it.
+      if (process.exitCode !== undefined) setTimeout(() => process.exit(), 50).unref();
+    })
+    .catch((err: Error) => {
+      process.stderr.write(`mctb: ${err.message}\n`);
+      process.exit(1);
+    });
+}
+
+if (require.main === module) main();

@@ -1,0 +1,157 @@
+// `mctb demo`: the real daemon between a loopback PBX replaying calls captured from a real
+// Asterisk 22 and a loopback SMS gateway, with a temporary ledger. Prints what happened to each
+// call, in order: call → outcome → decision → SMS submitted → delivery receipt.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Config } from '../config/types';
+import { Daemon, type CallDecided } from '../daemon';
+import { createLogger } from '../log';
+import { countSegments } from '../messages/encoding';
+import { AmiReplayServer, loadCapture, rewriteCapture } from './ami-replay';
+import { LoopbackSmsc } from './loopback-smsc';
+
+export interface DemoOptions {
+  transport: 'smpp' | 'log';
+  json: boolean;
+  out?: NodeJS.WritableStream;
+}
+
+/** The calls replayed, in order; each is a real capture (test/fixtures/README.md). */
+const SCRIPT: { capture: string; what: string; shift?: number }[] = [
+  { capture: 'noanswer', what: 'rings 8 s, nobody answers' },
+  { capture: 'answered', what: 'Bob answers and talks' },
+  { capture: 'busy', what: 'the extension is busy' },
+  { capture: 'ringgroup-answered', what: 'ring group, Bob answers' },
+  { capture: 'voicemail', what: 'no answer, caller leaves a voicemail' },
+  { capture: 'anonymous', what: 'caller withheld their number' },
+  { capture: 'queue-abandon', what: 'caller gives up waiting in the queue' },
+  { capture: 'noanswer', what: 'Jane calls again ten minutes later', shift: 600 },
+];
+
+const OUTCOME_WORDS: Record<string, string> = {
+  answered: 'answered by a person',
+  noanswer: 'missed: nobody answered',
+  busy: 'missed: busy',
+  cancel: 'missed: caller hung up while it rang',
+  unavailable: 'missed: phone unavailable',
+  voicemail: 'missed: went to voicemail',
+  queue_abandon: 'missed: caller left the queue',
+  unknown_end: 'end not seen',
+};
+
+const REASON_WORDS: Record<string, string> = {
+  missed: 'text the caller',
+  answered: 'no text: a person answered',
+  withheld: 'no text: number withheld',
+  deduped: 'no text: already texted within the dedupe window',
+  opted_out: 'no text: caller opted out',
+  no_business: 'no text: not a business number',
+  invalid_number: 'no text: not a phone number',
+  unknown_end: 'no text: end not seen',
+  outbound: 'no text: outbound call',
+  called_back: 'no text: caller was called back',
+};
+
+const DELAY_MS = 1500;
+
+export function demoConfig(dir: string, amiPort: number, smppPort: number, transport: 'smpp' | 'log'): Config {
+  const message = 'Hi{{contact.first_name| }}, this is {{business.name}}. Sorry we missed your call! How can we help?';
+  return {
+    file: '<demo>',
+    asterisk: {
+      ami: { host: '127.0.0.1', port: amiPort, username: 'mctb', secret: 'demo', ping_interval_ms: 20_000, check_presentation: true },
+      inbound_contexts: ['from-trunk'],
+      decision_grace_ms: 500,
+      max_call_ms: 4 * 3600_000,
+    },
+    sms: {
+      transport,
+      smpp: { host: '127.0.0.1', port: smppPort, system_id: 'mctb', password: 'demo', system_type: '', source_addr: '+15550001000', tls: false, tps: 10, enquire_link_ms: 30_000 },
+    },
+    ledger: { path: join(dir, 'mctb.db') },
+    numbers: { default_country: 'US' },
+    businesses: [
+      { name: 'Brightside Dental', dids: ['+15550001000', '+15550001001', '+15550001003', '+15550001004', '+15550001005'], delay_ms: DELAY_MS, dedupe_window_ms: 3600_000, message },
+      { name: 'Northside Plumbing', dids: ['+15550001006'], delay_ms: DELAY_MS, dedupe_window_ms: 3600_000, message },
+    ],
+    log: { level: 'warn', format: 'text' },
+  };
+}
+
+export async function runDemo(opts: DemoOptions): Promise<number> {
+  const out = opts.out ?? process.stdout;
+  const dir = mkdtempSync(join(tmpdir(), 'mctb-demo-'));
+  const pbx = new AmiReplayServer({ getvar: (channel) => (channel.includes('anonymous') ? 'prohib' : 'allowed_not_screened') });
+  const smsc = new LoopbackSmsc({ receiptDelayMs: 400 });
+  const t0 = Date.now();
+  const stamp = () => `+${((Date.now() - t0) / 1000).toFixed(1).padStart(4)}s`;
+  const print = (kind: string, text: string, data: Record<string, unknown> = {}) => {
+    if (opts.json) out.write(JSON.stringify({ t_ms: Date.now() - t0, kind, text, ...data }) + '\n');
+    else out.write(`${stamp()}  ${kind.padEnd(8)} ${text}\n`);
+  };
+  let daemon: Daemon | undefined;
+  try {
+    const amiPort = await pbx.listen();
+    const smppPort = opts.transport === 'smpp' ? await smsc.listen() : 0;
+    const config = demoConfig(dir, amiPort, smppPort, opts.transport);
+    if (!opts.json) {
+      out.write(`mctb demo: ${SCRIPT.length} calls captured from a real Asterisk 22, replayed over AMI on 127.0.0.1:${amiPort};\n`);
+      out.write(`texts go ${opts.transport === 'smpp' ? `over SMPP to a loopback gateway on 127.0.0.1:${smppPort}` : 'to the log (dry run)'}; ledger ${config.ledger.path}\n\n`);
+    }
+    daemon = new Daemon(config, createLogger({ level: 'warn', format: 'text' }));
+    const d = daemon;
+    const decided: CallDecided[] = [];
+    let submitted = 0;
+    let receipts = 0;
+    d.events.on('call.decided', (c) => {
+      decided.push(c);
+      const who = `${c.call.callerName || 'unknown'} <${c.call.withheld ? 'withheld' : (c.call.number ?? c.call.numberRaw)}>`;
+      print('CALL', `${who} → ${c.business ?? 'no business'} (${c.call.did ?? c.call.didRaw})`, { call_id: c.call.callId });
+      print('OUTCOME', OUTCOME_WORDS[c.call.outcome] ?? c.call.outcome, { outcome: c.call.outcome });
+      const inS = c.dueAt !== undefined ? ` in ${(Math.max(0, c.dueAt - Date.now()) / 1000).toFixed(1)}s` : '';
+      print('DECISION', (REASON_WORDS[c.reason] ?? c.reason) + (c.decision === 'text' ? inS : ''), { decision: c.decision, reason: c.reason });
+    });
+    d.events.on('send.submitted', (row, ids) => {
+      submitted++;
+      const seg = countSegments(row.body);
+      print('SMS', `submitted to ${row.number} (${seg.encoding}, ${seg.segments} segment${seg.segments === 1 ? '' : 's'}, id ${ids.join(',')}): ${JSON.stringify(row.body)}`, { send_id: row.id, message_ids: ids });
+    });
+    d.events.on('send.finished', (row, state, reason) => print('SMS', `${state} (${reason}) for ${row.number}`, { send_id: row.id, state, reason }));
+    d.events.on('receipt.received', (r, m) => {
+      receipts++;
+      print('RECEIPT', `${r.state} (id ${r.messageId})`, { message_id: r.messageId, state: r.state, send_id: m.sendId });
+    });
+
+    await d.start();
+    await pbx.waitForLogin();
+    for (const [i, step] of SCRIPT.entries()) {
+      const events = loadCapture(step.capture);
+      await pbx.play(step.shift ? rewriteCapture(events, step.shift) : events);
+      if (i < SCRIPT.length - 1) await sleep(250);
+    }
+    // Every call decided, every text out, every receipt in (bounded).
+    const until = Date.now() + 20_000;
+    while (Date.now() < until) {
+      const texts = decided.filter((c) => c.decision === 'text').length;
+      const done = decided.length >= SCRIPT.length && submitted >= texts && (opts.transport === 'log' || receipts >= texts);
+      if (done) break;
+      await sleep(100);
+    }
+    const texted = decided.filter((c) => c.decision === 'text').length;
+    if (opts.json) print('SUMMARY', 'done', { calls: decided.length, texted, submitted, receipts });
+    else out.write(`\n${decided.length} calls: ${texted} texted, ${decided.length - texted} not texted; ${submitted} SMS submitted, ${receipts} delivery receipts.\n`);
+    const ok = decided.length === SCRIPT.length && submitted === texted && texted > 0;
+    return ok ? 0 : 1;
+  } finally {
+    await daemon?.stop(2000);
+    await pbx.close();
+    await smsc.close().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,115 @@
+// The `mctb` command as users run it: help, version, config check (valid and 8+ invalid files,
+// exit code 2 with file:line:column), and the demo.
+
+import { expect } from 'chai';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../support/harness';
+import { mctb, yamlConfig } from '../support/cli';
+
+const pkg = require('../../../package.json') as { version: string };
+
+describe('mctb command line', function () {
+  this.timeout(60_000);
+  const { dir, cleanup } = tempDir('mctb-cli-');
+  after(cleanup);
+
+  const write = (name: string, text: string): string => {
+    const file = join(dir, name);
+    writeFileSync(file, text);
+    return file;
+  };
+  const valid = () => yamlConfig({ amiPort: 5038, smppPort: 2775, ledger: join(dir, 'x.db') });
+
+  it('--help lists every command; each command has --help; --version prints the version', async () => {
+    const help = await mctb(['--help']);
+    expect(help.code).to.equal(0);
+    for (const cmd of ['run', 'config', 'demo']) expect(help.stdout).to.match(new RegExp(`^\\s+${cmd}\\b`, 'm'));
+    for (const args of [['run', '--help'], ['config', 'check', '--help'], ['demo', '--help']]) {
+      const r = await mctb(args);
+      expect(r.code, args.join(' ')).to.equal(0);
+      expect(r.stdout).to.include('Usage: mctb');
+    }
+    expect((await mctb(['config', 'check', '--help'])).stdout).to.include('$MCTB_CONFIG');
+    const v = await mctb(['--version']);
+    expect(v.stdout.trim()).to.equal(pkg.version);
+  });
+
+  it('config check: a valid file prints each business text with encoding and segments, exit 0', async () => {
+    const file = write('ok.yaml', valid());
+    const r = await mctb(['config', 'check', '-c', file]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.include('Brightside Dental');
+    expect(r.stdout).to.include('"Hi Jane, this is Brightside Dental. Sorry we missed your call! How can we help?"');
+    expect(r.stdout).to.include('"Hi, this is Brightside Dental. Sorry we missed your call! How can we help?"');
+    expect(r.stdout).to.match(/GSM-7, \d+ septets, 1 segment/);
+    expect(r.stderr).to.include('secret'); // warning: inline secret
+  });
+
+  it('config check: warns when a text takes more than one segment, and shows UCS-2 for emoji', async () => {
+    const long = valid().replace('dedupe_window: 1h', `dedupe_window: 1h\n  message: "${'Sorry we missed you at {{business.name}} 🙂 '.repeat(3)}"`);
+    const r = await mctb(['config', 'check', '-c', write('long.yaml', long)]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.include('UCS-2, 132 UTF-16 units, 2 segments');
+    expect(r.stdout).to.include('warning: takes 2 segments');
+  });
+
+  it('config check reads $MCTB_CONFIG when -c is not given', async () => {
+    const file = write('env.yaml', valid());
+    const r = await mctb(['config', 'check'], { env: { MCTB_CONFIG: file } });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.include(file);
+  });
+
+  const BAD: { name: string; edit: (y: string) => string; message: (file: string) => string }[] = [
+    { name: 'yaml syntax', edit: (y) => y.replace('numbers: { default_country: US }', 'numbers: { default_country: US'), message: (f) => `${f}:10:1:` },
+    { name: 'unknown top-level key', edit: (y) => y.replace('numbers:', 'numbrs:'), message: (f) => `${f}:9:1: numbrs: unknown key (did you mean "numbers"?)` },
+    { name: 'unknown nested key', edit: (y) => y.replace('password: "pw"', 'pasword: "pw"'), message: (f) => `sms.smpp.pasword: unknown key (did you mean "password"?)` },
+    { name: 'port not a number', edit: (y) => y.replace('port: 5038', 'port: abc'), message: (f) => `${f}:2:33: asterisk.ami.port: expected a number from 1 to 65535, got "abc"` },
+    { name: 'duration without unit', edit: (y) => y.replace('delay: 0s', 'delay: 30'), message: (f) => `${f}:11:10: defaults.delay:` },
+    { name: 'invalid DID', edit: (y) => y.replace('"+15550001001"', '"555"'), message: (f) => `${f}:15:28: businesses[0].dids[1]: "555" is not a phone number` },
+    { name: 'bad transport', edit: (y) => y.replace('transport: smpp', 'transport: smtp'), message: (f) => `${f}:6:14: sms.transport: expected one of "smpp", "log", got "smtp" (did you mean "smpp"?)` },
+    { name: 'bad log level', edit: (y) => y.replace('level: debug', 'level: loud'), message: (f) => `${f}:16:15: log.level:` },
+    { name: 'missing secret file', edit: (y) => y.replace('secret: "s3cret"', 'secret_file: /nonexistent/ami.secret'), message: (f) => `/nonexistent/ami.secret` },
+    { name: 'unknown template variable', edit: (y) => y.replace('dedupe_window: 1h', 'dedupe_window: 1h\n  message: "Hi {{contact.firstname}}"'), message: (f) => `defaults.message: unknown variable "contact.firstname" (did you mean "contact.first_name"?)` },
+    { name: 'no businesses', edit: (y) => y.replace(/businesses:[\s\S]*?(?=log:)/, ''), message: (f) => `businesses` },
+  ];
+
+  for (const bad of BAD) {
+    it(`config check rejects a config with ${bad.name}: file:line:column message, exit 2`, async () => {
+      const file = write(`bad-${bad.name.replace(/\W+/g, '-')}.yaml`, bad.edit(valid()));
+      const r = await mctb(['config', 'check', '-c', file]);
+      expect(r.code, r.stdout + r.stderr).to.equal(2);
+      expect(r.stderr).to.include(bad.message(file));
+      expect(r.stderr).to.match(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+:\\d+: `, 'm'));
+      expect(r.stdout).to.equal('');
+    });
+  }
+
+  it('run refuses to start on an invalid config with exit 2, and names a missing file', async () => {
+    const r = await mctb(['run', '-c', write('bad-run.yaml', valid().replace('numbers:', 'numbrs:'))]);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.include('numbrs: unknown key');
+    const missing = await mctb(['config', 'check', '-c', join(dir, 'nope.yaml')]);
+    expect(missing.code).to.equal(2);
+    expect(missing.stderr).to.include(`${join(dir, 'nope.yaml')}: cannot read`);
+  });
+
+  it('demo runs with no config, exits 0, and its timeline shows a text sent and an answered call not texted', async () => {
+    const r = await mctb(['demo'], { env: { MCTB_CONFIG: '/nonexistent.yaml' } });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/SMS\s+submitted to \+14155550123 .*"Hi Jane, this is Brightside Dental/);
+    expect(r.stdout).to.match(/RECEIPT\s+delivered/);
+    expect(r.stdout).to.match(/CALL\s+Tom Nguyen <\+16175550110>[^\n]*\n[^\n]*OUTCOME\s+answered by a person\n[^\n]*DECISION\s+no text: a person answered/);
+    expect(r.stdout).to.match(/DECISION\s+no text: number withheld/);
+  });
+
+  it('demo --json prints one JSON object per line', async () => {
+    const r = await mctb(['demo', '--json', '--transport', 'log']);
+    expect(r.code, r.stderr).to.equal(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; reason?: string });
+    expect(lines.some((l) => l.kind === 'SMS')).to.equal(true);
+    expect(lines.some((l) => l.kind === 'DECISION' && l.reason === 'answered')).to.equal(true);
+    expect(lines[lines.length - 1].kind).to.equal('SUMMARY');
+  });
+});
