@@ -71,6 +71,15 @@ export function toCallEvent(frame: AmiFrame, arrival: number): CallEvent | undef
       return { ...base, type: 'bridge_enter', bridgeId: field(frame, 'bridgeuniqueid'), bridgeType: field(frame, 'bridgetype') };
     case 'BridgeLeave':
       return { ...base, type: 'bridge_leave', bridgeId: field(frame, 'bridgeuniqueid') };
+    case 'NewCallerid':
+      return {
+        ...base,
+        type: 'caller_id',
+        callerNum: field(frame, 'calleridnum'),
+        callerName: field(frame, 'calleridname'),
+        // "32 (Presentation Restricted, Not Screened)": bit 0x20 set means restricted.
+        restricted: /restricted/i.test(field(frame, 'cid-callingpres')) || ((Number.parseInt(field(frame, 'cid-callingpres'), 10) || 0) & 0x60) === 0x20,
+      };
     case 'MessageWaiting':
       return { ...base, type: 'voicemail_left' };
     case 'QueueCallerAbandon':

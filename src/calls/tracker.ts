@@ -42,6 +42,8 @@ interface TrackedCall {
   dialled: string;
   presentation: string;
   presentationPending: boolean;
+  /** The dialplan marked the caller ID restricted (NewCallerid). */
+  restricted: boolean;
   startedAt: number;
   firstSeenAt: number;
   /** uniqueid → is a Local/ channel. */
@@ -106,6 +108,13 @@ export class CallTracker {
         break;
       case 'var_set':
         this.noteVariable(call, isRoot, ev.name, ev.value);
+        break;
+      case 'caller_id':
+        if (isRoot && call.direction === 'inbound') {
+          call.callerNum = ev.callerNum;
+          call.callerName = ev.callerName;
+          if (ev.restricted) call.restricted = true;
+        }
         break;
       case 'bridge_enter':
         if (ev.bridgeType === 'holding' || ev.bridgeType === 'parking') break;
@@ -180,6 +189,7 @@ export class CallTracker {
       dialled: '',
       presentation: '',
       presentationPending: inbound && this.opts.presentationWaitMs !== undefined,
+      restricted: false,
       startedAt: startTimeOf(ev.uniqueid) ?? ev.at,
       firstSeenAt: now,
       legs: new Map(),
@@ -231,7 +241,7 @@ export class CallTracker {
       numberRaw,
       number: toE164(numberRaw, this.opts.defaultCountry),
       callerName: call.callerName,
-      withheld: inbound && (isWithheldNumber(call.callerNum) || /^prohib/i.test(call.presentation)),
+      withheld: inbound && (call.restricted || isWithheldNumber(call.callerNum) || /^prohib/i.test(call.presentation)),
       outcome,
       startedAt: call.startedAt,
       endedAt,

@@ -34,6 +34,8 @@ export type CallEvent =
   | (ChannelRef & { type: 'dial_begin'; destUniqueid: string; dialString: string })
   | (ChannelRef & { type: 'dial_end'; destUniqueid: string; status: string })
   | (ChannelRef & { type: 'var_set'; name: string; value: string })
+  /** The dialplan changed the caller ID (e.g. Set(CALLERID(num)=anonymous)); `restricted` from CID-CallingPres. */
+  | (ChannelRef & { type: 'caller_id'; callerNum: string; callerName: string; restricted: boolean })
   | (ChannelRef & { type: 'bridge_enter'; bridgeId: string; bridgeType: string })
   | (ChannelRef & { type: 'bridge_leave'; bridgeId: string })
   | (ChannelRef & { type: 'voicemail_left' })

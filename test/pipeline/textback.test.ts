@@ -210,4 +210,68 @@ describe('text-back pipeline (loopback AMI → daemon → loopback SMPP, real le
     p.smsc.dropSessions();
     await waitFor('rebound', () => p!.smsc.sessionCount === 1, 10_000);
   });
+
+  it('sends a long UCS-2 text as concatenated parts with one UDH reference, delivered when every part is', async () => {
+    const message = '{{business.name}}: sorry we missed you 🙂 ' + 'Reply here and we will call you right back. '.repeat(2);
+    p = await startPipeline({ businesses: [{ name: 'Brightside Dental', dids: ['+15550001000'], delay_ms: 0, dedupe_window_ms: 3600_000, message }] });
+    await p.pbx.play(loadCapture('noanswer'));
+    const [d] = await p.decisions(1);
+    const send = await waitFor('delivered multipart', async () => {
+      const s = await p!.daemon.ledgerHandle.getSend(d.sendId!);
+      return s?.state === 'delivered' && s;
+    });
+    const parts = p.smsc.submits;
+    expect(parts.length).to.equal(2);
+    for (const [i, part] of parts.entries()) {
+      expect(part.dataCoding).to.equal(8);
+      expect(part.esmClass & 0x40).to.equal(0x40);
+      expect([...part.payload.subarray(0, 6)]).to.deep.equal([5, 0, 3, parts[0].payload[3], 2, i + 1]);
+    }
+    expect(parts.map((x) => x.text).join('')).to.equal(send.body);
+    expect(await p.daemon.ledgerHandle.messageIdsOf(send.id)).to.deep.equal(parts.map((x) => x.messageId));
+  });
+
+  it('never submits faster than sms.smpp.tps', async () => {
+    p = await startPipeline({ tps: 4 });
+    for (let i = 0; i < 8; i++) await p.pbx.play(rewriteCapture(loadCapture('busy'), i * 100, { '+13125550147': `+1312555${String(1000 + i)}` }));
+    await waitFor('eight texts', () => p!.smsc.submits.length === 8, 20_000);
+    const at = p.smsc.submits.map((x) => x.at);
+    // Upper bounds only (a slow machine only spreads them further): at most tps plus the burst
+    // allowance (tps) in any one second, and eight texts at 4/s take at least one second.
+    for (const t of at) expect(at.filter((u) => u >= t && u < t + 1000).length).to.be.at.most(8);
+    expect(at[7] - at[0]).to.be.at.least(900);
+  });
+
+  it('logs one line per call decision with the caller masked to its last 4 digits', async () => {
+    p = await startPipeline();
+    await p.pbx.play(loadCapture('noanswer'));
+    await p.decisions(1);
+    const line = await waitFor('decision line', () => p!.logLines.find((l) => l.includes('call decided')));
+    expect(line).to.include('caller=+1******0123');
+    expect(line).to.include('outcome=noanswer');
+    expect(line).to.include('decision=text');
+    expect(line).to.include('reason=missed');
+    expect(line).to.include('did=+15550001000');
+    expect(p.logLines.filter((l) => l.includes('call decided'))).to.have.length(1);
+    expect(p.logLines.join('\n')).to.not.include('+14155550123');
+  });
+
+  it('honours the dialplan fallback for withheld callers: a NewCallerid to anonymous means no text', async () => {
+    p = await startPipeline();
+    const capture = loadCapture('noanswer');
+    // What Asterisk emits when the inbound context runs
+    // ExecIf($["${CALLERID(pres):0:6}" = "prohib"]?Set(CALLERID(num)=anonymous)).
+    const newCallerId = [
+      'Event: NewCallerid', 'Privilege: call,all', 'Channel: PJSIP/trunk-00000000', 'ChannelState: 4', 'ChannelStateDesc: Ring',
+      'CallerIDNum: anonymous', 'CallerIDName: Jane Doe', 'ConnectedLineNum: <unknown>', 'ConnectedLineName: <unknown>', 'Language: en',
+      'AccountCode: ', 'Context: from-trunk', 'Exten: 15550001000', 'Priority: 2', 'Uniqueid: 1795345475.0', 'Linkedid: 1795345475.0',
+      'CID-CallingPres: 0 (Presentation Allowed, Not Screened)', '', '',
+    ].join('\r\n');
+    const at = capture.indexOf('Event: DialBegin');
+    await p.pbx.play(capture.slice(0, at) + newCallerId + capture.slice(at));
+    const [d] = await p.decisions(1);
+    expect(d).to.include({ decision: 'no_text', reason: 'withheld' });
+    await sleep(300);
+    expect(p.smsc.submits).to.have.length(0);
+  });
 });

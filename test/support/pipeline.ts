@@ -20,13 +20,13 @@ export interface Pipeline {
   stop(): Promise<void>;
 }
 
-export async function startPipeline(opts: { smsc?: SmscBehaviour; pbx?: ReplayOptions; businesses?: BusinessConfig[]; smscPort?: number; startSmsc?: boolean } = {}): Promise<Pipeline> {
+export async function startPipeline(opts: { smsc?: SmscBehaviour; pbx?: ReplayOptions; businesses?: BusinessConfig[]; smscPort?: number; startSmsc?: boolean; tps?: number } = {}): Promise<Pipeline> {
   const { dir, cleanup } = tempDir();
   const pbx = new AmiReplayServer({ getvar: () => 'allowed_not_screened', ...opts.pbx });
   const amiPort = await pbx.listen();
   const smsc = new LoopbackSmsc({ receiptDelayMs: 20, ...opts.smsc });
   const smppPort = opts.startSmsc === false ? (opts.smscPort ?? 0) : await smsc.listen(opts.smscPort ?? 0);
-  const config = testConfig({ dir, amiPort, smppPort, businesses: opts.businesses });
+  const config = testConfig({ dir, amiPort, smppPort, businesses: opts.businesses, tps: opts.tps });
   const { logger, lines } = testLogger();
   const daemon = new Daemon(config, logger);
   const decided: CallDecided[] = [];
