@@ -27,6 +27,12 @@ const textFormat = winston.format.printf((info) => {
   return `${String(timestamp)} ${String(level).padEnd(5)} ${String(ns ?? 'mctb')}: ${msg}${fields ? ' ' + fields : ''}`;
 });
 
+/** Lines from the root logger say "mctb"; a child's own namespace is kept (defaultMeta would overwrite it). */
+const rootNamespace = winston.format((info) => {
+  if (info.ns === undefined) info.ns = 'mctb';
+  return info;
+});
+
 export interface LogOptions {
   level: LogLevel;
   format: LogFormat;
@@ -38,13 +44,12 @@ export interface LogOptions {
 export function createLogger(opts: LogOptions): Logger {
   const format =
     opts.format === 'json'
-      ? winston.format.combine(winston.format.timestamp(), winston.format.json())
-      : winston.format.combine(winston.format.timestamp(), textFormat);
+      ? winston.format.combine(rootNamespace(), winston.format.timestamp(), winston.format.json())
+      : winston.format.combine(rootNamespace(), winston.format.timestamp(), textFormat);
   return winston.createLogger({
     level: opts.level,
     format,
     silent: opts.silent,
-    defaultMeta: { ns: 'mctb' },
     transports: opts.transports ?? [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })],
   });
 }

@@ -23,6 +23,7 @@ interface ServerPdu {
   response(options?: Record<string, unknown>): ServerPdu;
 }
 interface ServerSession extends EventEmitter {
+  socket: { write(b: Buffer): boolean };
   send(pdu: ServerPdu): boolean;
   deliver_sm(opts: Record<string, unknown>, cb?: (resp: ServerPdu) => void): boolean;
   close(): void;
@@ -51,6 +52,8 @@ export interface SmscBehaviour {
   receiptStat?: string;
   /** Accept only these credentials when set. */
   credentials?: { system_id: string; password: string };
+  /** Stop answering enquire_link (a link that died silently). */
+  ignoreEnquireLink?: boolean;
 }
 
 export class LoopbackSmsc extends EventEmitter<{ submit: [ReceivedSubmit]; bind: [string] }> {
@@ -88,6 +91,11 @@ export class LoopbackSmsc extends EventEmitter<{ submit: [ReceivedSubmit]; bind:
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /** Writes raw bytes to every session (malformed PDUs for tests). */
+  sendRaw(bytes: Buffer): void {
+    for (const s of this.sessions) s.socket.write(bytes);
+  }
+
   /** Sends a mobile-originated text (or anything deliver_sm) to every bound client. */
   deliver(options: Record<string, unknown>): void {
     for (const s of this.sessions) s.deliver_sm(options);
@@ -108,7 +116,9 @@ export class LoopbackSmsc extends EventEmitter<{ submit: [ReceivedSubmit]; bind:
     };
     session.on('bind_transceiver', bind);
     session.on('bind_transmitter', bind);
-    session.on('enquire_link', (pdu: ServerPdu) => session.send(pdu.response()));
+    session.on('enquire_link', (pdu: ServerPdu) => {
+      if (!this.behaviour.ignoreEnquireLink) session.send(pdu.response());
+    });
     session.on('unbind', (pdu: ServerPdu) => {
       session.send(pdu.response());
       session.close();
