@@ -8,10 +8,10 @@ import { toCallEvent, type AmiFrame } from './asterisk/ami-events';
 import { CallTracker } from './calls/tracker';
 import type { EndedCall } from './calls/types';
 import type { Config } from './config/types';
-import { Ledger, type SendRow } from './ledger/ledger';
+import { Ledger, type ContactRow, type SendRow } from './ledger/ledger';
 import { part, type Logger } from './log';
 import { maskNumber } from './numbers/phone';
-import { BusinessDirectory, decideOnCall, vetoSend, type CallReason } from './policy/decide';
+import { BusinessDirectory, decideCandidate, isCandidate, screenCall, type CallDecision, type CallReason } from './policy/decide';
 import { composeTextBack } from './policy/compose';
 import { LogTransport } from './sms/log-transport';
 import { Outbox } from './sms/outbox';
@@ -22,7 +22,9 @@ export interface CallDecided {
   call: EndedCall;
   business?: string;
   decision: 'text' | 'no_text';
-  reason: CallReason | 'called_back';
+  reason: CallReason;
+  /** The decision in one sentence. */
+  detail: string;
   sendId?: number;
   dueAt?: number;
   /** false when the ledger already had this call (events replayed). */
@@ -52,6 +54,9 @@ export class Daemon {
   private tickTimer?: NodeJS.Timeout;
   private readonly pending = new Set<Promise<unknown>>();
   private decisionChain: Promise<void> = Promise.resolve();
+  /** Running totals since start (shown in logs; the ledger keeps the durable record). */
+  readonly counters = { rate_limited: 0 };
+  private readonly rateWarned = new Map<string, number>();
   private readonly log: Logger;
   private stopped = false;
 
@@ -64,7 +69,7 @@ export class Daemon {
     this.directory = new BusinessDirectory(config.businesses);
     this.tracker = new CallTracker({
       inboundContexts: config.asterisk.inbound_contexts,
-      dids: this.directory.dids,
+      isDid: this.directory.isBusinessDid,
       defaultCountry: config.numbers.default_country,
       graceMs: config.asterisk.decision_grace_ms,
       maxCallMs: config.asterisk.max_call_ms,
@@ -182,67 +187,88 @@ export class Daemon {
     const ledger = this.ledgerHandle;
     const now = this.clock();
     const business = this.directory.forDid(call.did);
-    const first = decideOnCall(call, business);
-    if (first.reason === 'outbound' && !call.number) return; // internal calls are not ours to keep
-    let decision: CallDecided['decision'] = first.decision;
-    let reason: CallDecided['reason'] = first.reason;
-    let sendId: number | undefined;
-    let dueAt: number | undefined;
-    let recorded: boolean;
+    const screened = screenCall(call, business);
+    if (!isCandidate(screened) && screened.reason === 'outbound' && !call.number) return; // internal calls are not ours to keep
+    let verdict: CallDecision;
+    let contact: ContactRow | undefined;
+    if (isCandidate(screened)) {
+      const facts = await ledger.callFacts(screened.caller.number, screened.business.name, now);
+      verdict = decideCandidate(screened, facts, this.config.limits, now);
+      if (verdict.decision === 'text') contact = await ledger.getContact(screened.caller.number);
+    } else {
+      verdict = screened;
+    }
+    const number = verdict.number ?? call.number;
     const record = {
       callId: call.callId,
       direction: call.direction,
       business: business?.name,
       did: call.did,
-      number: call.number,
+      number,
       numberRaw: call.numberRaw,
       callerName: call.callerName,
       outcome: call.outcome,
+      decision: verdict.decision,
+      reason: verdict.reason,
+      detail: verdict.detail,
       startedAt: call.startedAt,
       endedAt: call.endedAt,
       recordedAt: now,
     };
-    if (first.decision === 'text' && business && call.number) {
-      const veto = vetoSend(
-        {
-          optedOut: await ledger.isOptedOut(call.number, business.name),
-          lastTextAt: await ledger.lastTextAt(call.number, business.name),
-          otherPending: await ledger.hasScheduledSend(call.number, business.name),
-          answeredSince: false,
-        },
-        business.dedupe_window_ms,
-        now,
-      );
-      if (veto) {
-        decision = 'no_text';
-        reason = veto;
-        recorded = (await ledger.recordCall({ ...record, decision, reason })).inserted;
-      } else {
-        dueAt = call.endedAt + business.delay_ms;
-        const body = composeTextBack(business, call);
-        const source = business.source_addr ?? this.config.sms.smpp?.source_addr ?? business.dids[0];
-        const res = await ledger.recordCall({ ...record, decision, reason }, { business: business.name, number: call.number, sourceAddr: source, body, dueAt });
-        recorded = res.inserted;
-        sendId = res.sendId;
-        if (recorded) this.outbox?.poke();
-      }
+    let sendId: number | undefined;
+    let dueAt: number | undefined;
+    let recorded: boolean;
+    if (verdict.decision === 'text' && verdict.business && number) {
+      const b = verdict.business;
+      dueAt = call.endedAt + b.delay_ms;
+      const body = composeTextBack(b, call, { contactName: contact?.name ?? undefined, messageKind: verdict.messageKind ?? 'open', now });
+      const source = b.source_addr ?? this.config.sms.smpp?.source_addr ?? b.dids[0];
+      const res = await ledger.recordCall(record, { business: b.name, number, sourceAddr: source, body, dueAt });
+      recorded = res.inserted;
+      sendId = res.sendId;
+      if (recorded) this.outbox?.poke();
     } else {
-      recorded = (await ledger.recordCall({ ...record, decision, reason })).inserted;
+      recorded = (await ledger.recordCall(record)).inserted;
+      if (recorded && verdict.reason === 'rate_limited') this.noteRateLimited(verdict, now);
     }
-    if (call.outcome === 'answered' && call.number && recorded) {
+    if (call.outcome === 'answered' && number && recorded) {
       // The caller reached a person (called again, or staff called them): a waiting text would be noise.
-      const cancelled = await ledger.cancelScheduled(call.number, call.direction === 'inbound' ? business?.name : undefined, 'called_back', now);
-      if (cancelled > 0) this.log.info('waiting text cancelled: caller reached a person', { to: maskNumber(call.number), count: cancelled });
+      const cancelled = await ledger.cancelScheduled(number, call.direction === 'inbound' ? business?.name : undefined, 'called_back', now);
+      if (cancelled > 0) this.log.info('waiting text cancelled: caller reached a person', { to: maskNumber(number), count: cancelled });
     }
     part(this.log, 'calls').info(recorded ? 'call decided' : 'call already in the ledger (replayed events); nothing to do', {
       call: call.callId,
       did: call.did ?? call.didRaw,
-      caller: call.number ? maskNumber(call.number) : call.withheld ? 'withheld' : 'invalid',
+      caller: number ? maskNumber(number) : call.withheld ? 'withheld' : 'invalid',
       outcome: call.outcome,
-      decision,
-      reason,
+      decision: verdict.decision,
+      reason: verdict.reason,
       ...(dueAt !== undefined && recorded ? { text_in_ms: Math.max(0, dueAt - now) } : {}),
     });
-    this.events.emit('call.decided', { call, business: business?.name, decision: recorded ? decision : 'no_text', reason, sendId, dueAt, recorded });
+    this.events.emit('call.decided', {
+      call,
+      business: business?.name,
+      decision: recorded ? verdict.decision : 'no_text',
+      reason: verdict.reason,
+      detail: verdict.detail,
+      sendId,
+      dueAt,
+      recorded,
+    });
+  }
+
+  /** Counts every rate-limited call; warns once per cap per hour, not once per call. */
+  private noteRateLimited(verdict: CallDecision, now: number): void {
+    const key = `${verdict.business?.name ?? ''}/${verdict.cap ?? ''}`;
+    this.counters.rate_limited++;
+    const window = Math.floor(now / 3600_000);
+    if (this.rateWarned.get(key) === window) return;
+    this.rateWarned.set(key, window);
+    part(this.log, 'policy').warn('text cap reached: texts are skipped as rate_limited until the window passes (possible SMS pumping)', {
+      business: verdict.business?.name ?? '',
+      cap: verdict.cap ?? '',
+      detail: verdict.detail,
+      rate_limited_total: this.counters.rate_limited,
+    });
   }
 }

@@ -15,8 +15,8 @@ import type { CallEvent, CallOutcome, EndedCall, InboundCallStarted } from './ty
 
 export interface TrackerOptions {
   inboundContexts: readonly string[];
-  /** E.164 DIDs of every configured business: a call to one is inbound whatever its context. */
-  dids: ReadonlySet<string>;
+  /** Is this E.164 number a configured business's DID? A call to one is inbound whatever its context. */
+  isDid: (e164: string) => boolean;
   defaultCountry: string;
   /** Wait after the caller's hangup for late events before deciding. */
   graceMs: number;
@@ -45,6 +45,8 @@ interface TrackedCall {
   /** The dialplan marked the caller ID restricted (NewCallerid). */
   restricted: boolean;
   startedAt: number;
+  /** Event time of the caller's channel appearing (PBX time when given, else arrival). */
+  createdEventAt: number;
   firstSeenAt: number;
   /** uniqueid → is a Local/ channel. */
   legs: Map<string, boolean>;
@@ -57,6 +59,7 @@ interface TrackedCall {
   queueTimeout: boolean;
   callerHungUp: boolean;
   hangupAt?: number;
+  hangupEventAt?: number;
   hangupCause: number;
 }
 
@@ -133,6 +136,7 @@ export class CallTracker {
       case 'hangup':
         if (isRoot && call.hangupAt === undefined) {
           call.hangupAt = now;
+          call.hangupEventAt = ev.at;
           call.hangupCause = ev.cause;
         }
         break;
@@ -175,7 +179,7 @@ export class CallTracker {
   private startCall(ev: Extract<CallEvent, { type: 'channel_created' }>, now: number): InboundCallStarted | undefined {
     if (this.calls.has(ev.linkedid)) return undefined;
     const did = toE164(ev.exten, this.opts.defaultCountry);
-    const inbound = this.inboundContexts.has(ev.context) || (did !== undefined && this.opts.dids.has(did));
+    const inbound = this.inboundContexts.has(ev.context) || (did !== undefined && this.opts.isDid(did));
     const call: TrackedCall = {
       callId: ev.linkedid,
       rootUniqueid: ev.uniqueid,
@@ -191,6 +195,7 @@ export class CallTracker {
       presentationPending: inbound && this.opts.presentationWaitMs !== undefined,
       restricted: false,
       startedAt: startTimeOf(ev.uniqueid) ?? ev.at,
+      createdEventAt: ev.at,
       firstSeenAt: now,
       legs: new Map(),
       rootBridged: false,
@@ -245,6 +250,7 @@ export class CallTracker {
       outcome,
       startedAt: call.startedAt,
       endedAt,
+      ringMs: Math.max(0, (call.hangupEventAt ?? endedAt) - call.createdEventAt),
       dialStatus: call.dialStatus || call.lastDialEnd,
       hangupCause: call.hangupCause,
     };

@@ -66,6 +66,11 @@ export interface EndedCall {
   outcome: CallOutcome;
   startedAt: number;
   endedAt: number;
+  /**
+   * From the caller's channel appearing to its hangup: PBX event timestamps when the PBX sends
+   * them (manager.conf timestampevents), else arrival times.
+   */
+  ringMs: number;
   /** Last DIALSTATUS of the caller's channel, kept for reports. */
   dialStatus: string;
   hangupCause: number;

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { configCheck } from './config-check';
 import { runDemo } from '../demo/demo';
 import { runDaemon } from './run';
+import { contactsImport, contactsList } from './contacts';
+import { why } from './why';
 
 const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
 
@@ -36,6 +38,34 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', CONFIG_HELP)
     .action((opts: { config?: string }) => {
       process.exitCode = configCheck(opts.config);
+    });
+
+  const contacts = program.command('contacts').description('known callers: names for the text, tags, do_not_text');
+  contacts
+    .command('import')
+    .description('import contacts from a CSV with a header row: name,number[,tags][,do_not_text]. Exit 0 all imported, 1 some rows rejected (FILE:LINE: reason), 2 unreadable')
+    .argument('<file>', 'CSV file')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(async (file: string, opts: { config?: string }) => {
+      process.exitCode = await contactsImport(file, opts.config);
+    });
+  contacts
+    .command('list')
+    .description('list named contacts and do_not_text numbers')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .option('--json', 'one JSON object per line')
+    .action(async (opts: { config?: string; json?: boolean }) => {
+      process.exitCode = await contactsList(opts.config, opts.json ?? false);
+    });
+
+  program
+    .command('why')
+    .description("explain a number's recent calls: outcome, decision and the rule behind it")
+    .argument('<number>', 'phone number (E.164 or national)')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .option('--json', 'print as JSON')
+    .action(async (number: string, opts: { config?: string; json?: boolean }) => {
+      process.exitCode = await why(number, opts.config, opts.json ?? false);
     });
 
   program

@@ -6,11 +6,17 @@ import { CORE_TEMPLATE_VARIABLES, checkTemplate } from '../messages/template';
 
 export const EXIT_CONFIG = 2;
 
-export const TEMPLATE_VARIABLES = CORE_TEMPLATE_VARIABLES;
+/** Variables every template may use; a business's `vars` add vars.NAME for each of them. */
+export const TEMPLATE_VARIABLES: ReadonlySet<string> = new Set([
+  ...CORE_TEMPLATE_VARIABLES,
+  'business.hours_today',
+  'business.next_open',
+  'call.time',
+]);
 
 export function readConfig(cliPath: string | undefined): ConfigResult {
   return loadConfigWithWarnings(resolveConfigPath(cliPath), process.env, {
-    checkTemplate: (src) => checkTemplate(src, TEMPLATE_VARIABLES),
+    checkTemplate: (src, vars) => checkTemplate(src, new Set([...TEMPLATE_VARIABLES, ...vars.map((v) => 'vars.' + v)])),
   });
 }
 

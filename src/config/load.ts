@@ -7,7 +7,8 @@ import { LineCounter, isScalar, parseDocument, type Node, type YAMLError } from 
 import { scalarSourceOffset } from './position';
 import { DEFAULTS_FIELDS, DEFAULT_CONFIG_PATH, SCHEMA } from './schema';
 import type { BusinessConfig, Config, ConfigProblem } from './types';
-import { Walker, osReason } from './validate';
+import type { PhoneSpec } from './schema';
+import { Walker, osReason, phoneEntry } from './validate';
 
 export { parseDuration, formatDuration } from './duration';
 export { DEFAULT_CONFIG_PATH, DEFAULT_MESSAGE, AMI_SECRET_ENV, SMPP_PASSWORD_ENV } from './schema';
@@ -41,8 +42,13 @@ export interface TemplateProblem {
 }
 
 export interface ParseOptions {
-  /** Checks a message template; its problems are reported at the template's place in the file. */
-  checkTemplate?: (src: string) => TemplateProblem[];
+  /**
+   * Checks a message template, given the names of the `vars` it may use (without "vars.");
+   * its problems are reported at the template's place in the file. Called once for each
+   * template written (message, messages.open, messages.closed in `defaults` and in each
+   * business, and the built-in defaults.message).
+   */
+  checkTemplate?: (src: string, vars: readonly string[]) => TemplateProblem[];
 }
 
 export interface ConfigResult {
@@ -101,7 +107,7 @@ export function parseConfigWithWarnings(
     );
   }
 
-  const walker = new Walker(file, doc, lineCounter, env, path.dirname(file));
+  const walker = new Walker(file, doc, lineCounter, env, path.dirname(file), text);
   walker.warnings.push(...yamlWarnings);
   const root = walker.object(SCHEMA, doc.contents as Node | null, '', undefined) ?? {};
   const businesses = checkBusinesses(walker, root);
@@ -114,6 +120,7 @@ export function parseConfigWithWarnings(
     sms: root.sms as Config['sms'],
     ledger: root.ledger as Config['ledger'],
     numbers: root.numbers as Config['numbers'],
+    limits: root.limits as Config['limits'],
     businesses: businesses as unknown as BusinessConfig[],
     log: root.log as Config['log'],
   };
@@ -122,19 +129,64 @@ export function parseConfigWithWarnings(
 
 type Obj = Record<string, unknown>;
 
+const DID_SPEC: PhoneSpec = { kind: 'phone', patterns: true };
+const EXCLUDE_SPEC: PhoneSpec = { kind: 'phone', prefixes: true };
+
+/**
+ * The country a level reads numbers with: its own `country` when written, else the one above.
+ * Null when the country that applies is invalid (its error is reported; numbers without +code
+ * cannot be read then).
+ */
+function countryAt(walker: Walker, keyPath: string, value: unknown, above: string | null): string | null {
+  if (!walker.keys.has(keyPath)) return above;
+  return typeof value === 'string' ? value : null;
+}
+
 /**
  * Unique names and DIDs across businesses, then each business's values: its own keys over
- * `defaults`. Works on whatever part of the list is valid so every problem is found at once.
+ * `defaults` (mappings merged key by key), numbers read with its country. Works on whatever
+ * part of the list is valid so every problem is found at once.
  */
 function checkBusinesses(walker: Walker, root: Obj): (Obj | undefined)[] {
   const list = (root.businesses as (Obj | undefined)[] | undefined) ?? [];
   const defaults = (root.defaults as Obj | undefined) ?? {};
+  const numbers = root.numbers as Obj | undefined;
+  if (numbers && numbers.allowed_countries === undefined && !walker.keys.has('numbers.allowed_countries') && typeof numbers.default_country === 'string') {
+    numbers.allowed_countries = [numbers.default_country];
+  }
+  const baseCountry = typeof numbers?.default_country === 'string' ? numbers.default_country : null;
+  const defaultsCountry = countryAt(walker, 'defaults.country', defaults.country, baseCountry);
+
   const names = new Map<string, number>();
   const owners = new Map<string, { business: number; index: number }>();
+  const patternOwners = new Map<string, { business: number; index: number }>();
   const label = (i: number) => {
     const name = list[i]?.name;
     return typeof name === 'string' ? JSON.stringify(name) : `businesses[${i}]`;
   };
+  const reported = new Set<string>();
+  const errorOnce = (p: string, message: string) => {
+    if (reported.has(p)) return;
+    reported.add(p);
+    walker.errorAt(p, message, walker.positionOf(p));
+  };
+
+  /** `exclude` entries written at `listPath`, read with `country`; `whose` names the business when the list is inherited. */
+  const readExclude = (raw: unknown, listPath: string, country: string | null, whose?: string): string[] => {
+    const out: string[] = [];
+    if (!Array.isArray(raw)) return out;
+    raw.forEach((text, k) => {
+      if (typeof text !== 'string') return;
+      if (country === null && !text.trim().startsWith('+')) return;
+      const entry = phoneEntry(EXCLUDE_SPEC, text, country ?? 'US');
+      if ('error' in entry) errorOnce(`${listPath}[${k}]`, whose ? `${entry.error} (read with country ${country} of ${whose})` : entry.error);
+      else if ('number' in entry) out.push(entry.number);
+      else if ('prefix' in entry) out.push(entry.prefix);
+    });
+    return [...new Set(out)];
+  };
+  // Checked once as written, even if every business sets its own.
+  const defaultsExclude = readExclude(defaults.exclude, 'defaults.exclude', defaultsCountry);
 
   return list.map((business, i) => {
     if (!business) return undefined;
@@ -146,12 +198,25 @@ function checkBusinesses(walker: Walker, root: Obj): (Obj | undefined)[] {
         walker.errorAt(`${p}.name`, `${JSON.stringify(business.name)} is already the name of businesses[${first}]; names must be unique`, walker.positionOf(`${p}.name`));
       } else names.set(key, i);
     }
+    const country = countryAt(walker, `${p}.country`, business.country, defaultsCountry);
+
+    const dids: string[] = [];
+    const patterns: string[] = [];
     if (Array.isArray(business.dids)) {
-      const unique: string[] = [];
-      (business.dids as (string | undefined)[]).forEach((did, k) => {
-        if (did === undefined) return;
+      (business.dids as unknown[]).forEach((text, k) => {
+        if (typeof text !== 'string') return;
         const didPath = `${p}.dids[${k}]`;
-        const owner = owners.get(did);
+        const entry = phoneEntry(DID_SPEC, text, country ?? 'US');
+        if ('error' in entry) {
+          // A number without +code cannot be read without a valid country; that error is reported.
+          if (country !== null || text.trim().startsWith('+')) errorOnce(didPath, entry.error);
+          return;
+        }
+        const isPattern = 'pattern' in entry;
+        const did = isPattern ? entry.pattern : (entry as { number: string }).number;
+        const map = isPattern ? patternOwners : owners;
+        const what = isPattern ? 'DID pattern' : 'DID';
+        const owner = map.get(did);
         if (owner && owner.business === i) {
           walker.warnings.push({ file: walker.file, ...walker.positionOf(didPath), path: didPath, message: `${did} is listed twice (also dids[${owner.index}])` });
           return;
@@ -159,43 +224,80 @@ function checkBusinesses(walker: Walker, root: Obj): (Obj | undefined)[] {
         if (owner) {
           walker.errorAt(
             didPath,
-            `${did} is already a DID of ${label(owner.business)} (businesses[${owner.business}].dids[${owner.index}])`,
+            `${did} is already a ${what} of ${label(owner.business)} (businesses[${owner.business}].dids[${owner.index}])`,
             walker.positionOf(didPath),
           );
           return;
         }
-        owners.set(did, { business: i, index: k });
-        unique.push(did);
+        map.set(did, { business: i, index: k });
+        (isPattern ? patterns : dids).push(did);
       });
-      business.dids = unique;
     }
-    const merged: Obj = { name: business.name, dids: business.dids };
+
+    const merged: Obj = { name: business.name, dids, did_patterns: patterns };
     for (const [key, field] of Object.entries(DEFAULTS_FIELDS)) {
       const out = field.out ?? key;
       const value = business[out] ?? defaults[out];
       if (value !== undefined) merged[out] = value;
     }
+    if (country !== null) merged.country = country;
+    merged.allowed_countries = business.allowed_countries ?? defaults.allowed_countries ?? numbers?.allowed_countries;
+    merged.vars = { ...(defaults.vars as Obj | undefined), ...(business.vars as Obj | undefined) };
+    merged.limits = { ...(defaults.limits as Obj | undefined), ...definedOnly(business.limits as Obj | undefined) };
+    // Per text: the business's messages.X, its message, then defaults' messages.X, defaults' message.
+    const own = (business.messages as Obj | undefined) ?? {};
+    const inherited = (defaults.messages as Obj | undefined) ?? {};
+    const effective = (x: 'open' | 'closed') => own[x] ?? business.message ?? inherited[x] ?? defaults.message;
+    merged.messages = { open: effective('open'), closed: effective('closed') };
+    if (walker.keys.has(`${p}.exclude`)) {
+      merged.exclude = readExclude(business.exclude, `${p}.exclude`, country);
+    } else if (country === defaultsCountry) {
+      merged.exclude = defaultsExclude;
+    } else {
+      merged.exclude = readExclude(defaults.exclude, 'defaults.exclude', country, label(i));
+    }
     return merged;
   });
 }
 
-/** Runs the template checker over defaults.message and every business's own message. */
+function definedOnly(o: Obj | undefined): Obj {
+  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined));
+}
+
+/**
+ * Runs the template checker over every template as written: defaults.message (the built-in
+ * one included) and defaults.messages.* with the variables of `defaults`, then each business's
+ * own message and messages.* with that business's variables.
+ */
 function checkTemplates(
   walker: Walker,
   text: string,
   businesses: (Obj | undefined)[],
   root: Obj,
-  check: (src: string) => TemplateProblem[],
+  check: (src: string, vars: readonly string[]) => TemplateProblem[],
 ): void {
   const defaults = (root.defaults as Obj | undefined) ?? {};
-  const targets: { path: string; template: unknown }[] = [{ path: 'defaults.message', template: defaults.message }];
-  businesses.forEach((b, i) => {
-    if (walker.nodes.has(`businesses[${i}].message`)) targets.push({ path: `businesses[${i}].message`, template: b?.message });
-  });
-  for (const { path: p, template } of targets) {
+  const raw = (root.businesses as (Obj | undefined)[] | undefined) ?? [];
+  const varNames = (vars: unknown) => Object.keys((vars as Obj | undefined) ?? {});
+  const templatesOf = (level: Obj | undefined) => {
+    const messages = (level?.messages as Obj | undefined) ?? {};
+    return { message: level?.message, 'messages.open': messages.open, 'messages.closed': messages.closed };
+  };
+  const targets: { path: string; template: unknown; vars: string[] }[] = [];
+  const add = (prefix: string, level: Obj | undefined, vars: string[]) => {
+    for (const [key, template] of Object.entries(templatesOf(level))) {
+      const p = `${prefix}.${key}`;
+      // defaults.message is checked even when it is the built-in one.
+      if (walker.nodes.has(p) || p === 'defaults.message') targets.push({ path: p, template, vars });
+    }
+  };
+  add('defaults', defaults, varNames(defaults.vars));
+  businesses.forEach((b, i) => add(`businesses[${i}]`, raw[i], varNames(b?.vars)));
+
+  for (const { path: p, template, vars } of targets) {
     if (typeof template !== 'string') continue;
     const node = walker.nodes.get(p);
-    for (const problem of check(template)) {
+    for (const problem of check(template, vars)) {
       if (!node) {
         // The built-in default: no place in the file.
         walker.errorAt(p, `built-in default: ${problem.message}`, { line: 0, column: 0 });

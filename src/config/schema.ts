@@ -2,6 +2,8 @@
 // names (see `out`) and the list of known keys used for "unknown key" errors. A new setting is
 // a new entry here (plus, when it is read by code, a field in types.ts).
 
+import { MISSED_OUTCOMES } from '../calls/types';
+
 /** A string; numbers and booleans written plainly (`password: 0123`) are read as their text. */
 export interface StringSpec {
   kind: 'string';
@@ -41,9 +43,40 @@ export interface CountrySpec {
   kind: 'country';
 }
 
-/** A phone number, normalised to E.164 with numbers.default_country. */
+/**
+ * A phone number, normalised to E.164 with the business's country (`country`, else
+ * numbers.default_country) once the business is known; the walker keeps the text as written.
+ */
 export interface PhoneSpec {
   kind: 'phone';
+  /** Also accept DID patterns: "+" and digits ending in X's ("+1555000XXXX") or a final "*" ("+1555000*"). */
+  patterns?: boolean;
+  /** Also accept number prefixes: "+" and 1 to 14 digits ("+1900"), kept as given. */
+  prefixes?: boolean;
+}
+
+/** An IANA time zone name ("America/Chicago"). */
+export interface TimeZoneSpec {
+  kind: 'timezone';
+}
+
+/** Weekly opening hours: a mapping of day keys ("mon-fri") to ranges ("08:00-12:00,13:00-17:30"). */
+export interface HoursSpec {
+  kind: 'hours';
+}
+
+/** A dated closure: "2026-12-25" or "2026-12-31 12:00-23:59". */
+export interface ClosureSpec {
+  kind: 'closure';
+}
+
+/** A mapping of names the admin chooses (each matching `name`) to values of one spec. */
+export interface MapSpec {
+  kind: 'map';
+  name: RegExp;
+  /** What a name must look like, for the error. */
+  nameHint: string;
+  value: Spec;
 }
 
 /** An SMS sender: E.164 ("+15550001000") or an alphanumeric sender ID of 1–11 [A-Za-z0-9 ]; kept as given. */
@@ -84,6 +117,10 @@ export type Spec =
   | CountrySpec
   | PhoneSpec
   | SenderSpec
+  | TimeZoneSpec
+  | HoursSpec
+  | ClosureSpec
+  | MapSpec
   | ListSpec
   | ObjectSpec
   | SecretSpec;
@@ -92,7 +129,10 @@ export interface Field {
   spec: Spec;
   /** Property name in the normalised Config when it differs from the key ("delay" → "delay_ms"). */
   out?: string;
-  /** Value used when the key is absent, written as in YAML ("30s"); validated like a given value. */
+  /**
+   * Value used when the key is absent, written as in YAML ("30s"); validated like a given value.
+   * A function is called for the value when it is needed (the machine's time zone).
+   */
   default?: unknown;
   required?: boolean;
   /** Required only when this holds for the already validated sibling values. */
@@ -122,19 +162,91 @@ export const DEFAULT_CONFIG_PATH = '/etc/mctb/mctb.yaml';
 export const AMI_SECRET_ENV = 'MCTB_AMI_SECRET';
 export const SMPP_PASSWORD_ENV = 'MCTB_SMPP_PASSWORD';
 
-/** Keys of `defaults`; every one of them may also be set on a business. */
+
+/** The zone this machine runs in, the default `timezone`. */
+export function machineTimeZone(): string {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  } catch {
+    return 'UTC';
+  }
+}
+
+const country: CountrySpec = { kind: 'country' };
+
+/** Text caps; 0 means never text. */
+const limitFields = (defaults?: { per_hour: number; per_day: number; per_prefix_per_hour: number }): Record<string, Field> => {
+  const n = num({ integer: true, min: 0 });
+  return {
+    per_hour: { spec: n, default: defaults?.per_hour },
+    per_day: { spec: n, default: defaults?.per_day },
+    per_prefix_per_hour: { spec: n, default: defaults?.per_prefix_per_hour },
+  };
+};
+
+/**
+ * Keys of `defaults`; every one of them may also be set on a business. On a business, a
+ * mapping (`messages`, `vars`, `limits`) is merged key by key over the one in `defaults`; any
+ * other value, lists included, replaces it.
+ */
 export const DEFAULTS_FIELDS: Record<string, Field> = {
   delay: { spec: dur({ min: '0s' }), out: 'delay_ms', default: '30s' },
   dedupe_window: { spec: dur({ min: '0s' }), out: 'dedupe_window_ms', default: '1h' },
   message: { spec: str(), default: DEFAULT_MESSAGE },
+  // Each defaults to `message` (see load.ts for the order: the business before `defaults`).
+  messages: { spec: obj({ open: { spec: str() }, closed: { spec: str() } }), optional: true },
   source_addr: { spec: { kind: 'sender' } },
+  // Default numbers.default_country and numbers.allowed_countries: filled in by load.ts.
+  country: { spec: country },
+  allowed_countries: { spec: list(country, 'must list at least one country') },
+  timezone: { spec: { kind: 'timezone' }, default: machineTimeZone },
+  // Absent: always open.
+  hours: { spec: { kind: 'hours' } },
+  closed: { spec: list({ kind: 'closure' }), default: [] },
+  missed_on: { spec: list(oneOf(...MISSED_OUTCOMES)), default: [...MISSED_OUTCOMES] },
+  min_ring: { spec: dur({ min: '0s' }), out: 'min_ring_ms', default: '0s' },
+  active_conversation_window: { spec: dur({ min: '0s' }), out: 'active_conversation_window_ms', default: '24h' },
+  vars: {
+    spec: {
+      kind: 'map',
+      name: /^[a-z][a-z0-9_]*$/,
+      nameHint: 'use lower-case letters, digits and "_", starting with a letter',
+      value: str({ allowEmpty: true }),
+    },
+    default: {},
+  },
+  exclude: { spec: list({ kind: 'phone', prefixes: true }), default: [] },
+  skip_landlines: { spec: bool, default: false },
+  limits: { spec: obj(limitFields({ per_hour: 60, per_day: 300, per_prefix_per_hour: 5 })) },
 };
+
+/** `spec` with every default taken out, at any depth. */
+function withoutDefaults(spec: Spec): Spec {
+  if (spec.kind === 'list') return { ...spec, item: withoutDefaults(spec.item) };
+  if (spec.kind !== 'object') return spec;
+  const fields = Object.fromEntries(
+    Object.entries(spec.fields).map(([k, f]) => {
+      const { default: _unused, ...rest } = f;
+      return [k, { ...rest, spec: withoutDefaults(f.spec) }];
+    }),
+  );
+  return { ...spec, fields };
+}
 
 /** A business: its own keys plus every `defaults` key, without defaults (those come from `defaults`). */
 export const BUSINESS_FIELDS: Record<string, Field> = {
   name: { spec: str(), required: true },
-  dids: { spec: list({ kind: 'phone' }, 'must list at least one phone number'), required: true },
-  ...Object.fromEntries(Object.entries(DEFAULTS_FIELDS).map(([k, f]) => [k, { spec: f.spec, out: f.out }])),
+  dids: {
+    spec: list({ kind: 'phone', patterns: true }, 'must list at least one phone number or DID pattern'),
+    required: true,
+  },
+  ...Object.fromEntries(
+    Object.entries(DEFAULTS_FIELDS).map(([k, f]) => [
+      k,
+      // A mapping left out of a business is left out (not filled in) so `defaults` shows through.
+      { spec: withoutDefaults(f.spec), out: f.out, ...(f.spec.kind === 'object' ? { optional: true } : {}) },
+    ]),
+  ),
 };
 
 export const SCHEMA: ObjectSpec = obj({
@@ -182,8 +294,16 @@ export const SCHEMA: ObjectSpec = obj({
     }),
   },
   ledger: { spec: obj({ path: { spec: str(), default: '/var/lib/mctb/mctb.db' } }) },
-  // Before `businesses`: DIDs are read with this country.
-  numbers: { spec: obj({ default_country: { spec: { kind: 'country' }, default: 'US' } }) },
+  // Numbers written without +country code (DIDs, exclude) are read with default_country unless a business sets `country`.
+  numbers: {
+    spec: obj({
+      default_country: { spec: country, default: 'US' },
+      // Default [default_country]: filled in by load.ts.
+      allowed_countries: { spec: list(country, 'must list at least one country') },
+    }),
+  },
+  // Caps across all businesses together; no defaults (an absent key is no cap).
+  limits: { spec: obj(limitFields()) },
   defaults: { spec: obj(DEFAULTS_FIELDS) },
   businesses: {
     spec: list(obj(BUSINESS_FIELDS), 'must list at least one business'),

@@ -50,9 +50,65 @@ export interface BusinessConfig {
   dids: string[];
   delay_ms: number;
   dedupe_window_ms: number;
+  /** The one text for open and closed hours when `messages` is not given. */
   message: string;
   /** Sender for this business's texts; defaults to sms.smpp.source_addr. */
   source_addr?: string;
+
+  // ---- text-back policy (issue 3) ----
+  /** DID patterns (`+1555000XXXX`, `+1555000*`), matched when no exact DID does. */
+  did_patterns: string[];
+  /** ISO country for numbers written without +code, for this business (default numbers.default_country). */
+  country: string;
+  /** Countries whose numbers may be texted (region, not calling code: [US] excludes Canada). */
+  allowed_countries: string[];
+  /** IANA time zone, e.g. America/Chicago (default: the machine's zone). */
+  timezone: string;
+  /** Weekly opening hours; undefined means always open. */
+  hours?: WeeklyHours;
+  /** Dated closures in the business's time zone. */
+  closed: Closure[];
+  /** Texts for open and closed hours; each defaults to `message`. */
+  messages: { open: string; closed: string };
+  /** Outcomes that earn a text (default: every missed outcome). */
+  missed_on: MissedOutcomeName[];
+  /** Calls the caller ended sooner than this (cancel, queue_abandon) are pocket dials: no text. */
+  min_ring_ms: number;
+  /** No automatic text to a contact who texted us within this. */
+  active_conversation_window_ms: number;
+  /** Strings usable as {{vars.NAME}}. */
+  vars: Record<string, string>;
+  /** E.164 numbers and prefixes ("+1900") never texted. */
+  exclude: string[];
+  /** Skip numbers the numbering plan says are landlines. */
+  skip_landlines: boolean;
+  /** Caps for this business; over one, the text is skipped as rate_limited. */
+  limits: Limits;
+}
+
+/** The outcomes that can earn a text; mirrors MISSED_OUTCOMES in src/calls/types.ts. */
+export type MissedOutcomeName = 'noanswer' | 'busy' | 'cancel' | 'unavailable' | 'voicemail' | 'queue_abandon';
+
+/** Minutes since local midnight, [start, end); end may be 1440. */
+export type MinuteRange = readonly [number, number];
+
+/** Index 0 = Monday … 6 = Sunday; each day's ranges sorted, not overlapping. */
+export interface WeeklyHours {
+  days: readonly (readonly MinuteRange[])[];
+}
+
+/** A dated closure: the whole day, or a range of it, in the business's time zone. */
+export interface Closure {
+  /** YYYY-MM-DD */
+  date: string;
+  /** Absent: closed all day. */
+  range?: MinuteRange;
+}
+
+export interface Limits {
+  per_hour?: number;
+  per_day?: number;
+  per_prefix_per_hour?: number;
 }
 
 export interface Config {
@@ -61,7 +117,9 @@ export interface Config {
   asterisk: AsteriskConfig;
   sms: SmsConfig;
   ledger: { path: string };
-  numbers: { default_country: string };
+  numbers: { default_country: string; allowed_countries: string[] };
+  /** Caps across all businesses together; no default (absent keys: no global cap). */
+  limits: Limits;
   businesses: BusinessConfig[];
   log: { level: LogLevel; format: LogFormat };
 }

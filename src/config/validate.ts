@@ -7,10 +7,23 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Document, isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type Pair, type Scalar } from 'yaml';
 import { isCountryCode, toE164 } from '../numbers/phone';
+import { buildWeeklyHours, isValidTimeZone, parseClosure, parseDayKey, parseRanges } from '../policy/hours';
 import { DURATION_UNITS, formatDuration, parseDuration } from './duration';
-import { knownKeys, type DurationSpec, type EnumSpec, type NumberSpec, type ObjectSpec, type SecretSpec, type Spec, type StringSpec } from './schema';
+import { scalarSourceOffset } from './position';
+import {
+  knownKeys,
+  type DurationSpec,
+  type EnumSpec,
+  type MapSpec,
+  type NumberSpec,
+  type ObjectSpec,
+  type PhoneSpec,
+  type SecretSpec,
+  type Spec,
+  type StringSpec,
+} from './schema';
 import { closest } from './suggest';
-import type { ConfigProblem } from './types';
+import type { ConfigProblem, WeeklyHours } from './types';
 
 type Position = { line: number; column: number };
 type Where = Node | null | undefined;
@@ -22,9 +35,6 @@ export class Walker {
   readonly nodes = new Map<string, Node>();
   /** Key node of every path that appears in the file. */
   readonly keys = new Map<string, Node>();
-  /** numbers.default_country once validated. */
-  country: string | undefined;
-  countryInvalid = false;
   private readonly factory = new Document();
 
   constructor(
@@ -34,6 +44,8 @@ export class Walker {
     private readonly env: NodeJS.ProcessEnv,
     /** Relative *_file paths are read from here. */
     private readonly baseDir: string,
+    /** The YAML text, to place errors at a character inside a value. */
+    private readonly source = '',
   ) {}
 
   // --- problems ---------------------------------------------------------------------------
@@ -53,6 +65,12 @@ export class Walker {
   positionAtOffset(offset: number): Position {
     const { line, col } = this.lineCounter.linePos(offset);
     return { line, column: col };
+  }
+
+  /** Position of character `offset` of a scalar's value; the scalar's start when that cannot be mapped. */
+  positionIn(node: Where, offset: number, ...fallback: Where[]): Position {
+    const at = node && isScalar(node) && offset >= 0 ? scalarSourceOffset(node, this.source, offset) : undefined;
+    return at === undefined ? this.position(node, ...fallback) : this.positionAtOffset(at);
   }
 
   /** Position of a validated path: its value, else its key. */
@@ -84,6 +102,10 @@ export class Walker {
         return this.object(spec, node, p, keyNode);
       case 'list':
         return this.list(spec.item, spec.nonEmpty, node, p, keyNode);
+      case 'map':
+        return this.map(spec, node, p, keyNode);
+      case 'hours':
+        return this.hours(node, p, keyNode);
       case 'secret':
         throw new Error(`schema: a secret field must sit directly in an object (${p})`);
       default:
@@ -102,6 +124,98 @@ export class Walker {
     if (items.length === 0 && nonEmpty) return this.error(p, nonEmpty, node, keyNode);
     // Invalid items stay as holes so indexes keep matching the file.
     return items.map((it, i) => this.value(item, it, `${p}[${i}]`, it ?? node));
+  }
+
+  /**
+   * The pairs of a mapping whose keys the admin names: each key checked to be a plain name and
+   * given once, recorded under `p.key`. Undefined (after the error) when `node` is not a mapping.
+   */
+  private pairsOf(node: Where, p: string, keyNode: Where): { name: string; pair: Pair }[] | undefined {
+    if (node == null || (isScalar(node) && node.value === null)) return [];
+    if (!isMap(node)) return this.error(p, `expected a mapping ("key: value" lines), got ${describe(node)}`, node, keyNode);
+    const out: { name: string; pair: Pair }[] = [];
+    const seen = new Set<string>();
+    for (const pair of node.items) {
+      const key = pair.key as Where;
+      if (!isScalar(key) || key.value === null || typeof key.value === 'object') {
+        this.error(p, 'keys must be plain names', key, node);
+        continue;
+      }
+      const name = scalarText(key);
+      const childPath = join(p, name);
+      if (seen.has(name)) {
+        this.error(childPath, `duplicate key (already set on line ${this.position(this.keys.get(childPath)).line})`, key);
+        continue;
+      }
+      seen.add(name);
+      this.keys.set(childPath, key);
+      out.push({ name, pair });
+    }
+    return out;
+  }
+
+  private map(spec: MapSpec, node: Where, p: string, keyNode: Where): Record<string, unknown> | undefined {
+    const pairs = this.pairsOf(node, p, keyNode);
+    if (!pairs) return undefined;
+    const out: Record<string, unknown> = {};
+    for (const { name, pair } of pairs) {
+      const childPath = join(p, name);
+      if (!spec.name.test(name)) {
+        const fixed = name.toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^[^a-z]+/, '');
+        const hint = fixed.length === name.length && spec.name.test(fixed) ? ` (e.g. ${JSON.stringify(fixed)})` : '';
+        this.error(childPath, `${JSON.stringify(name)} is not a valid name; ${spec.nameHint}${hint}`, pair.key as Where);
+        continue;
+      }
+      const v = this.value(spec.value, pair.value as Where, childPath, pair.key as Where);
+      if (v !== undefined) out[name] = v;
+    }
+    return out;
+  }
+
+  /** `hours`: day keys to ranges, each checked where it is written. */
+  private hours(node: Where, p: string, keyNode: Where): WeeklyHours | undefined {
+    const pairs = this.pairsOf(node, p, keyNode);
+    if (!pairs) return undefined;
+    if (pairs.length === 0) {
+      return this.error(p, 'names no days (leave hours out to be open at all times; write mon-sun: closed to be closed at all times)', node, keyNode);
+    }
+    const entries: { key: string; value: string; keyNode: Scalar; valueNode: Scalar }[] = [];
+    let ok = true;
+    for (const { name, pair } of pairs) {
+      const childPath = join(p, name);
+      const key = pair.key as Scalar;
+      const day = parseDayKey(name);
+      if (!day.ok) {
+        ok = false;
+        this.errorAt(childPath, day.message, this.positionIn(key, day.offset));
+      }
+      let valueNode = pair.value as Where;
+      if (valueNode && isAlias(valueNode)) valueNode = (valueNode.resolve(this.doc) as Node | undefined) ?? null;
+      if (valueNode?.range) this.nodes.set(childPath, valueNode);
+      if (!isScalar(valueNode) || valueNode.value === null) {
+        ok = false;
+        const hint = isSeq(valueNode) ? ' (write the ranges in one string: "08:00-12:00,13:00-17:30")' : '';
+        this.error(childPath, `expected opening times such as "08:00-12:00,13:00-17:30" or "closed", got ${describe(valueNode)}${hint}`, valueNode, key);
+        continue;
+      }
+      const value = scalarText(valueNode);
+      const ranges = parseRanges(value);
+      if (!ranges.ok) {
+        ok = false;
+        this.errorAt(childPath, ranges.message, this.positionIn(valueNode, ranges.offset, key));
+        continue;
+      }
+      entries.push({ key: name, value, keyNode: key, valueNode });
+    }
+    if (!ok) return undefined;
+    const built = buildWeeklyHours(entries);
+    if (built.ok) return built.value;
+    // A day given in two keys: reported at the later one.
+    const entry = entries.find((e) => e.key === built.key);
+    if (!entry) return this.error(p, built.message, keyNode, node);
+    const at = built.part === 'value' ? this.positionIn(entry.valueNode, built.offset, entry.keyNode) : this.positionIn(entry.keyNode, built.offset);
+    this.errorAt(join(p, entry.key), built.message, at);
+    return undefined;
   }
 
   object(spec: ObjectSpec, node: Where, p: string, keyNode: Where): Record<string, unknown> | undefined {
@@ -141,7 +255,8 @@ export class Walker {
       } else if (pair) {
         v = this.value(field.spec, pair.value as Where, childPath, pair.key as Where);
       } else if (field.default !== undefined) {
-        v = this.value(field.spec, this.factory.createNode(field.default), childPath, anchor);
+        const given = typeof field.default === 'function' ? (field.default as () => unknown)() : field.default;
+        v = this.value(field.spec, this.factory.createNode(given), childPath, anchor);
       } else if (field.spec.kind === 'object' && !field.optional && !field.requiredIf) {
         v = this.object(field.spec, undefined, childPath, anchor);
       } else if (field.required) {
@@ -205,7 +320,7 @@ export class Walker {
     return this.error(p, `required key is missing (set ${key} or ${spec.fileKey}, or the ${spec.env} environment variable)`, anchor);
   }
 
-  private scalar(spec: Exclude<Spec, { kind: 'object' | 'list' | 'secret' }>, node: Where, p: string, keyNode: Where): unknown {
+  private scalar(spec: Exclude<Spec, { kind: 'object' | 'list' | 'secret' | 'map' | 'hours' }>, node: Where, p: string, keyNode: Where): unknown {
     const at = [node, keyNode];
     const expected = expectation(spec);
     if (node != null && !isScalar(node)) {
@@ -232,22 +347,42 @@ export class Walker {
         return this.enumValue(spec, text, p, at);
       case 'country': {
         const code = text.trim().toUpperCase();
-        if (isCountryCode(code)) return (this.country = code);
-        this.countryInvalid = true;
+        if (isCountryCode(code)) return code;
         const hint = /^\+?\d+$/.test(text.trim())
           ? 'is a calling code, not a country; use the ISO 3166 alpha-2 code, e.g. "US", "GB" or "DE"'
           : 'is not a known country code; use an ISO 3166 alpha-2 code, e.g. "US", "GB" or "DE"';
         return this.error(p, `${JSON.stringify(text)} ${hint}`, ...at);
       }
-      case 'phone': {
-        if (this.countryInvalid && !text.trim().startsWith('+')) return undefined; // unreadable without a country; that error is reported
-        const e164 = toE164(text, this.country ?? 'US');
-        if (e164 === undefined) return this.error(p, `${JSON.stringify(text)} is not a phone number`, ...at);
-        return e164;
-      }
+      case 'phone':
+        // Read with the business's country later (see phoneEntry); patterns are checked now.
+        if (spec.patterns && /[xX*]/.test(text)) {
+          const entry = phoneEntry(spec, text, 'US');
+          if ('error' in entry) return this.error(p, entry.error, ...at);
+        }
+        return text;
       case 'sender':
         return this.sender(text, p, at);
+      case 'timezone':
+        return this.timeZone(text, p, at);
+      case 'closure': {
+        const closure = parseClosure(text);
+        if (closure.ok) return closure.value;
+        this.errorAt(p, closure.message, this.positionIn(node, closure.offset, keyNode));
+        return undefined;
+      }
     }
+  }
+
+  private timeZone(text: string, p: string, at: Where[]): string | undefined {
+    const zone = text.trim();
+    const zones = [...Intl.supportedValuesOf('timeZone'), 'UTC'];
+    // Accepted in any case ("america/chicago"); kept in the usual spelling when it is a known one.
+    if (isValidTimeZone(zone)) return zones.find((z) => z.toLowerCase() === zone.toLowerCase()) ?? zone;
+    // A misspelling, else the city alone ("Chicago", "new york").
+    const city = zone.toLowerCase().replace(/\s+/g, '_');
+    const guess = closest(zone, zones) ?? zones.find((z) => z.slice(z.lastIndexOf('/') + 1).toLowerCase() === city);
+    const hint = guess ? `did you mean ${JSON.stringify(guess)}?` : 'use an IANA name such as "America/Chicago" or "Europe/London"';
+    return this.error(p, `unknown time zone ${JSON.stringify(text)} (${hint})`, ...at);
   }
 
   private string(spec: StringSpec, text: string, p: string, at: Where[]): string | undefined {
@@ -322,6 +457,35 @@ export class Walker {
 
 // --- helpers ------------------------------------------------------------------------------
 
+const PATTERN = /^\+(\d+)(X+|\*)$/;
+const PREFIX = /^\+\d{1,14}$/;
+const PATTERN_EXAMPLE = 'write "+", digits, then an X for each free digit or a final "*", e.g. "+1555000XXXX" or "+1555000*"';
+
+/**
+ * A `phone` entry read with `country`: a number (E.164), or, where the spec allows, a DID
+ * pattern ("+1555000XXXX", upper-case X) or a prefix ("+1900", as given).
+ */
+export function phoneEntry(
+  spec: PhoneSpec,
+  text: string,
+  country: string,
+): { number: string } | { pattern: string } | { prefix: string } | { error: string } {
+  const t = text.trim();
+  if (spec.patterns && /[xX*]/.test(t)) {
+    const upper = t.replace(/x/g, 'X');
+    const m = PATTERN.exec(upper);
+    if (!m) return { error: `${JSON.stringify(text)} is not a phone number or a DID pattern (${PATTERN_EXAMPLE})` };
+    if (m[2] !== '*' && m[1].length + m[2].length > 15) {
+      return { error: `${JSON.stringify(text)} is ${m[1].length + m[2].length} digits long; E.164 numbers have at most 15` };
+    }
+    return { pattern: upper };
+  }
+  if (spec.prefixes && PREFIX.test(t)) return { prefix: t };
+  const e164 = toE164(t, country);
+  if (e164 !== undefined) return { number: e164 };
+  return { error: spec.prefixes ? `${JSON.stringify(text)} is not a number or a +prefix` : `${JSON.stringify(text)} is not a phone number` };
+}
+
 export function join(parent: string, key: string): string {
   return parent ? `${parent}.${key}` : key;
 }
@@ -365,7 +529,14 @@ function expectation(spec: Spec): string {
     case 'country':
       return 'a country code such as "US"';
     case 'phone':
-      return 'a phone number';
+      return spec.patterns ? 'a phone number or DID pattern' : spec.prefixes ? 'a phone number or +prefix' : 'a phone number';
+    case 'timezone':
+      return 'a time zone such as "America/Chicago"';
+    case 'closure':
+      return 'a date such as "2026-12-25"';
+    case 'hours':
+    case 'map':
+      return 'a mapping';
     case 'sender':
       return 'a phone number or sender ID';
     case 'list':

@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { Daemon, type CallDecided } from '../daemon';
 import { createLogger } from '../log';
@@ -56,28 +57,27 @@ const REASON_WORDS: Record<string, string> = {
 
 const DELAY_MS = 1500;
 
+/** The demo's configuration, read by the real loader: only what differs from the defaults. */
 export function demoConfig(dir: string, amiPort: number, smppPort: number, transport: 'smpp' | 'log'): Config {
-  const message = 'Hi{{contact.first_name| }}, this is {{business.name}}. Sorry we missed your call! How can we help?';
-  return {
-    file: '<demo>',
-    asterisk: {
-      ami: { host: '127.0.0.1', port: amiPort, username: 'mctb', secret: 'demo', ping_interval_ms: 20_000, check_presentation: true },
-      inbound_contexts: ['from-trunk'],
-      decision_grace_ms: 500,
-      max_call_ms: 4 * 3600_000,
-    },
-    sms: {
-      transport,
-      smpp: { host: '127.0.0.1', port: smppPort, system_id: 'mctb', password: 'demo', system_type: '', source_addr: '+15550001000', tls: false, tps: 10, enquire_link_ms: 30_000 },
-    },
-    ledger: { path: join(dir, 'mctb.db') },
-    numbers: { default_country: 'US' },
-    businesses: [
-      { name: 'Brightside Dental', dids: ['+15550001000', '+15550001001', '+15550001003', '+15550001004', '+15550001005'], delay_ms: DELAY_MS, dedupe_window_ms: 3600_000, message },
-      { name: 'Northside Plumbing', dids: ['+15550001006'], delay_ms: DELAY_MS, dedupe_window_ms: 3600_000, message },
-    ],
-    log: { level: 'warn', format: 'text' },
-  };
+  const yaml = `
+asterisk:
+  ami: { host: 127.0.0.1, port: ${amiPort}, username: mctb, secret: demo }
+  inbound_contexts: [from-trunk]
+  decision_grace: 500ms
+sms:
+  transport: ${transport}
+  smpp: { host: 127.0.0.1, port: ${smppPort || 2775}, system_id: mctb, password: demo, source_addr: "+15550001000" }
+ledger: { path: ${JSON.stringify(join(dir, 'mctb.db'))} }
+defaults:
+  delay: ${DELAY_MS}ms
+businesses:
+  - name: Brightside Dental
+    dids: ["+15550001000", "+15550001001", "+15550001003", "+15550001004", "+15550001005"]
+  - name: Northside Plumbing
+    dids: ["+15550001006"]
+log: { level: warn }
+`;
+  return parseConfig(yaml, '<demo>', {});
 }
 
 export async function runDemo(opts: DemoOptions): Promise<number> {

@@ -6,6 +6,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SqliteFile, type Statements } from './sqlite';
 import { MIGRATIONS } from './migrations';
+import { numberPrefix } from '../numbers/phone';
+import type { CallFacts } from '../policy/decide';
 
 export type SendState = 'scheduled' | 'sending' | 'submitted' | 'delivered' | 'failed' | 'cancelled' | 'skipped';
 export const FINAL_SEND_STATES: readonly SendState[] = ['delivered', 'failed', 'cancelled', 'skipped'];
@@ -21,6 +23,8 @@ export interface CallRecord {
   outcome: string;
   decision: 'text' | 'no_text';
   reason: string;
+  /** The decision in one sentence (mctb why). */
+  detail?: string;
   startedAt: number;
   endedAt: number;
   recordedAt: number;
@@ -68,6 +72,17 @@ export interface CallRow {
   reason: string;
   started_at: number;
   ended_at: number;
+  detail: string | null;
+}
+
+export interface ContactRow {
+  number: string;
+  name: string | null;
+  caller_id_name: string | null;
+  tags: string | null;
+  do_not_text: number;
+  first_seen_at: number | null;
+  last_call_at: number | null;
 }
 
 /** Delivery receipt states as the ledger keeps them. */
@@ -115,10 +130,10 @@ export class Ledger {
   recordCall(call: CallRecord, send?: NewSend): Promise<{ inserted: boolean; sendId?: number }> {
     return this.db.transaction(async (s) => {
       const res = await s.run(
-        `INSERT OR IGNORE INTO calls (call_id, direction, business, did, number, number_raw, caller_name, outcome, decision, reason, started_at, ended_at, recorded_at)
-         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+        `INSERT OR IGNORE INTO calls (call_id, direction, business, did, number, number_raw, caller_name, outcome, decision, reason, detail, started_at, ended_at, recorded_at)
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
         [call.callId, call.direction, call.business ?? null, call.did ?? null, call.number ?? null, call.numberRaw, call.callerName,
-          call.outcome, call.decision, call.reason, call.startedAt, call.endedAt, call.recordedAt],
+          call.outcome, call.decision, call.reason, call.detail ?? null, call.startedAt, call.endedAt, call.recordedAt],
       );
       if (res.changes === 0) return { inserted: false };
       if (call.number && call.direction === 'inbound') {
@@ -130,9 +145,9 @@ export class Ledger {
       }
       if (!send) return { inserted: true };
       const ins = await s.run(
-        `INSERT INTO sends (call_id, business, number, source_addr, body, kind, state, due_at, created_at, updated_at)
-         VALUES (?,?,?,?,?,?,'scheduled',?,?,?)`,
-        [call.callId, send.business, send.number, send.sourceAddr, send.body, send.kind ?? 'text_back', send.dueAt, call.recordedAt, call.recordedAt],
+        `INSERT INTO sends (call_id, business, number, number_prefix, source_addr, body, kind, state, due_at, created_at, updated_at)
+         VALUES (?,?,?,?,?,?,?,'scheduled',?,?,?)`,
+        [call.callId, send.business, send.number, numberPrefix(send.number), send.sourceAddr, send.body, send.kind ?? 'text_back', send.dueAt, call.recordedAt, call.recordedAt],
       );
       return { inserted: true, sendId: ins.lastID };
     });
@@ -141,9 +156,9 @@ export class Ledger {
   /** A send not tied to a call (test texts, confirmations). */
   async scheduleSend(send: NewSend, now: number): Promise<number> {
     const res = await this.db.run(
-      `INSERT INTO sends (call_id, business, number, source_addr, body, kind, state, due_at, created_at, updated_at)
-       VALUES (NULL,?,?,?,?,?,'scheduled',?,?,?)`,
-      [send.business, send.number, send.sourceAddr, send.body, send.kind ?? 'manual', send.dueAt, now, now],
+      `INSERT INTO sends (call_id, business, number, number_prefix, source_addr, body, kind, state, due_at, created_at, updated_at)
+       VALUES (NULL,?,?,?,?,?,?,'scheduled',?,?,?)`,
+      [send.business, send.number, numberPrefix(send.number), send.sourceAddr, send.body, send.kind ?? 'manual', send.dueAt, now, now],
     );
     return res.lastID;
   }
@@ -262,6 +277,82 @@ export class Ledger {
       [number, since, business],
     );
     return row !== undefined;
+  }
+
+  /**
+   * Everything the decision needs to know about a caller, read in one go. Counts cover texts
+   * created (scheduled or sent, not cancelled or skipped) in each cap's window.
+   */
+  callFacts(number: string, business: string, now: number): Promise<CallFacts> {
+    return this.db.serial(async (s) => {
+      const hour = now - 3600_000;
+      const day = now - 86_400_000;
+      const prefix = numberPrefix(number);
+      const optOut = await s.get(`SELECT 1 FROM opt_outs WHERE number = ? AND (business = ? OR business = '*') LIMIT 1`, [number, business]);
+      const contact = await s.get<{ do_not_text: number }>(`SELECT do_not_text FROM contacts WHERE number = ?`, [number]);
+      const last = await s.get<{ t: number | null; pending: number }>(
+        `SELECT MAX(CASE WHEN state IN ('sending','submitted','delivered') THEN COALESCE(submitted_at, updated_at) END) AS t,
+                SUM(state IN ('scheduled','sending')) AS pending
+         FROM sends WHERE number = ? AND business = ?`,
+        [number, business],
+      );
+      const inbound = await s.get<{ t: number | null }>(`SELECT MAX(received_at) AS t FROM messages WHERE number = ? AND keyword IS NULL AND (business = ? OR business IS NULL)`, [number, business]);
+      const counted = `state NOT IN ('cancelled','skipped') AND kind != 'manual'`;
+      const c = await s.get<Record<string, number>>(
+        `SELECT
+           SUM(business = ? AND created_at >= ?) AS businessHour,
+           SUM(business = ?) AS businessDay,
+           SUM(business = ? AND number_prefix = ? AND created_at >= ?) AS businessPrefixHour,
+           SUM(created_at >= ?) AS globalHour,
+           COUNT(*) AS globalDay,
+           SUM(number_prefix = ? AND created_at >= ?) AS globalPrefixHour
+         FROM sends WHERE created_at >= ? AND ${counted}`,
+        [business, hour, business, business, prefix, hour, hour, prefix, hour, day],
+      );
+      return {
+        optedOut: optOut !== undefined,
+        doNotText: (contact?.do_not_text ?? 0) !== 0,
+        lastTextAt: last?.t ?? undefined,
+        pendingText: (last?.pending ?? 0) > 0,
+        lastInboundMessageAt: inbound?.t ?? undefined,
+        counts: {
+          businessHour: c?.businessHour ?? 0,
+          businessDay: c?.businessDay ?? 0,
+          businessPrefixHour: c?.businessPrefixHour ?? 0,
+          globalHour: c?.globalHour ?? 0,
+          globalDay: c?.globalDay ?? 0,
+          globalPrefixHour: c?.globalPrefixHour ?? 0,
+        },
+      };
+    });
+  }
+
+  getContact(number: string): Promise<ContactRow | undefined> {
+    return this.db.get<ContactRow>(`SELECT * FROM contacts WHERE number = ?`, [number]);
+  }
+
+  /** Adds or updates a contact from an import or an admin; the name set here beats the caller-ID name. */
+  async upsertContact(c: { number: string; name: string; tags: string[]; doNotText: boolean }, now: number): Promise<void> {
+    await this.db.run(
+      `INSERT INTO contacts (number, name, tags, do_not_text, first_seen_at) VALUES (?,?,?,?,?)
+       ON CONFLICT(number) DO UPDATE SET name = excluded.name, tags = excluded.tags, do_not_text = excluded.do_not_text`,
+      [c.number, c.name, c.tags.join(','), c.doNotText ? 1 : 0, now],
+    );
+  }
+
+  /** Contacts someone named (imported or set by an admin), by name. */
+  listContacts(limit = 1000): Promise<ContactRow[]> {
+    return this.db.all<ContactRow>(`SELECT * FROM contacts WHERE name IS NOT NULL OR do_not_text != 0 ORDER BY name COLLATE NOCASE, number LIMIT ?`, [limit]);
+  }
+
+  /** A number's most recent calls, newest first. */
+  callsForNumber(number: string, limit = 20): Promise<(CallRow & { send_state: string | null; send_reason: string | null; submitted_at: number | null })[]> {
+    return this.db.all(
+      `SELECT c.*, s.state AS send_state, s.reason AS send_reason, s.submitted_at AS submitted_at
+       FROM calls c LEFT JOIN sends s ON s.call_id = c.call_id AND s.kind = 'text_back'
+       WHERE c.number = ? OR c.number_raw = ? ORDER BY c.ended_at DESC LIMIT ?`,
+      [number, number, limit],
+    );
   }
 
   getCall(callId: string): Promise<CallRow | undefined> {

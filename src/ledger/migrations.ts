@@ -82,4 +82,23 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (number, business)
   );
   `,
+  `
+  ALTER TABLE calls ADD COLUMN detail TEXT;            -- the decision in one sentence (mctb why)
+  ALTER TABLE sends ADD COLUMN number_prefix TEXT;     -- number without its last 4 digits (pumping caps)
+  UPDATE sends SET number_prefix = substr(number, 1, length(number) - 4);
+  CREATE INDEX sends_created ON sends (created_at, business);
+  CREATE INDEX sends_prefix ON sends (number_prefix, created_at);
+  CREATE INDEX calls_number_ended ON calls (number, ended_at);
+
+  -- Texts from contacts (filled by the two-way SMS feature); read for active_conversation_window.
+  CREATE TABLE messages (
+    id           INTEGER PRIMARY KEY,
+    business     TEXT,
+    number       TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    keyword      TEXT,                     -- STOP, START, HELP...: not conversation
+    received_at  INTEGER NOT NULL
+  );
+  CREATE INDEX messages_number ON messages (number, received_at);
+  `,
 ];

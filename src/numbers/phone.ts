@@ -43,3 +43,64 @@ export function maskNumber(e164: string): string {
   const tail = e164.slice(-4);
   return head + '*'.repeat(Math.max(0, e164.length - keepHead - 4)) + tail;
 }
+
+export type NumberKind =
+  | 'mobile'
+  | 'landline'
+  | 'fixed_or_mobile'
+  | 'premium_rate'
+  | 'shared_cost'
+  | 'toll_free'
+  | 'voip'
+  | 'other'
+  | 'unknown';
+
+export interface CallerNumber {
+  /** E.164 */
+  number: string;
+  valid: boolean;
+  /** A short code (5–6 digit service number): never a person's phone. */
+  shortCode: boolean;
+  /** ISO region the numbering plan puts it in (US and CA are both +1). */
+  region?: string;
+  kind: NumberKind;
+}
+
+const KIND_OF_TYPE: Readonly<Record<string, NumberKind>> = {
+  MOBILE: 'mobile',
+  FIXED_LINE: 'landline',
+  FIXED_LINE_OR_MOBILE: 'fixed_or_mobile',
+  PREMIUM_RATE: 'premium_rate',
+  SHARED_COST: 'shared_cost',
+  TOLL_FREE: 'toll_free',
+  VOIP: 'voip',
+};
+
+/**
+ * What the numbering plan says about a caller's number, for the "must not be texted" rules.
+ * Returns undefined when the raw value is not a phone number at all.
+ */
+export function classifyNumber(raw: string, country: string): CallerNumber | undefined {
+  const digits = raw.replace(/[^\d]/g, '');
+  if (!raw.trim().startsWith('+') && digits.length >= 3 && digits.length <= 6 && !isWithheldNumber(raw)) {
+    return { number: raw.trim(), valid: false, shortCode: true, kind: 'other' };
+  }
+  const e164 = toE164(raw, country);
+  if (!e164) return undefined;
+  const parsed = parsePhoneNumberFromString(e164);
+  if (!parsed) return undefined;
+  const valid = parsed.isValid();
+  const type = valid ? parsed.getType() : undefined;
+  return {
+    number: e164,
+    valid,
+    shortCode: parsed.nationalNumber.length <= 6,
+    region: parsed.country,
+    kind: type ? (KIND_OF_TYPE[type] ?? 'other') : 'unknown',
+  };
+}
+
+/** The 10,000-number block a number belongs to (E.164 without its last 4 digits): the unit SMS pumping works in. */
+export function numberPrefix(e164: string): string {
+  return e164.length > 5 ? e164.slice(0, -4) : e164;
+}

@@ -98,6 +98,7 @@ export class Outbox {
     const veto = vetoSend(
       {
         optedOut: await this.ledger.isOptedOut(row.number, row.business),
+        doNotText: ((await this.ledger.getContact(row.number))?.do_not_text ?? 0) !== 0,
         lastTextAt: await this.ledger.lastTextAt(row.number, row.business, row.id),
         answeredSince: row.call_id !== null && (await this.answeredSinceCall(row)),
       },

@@ -48,7 +48,7 @@ async function classify(name: string): Promise<{ calls: EndedCall[]; getvars: nu
   const source = new AmiSource({ host: '127.0.0.1', port, username: 'mctb', secret: 's3cret', ping_interval_ms: 5000, check_presentation: true }, logger);
   const tracker = new CallTracker({
     inboundContexts: ['from-trunk'],
-    dids: new Set(Object.values(FIXTURE_DIDS)),
+    isDid: (d) => Object.values(FIXTURE_DIDS).includes(d),
     defaultCountry: 'US',
     graceMs: 0,
     maxCallMs: 3600_000,

@@ -7,7 +7,7 @@ import type { CallEvent } from '../../src/calls/types';
 const T0 = 1_795_345_475_000;
 
 function tracker(extra: Partial<ConstructorParameters<typeof CallTracker>[0]> = {}) {
-  return new CallTracker({ inboundContexts: ['from-trunk'], dids: new Set(['+15550001000']), defaultCountry: 'US', graceMs: 1000, maxCallMs: 60_000, ...extra });
+  return new CallTracker({ inboundContexts: ['from-trunk'], isDid: (d) => d === '+15550001000', defaultCountry: 'US', graceMs: 1000, maxCallMs: 60_000, ...extra });
 }
 
 function created(id: string, over: Partial<Extract<CallEvent, { type: 'channel_created' }>> = {}): CallEvent {

@@ -72,6 +72,10 @@ describe('mctb command line', function () {
     { name: 'bad log level', edit: (y) => y.replace('level: debug', 'level: loud'), message: (f) => `${f}:16:15: log.level:` },
     { name: 'missing secret file', edit: (y) => y.replace('secret: "s3cret"', 'secret_file: /nonexistent/ami.secret'), message: (f) => `/nonexistent/ami.secret` },
     { name: 'unknown template variable', edit: (y) => y.replace('dedupe_window: 1h', 'dedupe_window: 1h\n  message: "Hi {{contact.firstname}}"'), message: (f) => `defaults.message: unknown variable "contact.firstname" (did you mean "contact.first_name"?)` },
+    { name: 'unknown time zone', edit: (y) => y.replace('dedupe_window: 1h', 'dedupe_window: 1h\n  timezone: America/Chicag'), message: (f) => `${f}:13:13: defaults.timezone: unknown time zone "America/Chicag" (did you mean "America/Chicago"?)` },
+    { name: 'overlapping hours', edit: (y) => y.replace('dedupe_window: 1h', 'dedupe_window: 1h\n  hours: { mon-fri: "08:00-12:00,11:00-17:00" }'), message: (f) => `${f}:13:34: defaults.hours.mon-fri: "11:00-17:00" overlaps "08:00-12:00"` },
+    { name: 'malformed hours', edit: (y) => y.replace('dedupe_window: 1h', 'dedupe_window: 1h\n  hours: { mon-fri: "8am-5pm" }'), message: (f) => `${f}:13:22: defaults.hours.mon-fri: "8am" is not a time; write HH:MM (24-hour)` },
+    { name: 'unknown variable in the closed text', edit: (y) => y.replace('dedupe_window: 1h', 'dedupe_window: 1h\n  messages: { closed: "We open {{business.next_opn}}" }'), message: (f) => `${f}:13:32: defaults.messages.closed: unknown variable "business.next_opn" (did you mean "business.next_open"?)` },
     { name: 'no businesses', edit: (y) => y.replace(/businesses:[\s\S]*?(?=log:)/, ''), message: (f) => `businesses` },
   ];
 

@@ -15,20 +15,9 @@ import {
 } from '../../src/config/load';
 import { SCHEMA, knownKeys, type ObjectSpec } from '../../src/config/schema';
 import type { Config } from '../../src/config/types';
+import { MINIMAL, businessWith } from './fixtures';
 
 const EXAMPLE = path.resolve(__dirname, '../../../config/mctb.example.yaml');
-
-/** A small valid config: log transport, so no SMPP block is needed. */
-const MINIMAL = `asterisk:
-  ami:
-    username: mctb
-    secret: s3cret
-sms:
-  transport: log
-businesses:
-  - name: Brightside Dental
-    dids: ["+15550001000"]
-`;
 
 let dir: string;
 const write = (name: string, text: string): string => {
@@ -91,16 +80,9 @@ describe('config: loadConfig', () => {
           },
         },
         ledger: { path: '/var/lib/mctb/mctb.db' },
-        numbers: { default_country: 'US' },
-        businesses: [
-          {
-            name: 'Brightside Dental',
-            dids: ['+15550001000'],
-            delay_ms: 30_000,
-            dedupe_window_ms: 3_600_000,
-            message: DEFAULT_MESSAGE,
-          },
-        ],
+        numbers: { default_country: 'US', allowed_countries: ['US'] },
+        limits: {},
+        businesses: [businessWith({ name: 'Brightside Dental', dids: ['+15550001000'] })],
         log: { level: 'info', format: 'text' },
       };
       expect(config).to.deep.equal(expected);
@@ -142,11 +124,10 @@ describe('config: loadConfig', () => {
       });
       expect(config.sms).to.deep.equal({ transport: 'log' });
       expect(config.ledger).to.deep.equal({ path: '/var/lib/mctb/mctb.db' });
-      expect(config.numbers).to.deep.equal({ default_country: 'US' });
+      expect(config.numbers).to.deep.equal({ default_country: 'US', allowed_countries: ['US'] });
+      expect(config.limits).to.deep.equal({});
       expect(config.log).to.deep.equal({ level: 'info', format: 'text' });
-      expect(config.businesses).to.deep.equal([
-        { name: 'Brightside Dental', dids: ['+15550001000'], delay_ms: 30_000, dedupe_window_ms: 3_600_000, message: DEFAULT_MESSAGE },
-      ]);
+      expect(config.businesses).to.deep.equal([businessWith({ name: 'Brightside Dental', dids: ['+15550001000'] })]);
     });
 
     it('lets a business override any defaults key, and defaults override the built-ins', () => {
@@ -170,23 +151,24 @@ businesses:
         {},
       );
       expect(config.numbers.default_country).to.equal('GB');
+      const gb = { country: 'GB', allowed_countries: ['GB'] };
       expect(config.businesses).to.deep.equal([
-        {
+        businessWith({
           name: 'Brightside Dental',
           dids: ['+15550001000', '+442079460000'],
           delay_ms: 0,
-          dedupe_window_ms: 3_600_000,
           message: 'Sorry {{contact.first_name}}!',
           source_addr: 'Brightside',
-        },
-        {
+          ...gb,
+        }),
+        businessWith({
           name: 'Northside Ortho',
           dids: ['+15550001001'],
           delay_ms: 90_000,
           dedupe_window_ms: 86_400_000,
-          message: DEFAULT_MESSAGE,
           source_addr: '+15550001001',
-        },
+          ...gb,
+        }),
       ]);
     });
 
@@ -253,7 +235,7 @@ businesses:
 
     it('rejects an unknown key with nothing close by listing the known ones', () => {
       expect(problemsOf(`${MINIMAL}telemetry: on\n`)).to.deep.equal([
-        'FILE:10:1: telemetry: unknown key (expected one of: asterisk, sms, ledger, numbers, defaults, businesses, log)',
+        'FILE:10:1: telemetry: unknown key (expected one of: asterisk, sms, ledger, numbers, limits, defaults, businesses, log)',
       ]);
     });
 

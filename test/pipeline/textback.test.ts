@@ -128,7 +128,7 @@ describe('text-back pipeline (loopback AMI → daemon → loopback SMPP, real le
   });
 
   it('cancels a waiting text when the caller calls again and a person answers (called_back)', async () => {
-    p = await startPipeline({ businesses: [{ name: 'Brightside Dental', dids: ['+15550001000', '+15550001003'], delay_ms: 3000, dedupe_window_ms: 3600_000, message: 'Hi, {{business.name}} here.' }] });
+    p = await startPipeline({ businesses: [{ name: 'Brightside Dental', dids: ['+15550001000', '+15550001003'], delay: '3s', message: 'Hi, {{business.name}} here.' }] });
     await p.pbx.play(loadCapture('noanswer'));
     const [missed] = await p.decisions(1);
     expect(missed.decision).to.equal('text');
@@ -213,7 +213,7 @@ describe('text-back pipeline (loopback AMI → daemon → loopback SMPP, real le
 
   it('sends a long UCS-2 text as concatenated parts with one UDH reference, delivered when every part is', async () => {
     const message = '{{business.name}}: sorry we missed you 🙂 ' + 'Reply here and we will call you right back. '.repeat(2);
-    p = await startPipeline({ businesses: [{ name: 'Brightside Dental', dids: ['+15550001000'], delay_ms: 0, dedupe_window_ms: 3600_000, message }] });
+    p = await startPipeline({ businesses: [{ name: 'Brightside Dental', dids: ['+15550001000'], delay: '0s', message }] });
     await p.pbx.play(loadCapture('noanswer'));
     const [d] = await p.decisions(1);
     const send = await waitFor('delivered multipart', async () => {
@@ -233,7 +233,7 @@ describe('text-back pipeline (loopback AMI → daemon → loopback SMPP, real le
 
   it('never submits faster than sms.smpp.tps', async () => {
     p = await startPipeline({ tps: 4 });
-    for (let i = 0; i < 8; i++) await p.pbx.play(rewriteCapture(loadCapture('busy'), i * 100, { '+13125550147': `+1312555${String(1000 + i)}` }));
+    for (let i = 0; i < 8; i++) await p.pbx.play(rewriteCapture(loadCapture('busy'), i * 100, { '+13125550147': `+1312${String(200 + i)}0147` }));
     await waitFor('eight texts', () => p!.smsc.submits.length === 8, 20_000);
     const at = p.smsc.submits.map((x) => x.at);
     // Upper bounds only (a slow machine only spreads them further): at most tps plus the burst

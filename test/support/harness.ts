@@ -5,7 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Transport from 'winston-transport';
-import type { BusinessConfig, Config } from '../../src/config/types';
+import YAML from 'yaml';
+import { parseConfig } from '../../src/config/load';
+import type { Config } from '../../src/config/types';
 import { createLogger, type Logger } from '../../src/log';
 
 export const FIXTURE_DIDS: Record<string, string> = {
@@ -25,38 +27,45 @@ export function tempDir(prefix = 'mctb-test-'): { dir: string; cleanup: () => vo
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export function business(overrides: Partial<BusinessConfig> = {}): BusinessConfig {
-  return {
-    name: 'Brightside Dental',
-    dids: Object.values(FIXTURE_DIDS),
-    delay_ms: 0,
-    dedupe_window_ms: 3_600_000,
-    message: 'Hi{{contact.first_name| }}, this is {{business.name}}. Sorry we missed your call! How can we help?',
-    ...overrides,
-  };
+/** A business as written in mctb.yaml (durations as text); defaults come from the real schema. */
+export type BusinessYaml = Record<string, unknown>;
+
+export function business(overrides: BusinessYaml = {}): BusinessYaml {
+  return { name: 'Brightside Dental', dids: Object.values(FIXTURE_DIDS), delay: '0s', dedupe_window: '1h', ...overrides };
 }
 
-export function testConfig(opts: { dir: string; amiPort: number; smppPort?: number; businesses?: BusinessConfig[]; checkPresentation?: boolean; graceMs?: number; tps?: number }): Config {
-  return {
-    file: '<test>',
+/**
+ * A Config for tests, written as YAML and read by the real loader, so defaults and
+ * normalisation are the ones users get. `top` adds or replaces top-level sections.
+ */
+export function testConfig(opts: {
+  dir: string;
+  amiPort: number;
+  smppPort?: number;
+  businesses?: BusinessYaml[];
+  checkPresentation?: boolean;
+  grace?: string;
+  tps?: number;
+  top?: Record<string, unknown>;
+}): Config {
+  const doc: Record<string, unknown> = {
     asterisk: {
-      ami: { host: '127.0.0.1', port: opts.amiPort, username: 'mctb', secret: 'mctb-secret', ping_interval_ms: 2000, check_presentation: opts.checkPresentation ?? true },
+      ami: { host: '127.0.0.1', port: opts.amiPort, username: 'mctb', secret: 'mctb-secret', ping_interval: '2s', check_presentation: opts.checkPresentation ?? true },
       inbound_contexts: ['from-trunk', 'from-pstn', 'from-did-direct'],
-      decision_grace_ms: opts.graceMs ?? 300,
-      max_call_ms: 4 * 3600_000,
+      decision_grace: opts.grace ?? '300ms',
     },
     sms:
       opts.smppPort === undefined
         ? { transport: 'log' }
-        : {
-            transport: 'smpp',
-            smpp: { host: '127.0.0.1', port: opts.smppPort, system_id: 'mctb', password: 'secret', system_type: '', source_addr: '+15550001000', tls: false, tps: opts.tps ?? 50, enquire_link_ms: 5000 },
-          },
+        : { transport: 'smpp', smpp: { host: '127.0.0.1', port: opts.smppPort, system_id: 'mctb', password: 'secret', source_addr: '+15550001000', tps: opts.tps ?? 50, enquire_link: '5s' } },
     ledger: { path: join(opts.dir, 'mctb.db') },
     numbers: { default_country: 'US' },
+    defaults: { timezone: 'America/Chicago', delay: '0s' },
     businesses: opts.businesses ?? [business()],
     log: { level: 'debug', format: 'text' },
+    ...opts.top,
   };
+  return parseConfig(YAML.stringify(doc), '<test>', {});
 }
 
 class Collect extends Transport {

@@ -1,11 +1,11 @@
 // The real pipeline between real loopback peers: an AMI replay server, the daemon, a loopback
 // SMSC and a ledger file in a temp dir.
 
-import type { BusinessConfig, Config } from '../../src/config/types';
+import type { Config } from '../../src/config/types';
 import { Daemon, type CallDecided } from '../../src/daemon';
 import { AmiReplayServer, type ReplayOptions } from '../../src/demo/ami-replay';
 import { LoopbackSmsc, type SmscBehaviour } from '../../src/demo/loopback-smsc';
-import { tempDir, testConfig, testLogger, waitFor } from './harness';
+import { tempDir, testConfig, testLogger, waitFor, type BusinessYaml } from './harness';
 
 export interface Pipeline {
   daemon: Daemon;
@@ -20,13 +20,13 @@ export interface Pipeline {
   stop(): Promise<void>;
 }
 
-export async function startPipeline(opts: { smsc?: SmscBehaviour; pbx?: ReplayOptions; businesses?: BusinessConfig[]; smscPort?: number; startSmsc?: boolean; tps?: number } = {}): Promise<Pipeline> {
+export async function startPipeline(opts: { smsc?: SmscBehaviour; pbx?: ReplayOptions; businesses?: BusinessYaml[]; top?: Record<string, unknown>; smscPort?: number; startSmsc?: boolean; tps?: number } = {}): Promise<Pipeline> {
   const { dir, cleanup } = tempDir();
   const pbx = new AmiReplayServer({ getvar: () => 'allowed_not_screened', ...opts.pbx });
   const amiPort = await pbx.listen();
   const smsc = new LoopbackSmsc({ receiptDelayMs: 20, ...opts.smsc });
   const smppPort = opts.startSmsc === false ? (opts.smscPort ?? 0) : await smsc.listen(opts.smscPort ?? 0);
-  const config = testConfig({ dir, amiPort, smppPort, businesses: opts.businesses, tps: opts.tps });
+  const config = testConfig({ dir, amiPort, smppPort, businesses: opts.businesses, tps: opts.tps, top: opts.top });
   const { logger, lines } = testLogger();
   const daemon = new Daemon(config, logger);
   const decided: CallDecided[] = [];

@@ -1,0 +1,49 @@
+// `mctb why NUMBER`: a number's recent calls, each with its outcome, the decision and the rule
+// behind it, from the ledger.
+
+import type { Config } from '../config/types';
+import { Ledger } from '../ledger/ledger';
+import { toE164 } from '../numbers/phone';
+import { DateTime } from 'luxon';
+import { readConfig, reportConfigError } from './read-config';
+
+export async function why(numberArg: string, cliConfig: string | undefined, json: boolean, out = process.stdout, err = process.stderr): Promise<number> {
+  let config: Config;
+  try {
+    config = readConfig(cliConfig).config;
+  } catch (e) {
+    return reportConfigError(e, err);
+  }
+  const number = toE164(numberArg, config.numbers.default_country);
+  if (!number) {
+    err.write(`mctb why: "${numberArg}" is not a phone number\n`);
+    return 2;
+  }
+  const zoneOf = new Map(config.businesses.map((b) => [b.name, b.timezone]));
+  const ledger = await Ledger.open(config.ledger.path);
+  try {
+    const calls = await ledger.callsForNumber(number);
+    const contact = await ledger.getContact(number);
+    const optOuts = await Promise.all(config.businesses.map(async (b) => ((await ledger.isOptedOut(number, b.name)) ? b.name : undefined)));
+    if (json) {
+      out.write(JSON.stringify({ number, contact: contact ?? null, opted_out_of: optOuts.filter(Boolean), calls }) + '\n');
+      return 0;
+    }
+    const who = contact?.name ?? contact?.caller_id_name ?? '';
+    out.write(`${number}${who ? ` (${who})` : ''}: ${calls.length} recent call${calls.length === 1 ? '' : 's'}, newest first\n`);
+    if (contact?.do_not_text) out.write('  contact is marked do_not_text\n');
+    for (const b of optOuts) if (b) out.write(`  opted out of ${b}\n`);
+    for (const c of calls) {
+      const zone = (c.business && zoneOf.get(c.business)) || 'local';
+      const when = DateTime.fromMillis(c.ended_at, { zone }).toFormat('yyyy-LL-dd HH:mm ZZZZ');
+      const verdict =
+        c.decision === 'text'
+          ? `texted${c.send_state ? ` (${c.send_state}${c.send_reason ? `: ${c.send_reason}` : ''})` : ''}`
+          : `not texted: ${c.reason}`;
+      out.write(`  ${when}  ${c.business ?? '-'}  ${c.outcome}  → ${verdict}${c.detail ? ` — ${c.detail}` : ''}\n`);
+    }
+    return 0;
+  } finally {
+    await ledger.close();
+  }
+}
