@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { AmiConfig } from '../config/types';
 import type { Logger } from '../log';
 import { field, type AmiFrame } from './ami-events';
+import { Reconnect } from '../reconnect';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const AsteriskManager = require('asterisk-manager') as (port?: number, host?: string) => AmiManager;
@@ -29,21 +30,17 @@ export interface AmiSourceEvents {
   state: [state: AmiState, detail: string];
 }
 
-const BACKOFF_MIN_MS = 1000;
-const BACKOFF_MAX_MS = 60_000;
 const ACTION_TIMEOUT_MS = 5000;
 
 export class AmiSource extends EventEmitter<AmiSourceEvents> {
   private manager?: AmiManager;
   private socket?: net.Socket;
   private state: AmiState = 'disconnected';
-  private backoffMs = BACKOFF_MIN_MS;
-  private retryTimer?: NodeJS.Timeout;
+  private readonly reconnect: Reconnect;
   private pingTimer?: NodeJS.Timeout;
   private pingOutstanding = false;
   private stopped = false;
   private getvarRefused = false;
-  private downAnnounced = false;
   /** Bumped on every connection, so callbacks of a dead one are ignored. */
   private generation = 0;
 
@@ -53,6 +50,7 @@ export class AmiSource extends EventEmitter<AmiSourceEvents> {
     private readonly clock: () => number = Date.now,
   ) {
     super();
+    this.reconnect = new Reconnect(log, { up: 'AMI connected', down: 'AMI connection down; reconnecting with backoff' });
   }
 
   get connected(): boolean {
@@ -66,7 +64,7 @@ export class AmiSource extends EventEmitter<AmiSourceEvents> {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.retryTimer);
+    this.reconnect.cancel();
     this.teardown();
     this.setState('stopped', 'stopped');
   }
@@ -135,12 +133,11 @@ export class AmiSource extends EventEmitter<AmiSourceEvents> {
             this.log.error('AMI login rejected: check asterisk.ami.username and secret, and manager.conf permit/deny', {
               message: field(err, 'message'),
             });
-            // A wrong secret will not fix itself quickly: wait the longest backoff.
-            this.backoffMs = BACKOFF_MAX_MS;
+            this.reconnect.refused();
             this.lost('login rejected');
             return;
           }
-          this.backoffMs = BACKOFF_MIN_MS;
+          this.reconnect.connected({ peer: `${this.cfg.host}:${this.cfg.port}` });
           this.setState('connected', `${this.cfg.host}:${this.cfg.port}`);
           this.startPing(generation);
         });
@@ -173,10 +170,7 @@ export class AmiSource extends EventEmitter<AmiSourceEvents> {
     this.teardown();
     if (this.stopped) return;
     this.setState('disconnected', why);
-    const wait = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
-    this.log.debug('AMI reconnect scheduled', { in_ms: wait });
-    this.retryTimer = setTimeout(() => this.connect(), wait);
+    this.reconnect.lost(why, { peer: `${this.cfg.host}:${this.cfg.port}` }, () => this.connect());
   }
 
   private teardown(): void {
@@ -192,19 +186,9 @@ export class AmiSource extends EventEmitter<AmiSourceEvents> {
     this.socket = undefined;
   }
 
-  /** Each state change is logged once: no flood while the PBX is down. */
   private setState(state: AmiState, detail: string): void {
     if (state === this.state) return;
     this.state = state;
-    if (state === 'connected') {
-      this.downAnnounced = false;
-      this.log.info('AMI connected', { peer: detail });
-    } else if (state === 'disconnected' && !this.downAnnounced) {
-      this.downAnnounced = true;
-      this.log.warn('AMI connection down; reconnecting with backoff', { peer: `${this.cfg.host}:${this.cfg.port}`, why: detail });
-    } else if (state === 'disconnected') {
-      this.log.debug('AMI still unreachable', { why: detail });
-    }
     this.emit('state', state, detail);
   }
 }

@@ -130,9 +130,9 @@ export class Walker {
    * The pairs of a mapping whose keys the admin names: each key checked to be a plain name and
    * given once, recorded under `p.key`. Undefined (after the error) when `node` is not a mapping.
    */
-  private pairsOf(node: Where, p: string, keyNode: Where): { name: string; pair: Pair }[] | undefined {
+  private pairsOf(node: Where, p: string, keyNode: Where, what = ''): { name: string; pair: Pair }[] | undefined {
     if (node == null || (isScalar(node) && node.value === null)) return [];
-    if (!isMap(node)) return this.error(p, `expected a mapping ("key: value" lines), got ${describe(node)}`, node, keyNode);
+    if (!isMap(node)) return this.error(p, `expected a mapping${what} ("key: value" lines), got ${describe(node)}`, node, keyNode);
     const out: { name: string; pair: Pair }[] = [];
     const seen = new Set<string>();
     for (const pair of node.items) {
@@ -219,30 +219,13 @@ export class Walker {
   }
 
   object(spec: ObjectSpec, node: Where, p: string, keyNode: Where): Record<string, unknown> | undefined {
+    const named = this.pairsOf(node, p, keyNode, p ? '' : ' of settings at the top level');
+    if (!named) return undefined;
+    const known = knownKeys(spec);
     const pairs = new Map<string, Pair>();
-    if (node != null && !(isScalar(node) && node.value === null)) {
-      if (!isMap(node)) {
-        const what = p ? '' : ' of settings at the top level';
-        return this.error(p, `expected a mapping${what} ("key: value" lines), got ${describe(node)}`, node, keyNode);
-      }
-      const known = knownKeys(spec);
-      for (const pair of node.items) {
-        const key = pair.key as Where;
-        if (!isScalar(key) || key.value === null || typeof key.value === 'object') {
-          this.error(p, 'keys must be plain names', key, node);
-          continue;
-        }
-        const name = scalarText(key);
-        const childPath = join(p, name);
-        const earlier = this.keys.get(childPath);
-        if (earlier && pairs.has(name)) {
-          this.error(childPath, `duplicate key (already set on line ${this.position(earlier).line})`, key);
-          continue;
-        }
-        this.keys.set(childPath, key);
-        if (known.includes(name)) pairs.set(name, pair);
-        else this.error(childPath, unknownKeyMessage(name, spec), key);
-      }
+    for (const { name, pair } of named) {
+      if (known.includes(name)) pairs.set(name, pair);
+      else this.error(join(p, name), unknownKeyMessage(name, spec), pair.key as Where);
     }
     const anchor = keyNode ?? node;
     const out: Record<string, unknown> = {};

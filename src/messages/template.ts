@@ -3,6 +3,8 @@
  * when the value is non-empty ("Hi{{contact.first_name| }}," → "Hi Jane," or "Hi,").
  */
 
+import { editDistance } from '../config/suggest';
+
 export type TemplatePart =
   | { kind: 'text'; text: string }
   | { kind: 'variable'; name: string; prefix: string; offset: number };
@@ -98,7 +100,7 @@ export function suggestName(name: string, candidates: readonly string[]): string
   let best: string | undefined;
   let bestDistance = 3;
   for (const candidate of candidates) {
-    const d = levenshtein(lower, candidate.toLowerCase(), bestDistance);
+    const d = editDistance(lower, candidate.toLowerCase());
     if (d < bestDistance) {
       best = candidate;
       bestDistance = d;
@@ -107,25 +109,6 @@ export function suggestName(name: string, candidates: readonly string[]): string
   if (best !== undefined) return best;
   const last = lastSegment(name);
   return candidates.find((c) => lastSegment(c) === last);
-}
-
-/** Edit distance, or `limit` as soon as it is known to be at least that (names can be long). */
-export function levenshtein(a: string, b: string, limit = Infinity): number {
-  if (Math.abs(a.length - b.length) >= limit) return limit;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    let rowMin = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      const v = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + cost);
-      row.push(v);
-      if (v < rowMin) rowMin = v;
-    }
-    if (rowMin >= limit) return limit;
-    prev = row;
-  }
-  return Math.min(prev[b.length]!, limit);
 }
 
 const RENDER_CACHE_LIMIT = 32;

@@ -14,6 +14,7 @@ import { maskNumber } from '../numbers/phone';
 import { decodeGsm7, decodeLatin1, decodeUcs2, segmentText } from '../messages/encoding';
 import { parseReceipt } from './receipt';
 import { TokenBucket } from './rate';
+import { Reconnect } from '../reconnect';
 import type { OutgoingSms, ReceiptHandler, SmsTransport, SubmitResult } from './transport';
 
 /* The smpp package ships no types; this is the part we use. */
@@ -50,8 +51,6 @@ const connectSession = (opts: Record<string, unknown>) => smpp.connect(opts) as 
 const TRANSIENT = new Set(['ESME_RTHROTTLED', 'ESME_RMSGQFUL', 'ESME_RSYSERR', 'ESME_RX_T_APPN']);
 
 const RESPONSE_TIMEOUT_MS = 15_000;
-const BACKOFF_MIN_MS = 1000;
-const BACKOFF_MAX_MS = 60_000;
 const ESM_UDHI = 0x40;
 const ESM_RECEIPT_TYPES = new Set([0x04, 0x20]);
 /** deliver_sm_resp status asking the SMSC to redeliver later (ledger not writable just now). */
@@ -73,10 +72,8 @@ export class SmppTransport implements SmsTransport {
   private state: SmppState = 'down';
   private stopped = false;
   private generation = 0;
-  private backoffMs = BACKOFF_MIN_MS;
-  private retryTimer?: NodeJS.Timeout;
+  private readonly reconnect: Reconnect;
   private keepaliveTimer?: NodeJS.Timeout;
-  private downAnnounced = false;
   private readonly bucket: TokenBucket;
   private receiptHandler: ReceiptHandler = async () => undefined;
   private messageHandler?: (sms: IncomingSms) => Promise<void>;
@@ -87,6 +84,7 @@ export class SmppTransport implements SmsTransport {
     private readonly log: Logger,
   ) {
     this.bucket = new TokenBucket(cfg.tps, Math.max(1, Math.ceil(cfg.tps)));
+    this.reconnect = new Reconnect(log, { up: 'SMPP bound', down: 'SMPP gateway unavailable; texts wait in the ledger and go out when it is back' });
   }
 
   get ready(): boolean {
@@ -109,7 +107,7 @@ export class SmppTransport implements SmsTransport {
   /** Waits (bounded) for submits on the wire, then unbinds. */
   async stop(waitMs = 5000): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.retryTimer);
+    this.reconnect.cancel();
     const pending = Promise.allSettled([...this.inFlight]);
     await Promise.race([pending, new Promise((r) => setTimeout(r, waitMs).unref())]);
     const session = this.session;
@@ -211,11 +209,11 @@ export class SmppTransport implements SmsTransport {
           if (resp.command_status !== 0) {
             const name = smppStatusName(resp.command_status);
             this.log.error('SMPP bind refused: check sms.smpp.system_id and password', { status: name });
-            this.backoffMs = BACKOFF_MAX_MS;
+            this.reconnect.refused();
             this.lost(`bind refused: ${name}`);
             return;
           }
-          this.backoffMs = BACKOFF_MIN_MS;
+          this.reconnect.connected({ gateway: `${this.cfg.host}:${this.cfg.port}` });
           this.setState('bound', `${this.cfg.host}:${this.cfg.port}`);
           this.startKeepalive(generation);
         },
@@ -304,9 +302,7 @@ export class SmppTransport implements SmsTransport {
     this.teardown();
     if (this.stopped) return;
     this.setState('down', why);
-    const wait = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
-    this.retryTimer = setTimeout(() => this.connect(), wait);
+    this.reconnect.lost(why, { gateway: `${this.cfg.host}:${this.cfg.port}` }, () => this.connect());
   }
 
   private teardown(): void {
@@ -319,13 +315,6 @@ export class SmppTransport implements SmsTransport {
   private setState(state: SmppState, detail: string): void {
     if (state === this.state) return;
     this.state = state;
-    if (state === 'bound') {
-      this.downAnnounced = false;
-      this.log.info('SMPP bound', { gateway: detail });
-    } else if (state === 'down' && !this.downAnnounced) {
-      this.downAnnounced = true;
-      this.log.warn('SMPP gateway unavailable; texts wait in the ledger and go out when it is back', { why: detail });
-    }
     this.events.emit('state', state, detail);
   }
 }
