@@ -14,6 +14,7 @@ export class LogTransport implements SmsTransport {
   start(): void {}
   async stop(): Promise<void> {}
   onReceipt(): void {}
+  onMessage(): void {}
 
   async submit(sms: OutgoingSms): Promise<SubmitResult> {
     const id = `log-${Date.now().toString(36)}-${++this.counter}`;

@@ -15,7 +15,7 @@ import { decodeGsm7, decodeLatin1, decodeUcs2, segmentText } from '../messages/e
 import { parseReceipt } from './receipt';
 import { TokenBucket } from './rate';
 import { Reconnect } from '../reconnect';
-import type { OutgoingSms, ReceiptHandler, SmsTransport, SubmitResult } from './transport';
+import type { IncomingSms, MessageHandler, OutgoingSms, ReceiptHandler, SmsTransport, SubmitResult } from './transport';
 
 /* The smpp package ships no types; this is the part we use. */
 interface Pdu {
@@ -58,12 +58,6 @@ const ESME_RX_T_APPN = 0x64;
 
 export type SmppState = 'connecting' | 'bound' | 'down' | 'stopped';
 
-export interface IncomingSms {
-  from: string;
-  to: string;
-  text: string;
-  dataCoding: number;
-}
 
 export class SmppTransport implements SmsTransport {
   readonly name = 'smpp';
@@ -76,7 +70,7 @@ export class SmppTransport implements SmsTransport {
   private keepaliveTimer?: NodeJS.Timeout;
   private readonly bucket: TokenBucket;
   private receiptHandler: ReceiptHandler = async () => undefined;
-  private messageHandler?: (sms: IncomingSms) => Promise<void>;
+  private messageHandler?: MessageHandler;
   private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(
@@ -95,7 +89,7 @@ export class SmppTransport implements SmsTransport {
     this.receiptHandler = handler;
   }
 
-  onMessage(handler: (sms: IncomingSms) => Promise<void>): void {
+  onMessage(handler: MessageHandler): void {
     this.messageHandler = handler;
   }
 
@@ -268,7 +262,7 @@ export class SmppTransport implements SmsTransport {
         if (receipt) await this.receiptHandler(receipt);
         else this.log.warn('delivery receipt without a message id ignored', { text });
       } else if (this.messageHandler) {
-        await this.messageHandler({ from: pdu.source_addr ?? '', to: pdu.destination_addr ?? '', text, dataCoding: pdu.data_coding ?? 0 });
+        await this.messageHandler({ from: pdu.source_addr ?? '', to: pdu.destination_addr ?? '', text });
       } else {
         this.log.info('incoming text received', { from: maskNumber(normalizeAddr(pdu.source_addr ?? '')) });
       }
