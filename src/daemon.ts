@@ -8,11 +8,19 @@ import { toCallEvent, type AmiFrame } from './asterisk/ami-events';
 import { CallTracker } from './calls/tracker';
 import type { EndedCall } from './calls/types';
 import type { Config } from './config/types';
-import { Ledger, type ContactRow, type SendRow } from './ledger/ledger';
+import { Ledger, type ContactRow, type NewNotification, type NewSend, type NotificationRow, type SendRow } from './ledger/ledger';
+import { Inbox, type InboxEvent } from './inbox/inbox';
+import { alertsFor } from './notify/events';
+import { WebhookSender } from './notify/webhook';
+import { localTime } from './policy/hours';
+import { randomUUID } from 'node:crypto';
+import { isMissed } from './calls/types';
 import { part, type Logger } from './log';
 import { maskNumber } from './numbers/phone';
 import { BusinessDirectory, decideCandidate, isCandidate, screenCall, type CallDecision, type CallReason } from './policy/decide';
-import { composeTextBack } from './policy/compose';
+import { composeTextBack, templateValues } from './policy/compose';
+import { renderTemplate, sanitizeValue } from './messages/template';
+import type { BusinessConfig } from './config/types';
 import { LogTransport } from './sms/log-transport';
 import { Outbox } from './sms/outbox';
 import { SmppTransport, type SmppState } from './sms/smpp-transport';
@@ -37,6 +45,8 @@ export interface DaemonEvents {
   'send.finished': [SendRow, 'failed' | 'cancelled' | 'skipped', string];
   'send.retrying': [SendRow, string, number];
   'receipt.received': [DeliveryReceipt, { sendId?: number; sendState?: string }];
+  'sms.received': [InboxEvent];
+  'webhook.delivered': [NotificationRow];
   'ami.state': [AmiState, string];
   'smpp.state': [SmppState, string];
 }
@@ -48,6 +58,7 @@ export class Daemon {
   private ledger?: Ledger;
   private transport?: SmsTransport;
   private outbox?: Outbox;
+  private webhooks?: WebhookSender;
   private ami?: AmiSource;
   private tracker: CallTracker;
   private readonly directory: BusinessDirectory;
@@ -111,8 +122,14 @@ export class Daemon {
       },
       this.clock,
     );
+    const inbox = new Inbox(cfg, this.ledger, part(this.log, 'inbox'), this.clock, (e) => this.events.emit('sms.received', e), () => this.outbox?.poke());
+    this.transport.onMessage((sms) => inbox.handle(sms));
+    this.webhooks = new WebhookSender(this.ledger, new Map(cfg.businesses.map((b) => [b.name, b])), part(this.log, 'webhook'), this.clock, (row) =>
+      this.events.emit('webhook.delivered', row),
+    );
     this.transport.start();
     this.outbox.start();
+    this.webhooks.start();
 
     this.ami = new AmiSource(cfg.asterisk.ami, part(this.log, 'ami'), this.clock);
     this.ami.on('frame', (frame, arrival) => this.onFrame(frame, arrival));
@@ -134,6 +151,7 @@ export class Daemon {
     this.decide(this.tracker.due(Number.MAX_SAFE_INTEGER).filter((c) => c.outcome !== 'unknown_end'));
     await Promise.allSettled([...this.pending]);
     await this.outbox?.stop(waitMs);
+    await this.webhooks?.stop(waitMs);
     await this.transport?.stop(waitMs);
     await this.ledger?.close();
     this.log.info('mctb stopped');
@@ -217,24 +235,32 @@ export class Daemon {
     };
     let sendId: number | undefined;
     let dueAt: number | undefined;
-    let recorded: boolean;
+    const sends: NewSend[] = [];
     if (verdict.decision === 'text' && verdict.business && number) {
       const b = verdict.business;
       dueAt = call.endedAt + b.delay_ms;
-      const body = composeTextBack(b, call, { contactName: contact?.name ?? undefined, messageKind: verdict.messageKind ?? 'open', now });
-      const source = b.source_addr ?? this.config.sms.smpp?.source_addr ?? b.dids[0];
-      const res = await ledger.recordCall(record, { business: b.name, number, sourceAddr: source, body, dueAt });
-      recorded = res.inserted;
-      sendId = res.sendId;
-      if (recorded) this.outbox?.poke();
-    } else {
-      recorded = (await ledger.recordCall(record)).inserted;
-      if (recorded && verdict.reason === 'rate_limited') this.noteRateLimited(verdict, now);
+      const ctx = { contactName: contact?.name ?? undefined, now };
+      const source = this.sourceOf(b);
+      sends.push({ business: b.name, number, sourceAddr: source, body: composeTextBack(b, call, { ...ctx, messageKind: verdict.messageKind ?? 'open' }), dueAt, kind: 'text_back' });
+      if (b.follow_up) {
+        const body = renderTemplate(b.follow_up.message, templateValues(b, call, ctx));
+        sends.push({ business: b.name, number, sourceAddr: source, body, dueAt: dueAt + b.follow_up.after_ms, kind: 'follow_up' });
+      }
     }
+    const alerts = business && call.direction === 'inbound' && isMissed(call.outcome) ? this.missedCallAlerts(business, call, verdict, number, now) : { sends: [], notifications: [] as NewNotification[] };
+    const res = await ledger.recordCall(record, [...sends, ...alerts.sends], alerts.notifications);
+    const recorded = res.inserted;
+    if (sends.length > 0) sendId = res.sendId;
+    if (recorded && (sends.length > 0 || alerts.sends.length > 0)) this.outbox?.poke();
+    if (recorded && alerts.notifications.length > 0) this.webhooks?.poke();
+    if (recorded && verdict.reason === 'rate_limited') this.noteRateLimited(verdict, now);
+    if (recorded && business && number && !call.withheld && isMissed(call.outcome)) await ledger.openTask(business.name, number, call.callId, now);
     if (call.outcome === 'answered' && number && recorded) {
       // The caller reached a person (called again, or staff called them): a waiting text would be noise.
-      const cancelled = await ledger.cancelScheduled(number, call.direction === 'inbound' ? business?.name : undefined, 'called_back', now);
+      const scope = call.direction === 'inbound' ? business?.name : undefined;
+      const cancelled = await ledger.cancelScheduled(number, scope, 'called_back', now);
       if (cancelled > 0) this.log.info('waiting text cancelled: caller reached a person', { to: maskNumber(number), count: cancelled });
+      await ledger.closeTasksFor(number, scope, 'answered', now);
     }
     part(this.log, 'calls').info(recorded ? 'call decided' : 'call already in the ledger (replayed events); nothing to do', {
       call: call.callId,
@@ -255,6 +281,30 @@ export class Daemon {
       dueAt,
       recorded,
     });
+  }
+
+  private sourceOf(b: BusinessConfig): string {
+    return b.source_addr ?? this.config.sms.smpp?.source_addr ?? b.dids[0] ?? '';
+  }
+
+  private missedCallAlerts(business: BusinessConfig, call: EndedCall, verdict: CallDecision, number: string | undefined, now: number) {
+    return alertsFor(
+      business,
+      {
+        type: 'missed_call',
+        data: {
+          call_id: call.callId,
+          number: call.withheld ? null : (number ?? null),
+          caller_name: call.withheld ? '' : sanitizeValue(call.callerName, 64),
+          did: call.did ?? null,
+          outcome: call.outcome,
+          texted: verdict.decision === 'text',
+          reason: verdict.reason,
+          at: new Date(call.endedAt).toISOString(),
+        },
+      },
+      { eventId: randomUUID(), now, localTime: localTime(business.timezone, call.endedAt), sourceAddr: this.sourceOf(business) },
+    );
   }
 
   /** Counts every rate-limited call; warns once per cap per hour, not once per call. */

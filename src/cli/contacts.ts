@@ -8,7 +8,7 @@ import type { Config } from '../config/types';
 import { Ledger } from '../ledger/ledger';
 import { classifyNumber } from '../numbers/phone';
 import { sanitizeValue } from '../messages/template';
-import { EXIT_CONFIG, readConfig, reportConfigError } from './read-config';
+import { EXIT_CONFIG, readConfig, reportConfigError, withLedger } from './read-config';
 
 const TRUE = new Set(['true', 'yes', '1', 'y']);
 const FALSE = new Set(['false', 'no', '0', 'n', '']);
@@ -82,24 +82,19 @@ export async function contactsImport(file: string, cliConfig: string | undefined
   return rejected ? 1 : 0;
 }
 
-export async function contactsList(cliConfig: string | undefined, json: boolean, out = process.stdout, err = process.stderr): Promise<number> {
-  let config: Config;
-  try {
-    config = readConfig(cliConfig).config;
-  } catch (e) {
-    return reportConfigError(e, err);
-  }
-  const ledger = await Ledger.open(config.ledger.path);
-  try {
-    const rows = await ledger.listContacts();
-    if (json) {
-      for (const r of rows) out.write(JSON.stringify({ number: r.number, name: r.name, tags: r.tags ? r.tags.split(',') : [], do_not_text: r.do_not_text !== 0 }) + '\n');
-    } else {
-      for (const r of rows) out.write(`${r.number.padEnd(16)} ${(r.name ?? '').padEnd(24)} ${r.do_not_text ? 'do_not_text ' : ''}${r.tags ?? ''}\n`);
-      out.write(`${rows.length} contact${rows.length === 1 ? '' : 's'}\n`);
-    }
-    return 0;
-  } finally {
-    await ledger.close();
-  }
+export function contactsList(cliConfig: string | undefined, json: boolean, out = process.stdout, err = process.stderr): Promise<number> {
+  return withLedger(
+    cliConfig,
+    async (ledger) => {
+      const rows = await ledger.listContacts();
+      if (json) {
+        for (const r of rows) out.write(JSON.stringify({ number: r.number, name: r.name, tags: r.tags ? r.tags.split(',') : [], do_not_text: r.do_not_text !== 0 }) + '\n');
+      } else {
+        for (const r of rows) out.write(`${r.number.padEnd(16)} ${(r.name ?? '').padEnd(24)} ${r.do_not_text ? 'do_not_text ' : ''}${r.tags ?? ''}\n`);
+        out.write(`${rows.length} contact${rows.length === 1 ? '' : 's'}\n`);
+      }
+      return 0;
+    },
+    err,
+  );
 }

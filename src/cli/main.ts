@@ -8,6 +8,8 @@ import { runDemo } from '../demo/demo';
 import { runDaemon } from './run';
 import { contactsImport, contactsList } from './contacts';
 import { why } from './why';
+import { optoutCommand } from './optout';
+import { tasksDone, tasksList } from './tasks';
 
 const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
 
@@ -56,6 +58,39 @@ export function buildProgram(): Command {
     .option('--json', 'one JSON object per line')
     .action(async (opts: { config?: string; json?: boolean }) => {
       process.exitCode = await contactsList(opts.config, opts.json ?? false);
+    });
+
+  const optout = program.command('optout').description('the opt-out list: numbers never texted again until they reply START');
+  for (const action of ['list', 'add', 'remove'] as const) {
+    const cmd = optout.command(action);
+    if (action === 'list') cmd.description('list opted-out numbers').option('--json', 'one JSON object per line');
+    else
+      cmd
+        .description(action === 'add' ? 'opt a number out (cancels its waiting texts)' : 'remove an opt-out')
+        .argument('<number>', 'phone number')
+        .option('--business <name>', 'only for this business (default: all businesses)');
+    cmd.option('-c, --config <file>', CONFIG_HELP).action(async (...args: unknown[]) => {
+      const number = action === 'list' ? undefined : (args[0] as string);
+      const opts = (action === 'list' ? args[0] : args[1]) as { config?: string; business?: string; json?: boolean };
+      process.exitCode = await optoutCommand(action, number, opts);
+    });
+  }
+
+  const tasks = program
+    .command('tasks')
+    .description('open callback tasks, oldest first, with the contact\'s last message; a task closes itself when the caller reaches a person')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .option('--json', 'one JSON object per line')
+    .action(async (opts: { config?: string; json?: boolean }) => {
+      process.exitCode = await tasksList(opts);
+    });
+  tasks
+    .command('done')
+    .description('close a task by its id')
+    .argument('<id>', 'task id (first column of `mctb tasks`)')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(async (id: string, opts: { config?: string }) => {
+      process.exitCode = await tasksDone(id, opts);
     });
 
   program

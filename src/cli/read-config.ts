@@ -2,11 +2,16 @@
 // knows, problems printed as file:line:column, exit code 2 on any.
 
 import { ConfigError, formatProblem, loadConfigWithWarnings, resolveConfigPath, type ConfigResult } from '../config/load';
+import type { Config } from '../config/types';
+import { Ledger } from '../ledger/ledger';
 import { CORE_TEMPLATE_VARIABLES, checkTemplate } from '../messages/template';
 
 export const EXIT_CONFIG = 2;
 
-/** Variables every template may use; a business's `vars` add vars.NAME for each of them. */
+/**
+ * Variables every template may use (message, messages.*, help, opt_out_message, opt_in_message,
+ * follow_up.message); a business's `vars` add vars.NAME for each of them.
+ */
 export const TEMPLATE_VARIABLES: ReadonlySet<string> = new Set([
   ...CORE_TEMPLATE_VARIABLES,
   'business.hours_today',
@@ -29,4 +34,27 @@ export function reportConfigError(err: unknown, out: NodeJS.WritableStream = pro
     return EXIT_CONFIG;
   }
   throw err;
+}
+
+/**
+ * Runs a command against the configured ledger: reads the config (exit 2 on a problem), opens the
+ * ledger, always closes it.
+ */
+export async function withLedger(
+  cliPath: string | undefined,
+  fn: (ledger: Ledger, config: Config) => Promise<number>,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
+  let config;
+  try {
+    config = readConfig(cliPath).config;
+  } catch (e) {
+    return reportConfigError(e, err);
+  }
+  const ledger = await Ledger.open(config.ledger.path);
+  try {
+    return await fn(ledger, config);
+  } finally {
+    await ledger.close();
+  }
 }

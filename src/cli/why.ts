@@ -1,27 +1,18 @@
 // `mctb why NUMBER`: a number's recent calls, each with its outcome, the decision and the rule
 // behind it, from the ledger.
 
-import type { Config } from '../config/types';
-import { Ledger } from '../ledger/ledger';
 import { toE164 } from '../numbers/phone';
 import { DateTime } from 'luxon';
-import { readConfig, reportConfigError } from './read-config';
+import { withLedger } from './read-config';
 
 export async function why(numberArg: string, cliConfig: string | undefined, json: boolean, out = process.stdout, err = process.stderr): Promise<number> {
-  let config: Config;
-  try {
-    config = readConfig(cliConfig).config;
-  } catch (e) {
-    return reportConfigError(e, err);
-  }
-  const number = toE164(numberArg, config.numbers.default_country);
-  if (!number) {
-    err.write(`mctb why: "${numberArg}" is not a phone number\n`);
-    return 2;
-  }
-  const zoneOf = new Map(config.businesses.map((b) => [b.name, b.timezone]));
-  const ledger = await Ledger.open(config.ledger.path);
-  try {
+  return withLedger(cliConfig, async (ledger, config) => {
+    const number = toE164(numberArg, config.numbers.default_country);
+    if (!number) {
+      err.write(`mctb why: "${numberArg}" is not a phone number\n`);
+      return 2;
+    }
+    const zoneOf = new Map(config.businesses.map((b) => [b.name, b.timezone]));
     const calls = await ledger.callsForNumber(number);
     const contact = await ledger.getContact(number);
     const optOuts = await Promise.all(config.businesses.map(async (b) => ((await ledger.isOptedOut(number, b.name)) ? b.name : undefined)));
@@ -43,7 +34,5 @@ export async function why(numberArg: string, cliConfig: string | undefined, json
       out.write(`  ${when}  ${c.business ?? '-'}  ${c.outcome}  → ${verdict}${c.detail ? ` — ${c.detail}` : ''}\n`);
     }
     return 0;
-  } finally {
-    await ledger.close();
-  }
+  }, err);
 }

@@ -11,7 +11,21 @@ import type { PhoneSpec } from './schema';
 import { Walker, osReason, phoneEntry } from './validate';
 
 export { parseDuration, formatDuration } from './duration';
-export { DEFAULT_CONFIG_PATH, DEFAULT_MESSAGE, AMI_SECRET_ENV, SMPP_PASSWORD_ENV } from './schema';
+export {
+  DEFAULT_CONFIG_PATH,
+  DEFAULT_MESSAGE,
+  DEFAULT_HELP,
+  DEFAULT_OPT_OUT_MESSAGE,
+  DEFAULT_OPT_IN_MESSAGE,
+  DEFAULT_STOP_WORDS,
+  DEFAULT_START_WORDS,
+  DEFAULT_HELP_WORDS,
+  NOTIFY_EVENTS,
+  AMI_SECRET_ENV,
+  ARI_PASSWORD_ENV,
+  SMPP_PASSWORD_ENV,
+  MODEM_PIN_ENV,
+} from './schema';
 export type { ConfigProblem } from './types';
 
 /** "config/x.yaml:3:5: asterisk.ami.port: expected ..." ("file: message" when not tied to a line). */
@@ -45,8 +59,9 @@ export interface ParseOptions {
   /**
    * Checks a message template, given the names of the `vars` it may use (without "vars.");
    * its problems are reported at the template's place in the file. Called once for each
-   * template written (message, messages.open, messages.closed in `defaults` and in each
-   * business, and the built-in defaults.message).
+   * template written (message, messages.open, messages.closed, help, opt_out_message,
+   * opt_in_message and follow_up.message in `defaults` and in each business), and for each
+   * built-in default of defaults.message, help, opt_out_message and opt_in_message not written.
    */
   checkTemplate?: (src: string, vars: readonly string[]) => TemplateProblem[];
 }
@@ -110,6 +125,8 @@ export function parseConfigWithWarnings(
   const walker = new Walker(file, doc, lineCounter, env, path.dirname(file), text);
   walker.warnings.push(...yamlWarnings);
   const root = walker.object(SCHEMA, doc.contents as Node | null, '', undefined) ?? {};
+  checkModem(walker, root);
+  checkCompliance(walker, root);
   const businesses = checkBusinesses(walker, root);
   if (options.checkTemplate) checkTemplates(walker, text, businesses, root, options.checkTemplate);
 
@@ -121,6 +138,7 @@ export function parseConfigWithWarnings(
     ledger: root.ledger as Config['ledger'],
     numbers: root.numbers as Config['numbers'],
     limits: root.limits as Config['limits'],
+    compliance: root.compliance as Config['compliance'],
     businesses: businesses as unknown as BusinessConfig[],
     log: root.log as Config['log'],
   };
@@ -131,6 +149,48 @@ type Obj = Record<string, unknown>;
 
 const DID_SPEC: PhoneSpec = { kind: 'phone', patterns: true };
 const EXCLUDE_SPEC: PhoneSpec = { kind: 'phone', prefixes: true };
+const PHONE_SPEC: PhoneSpec = { kind: 'phone' };
+
+/** sms.modem.smsc read with numbers.default_country. */
+function checkModem(walker: Walker, root: Obj): void {
+  const modem = (root.sms as Obj | undefined)?.modem as Obj | undefined;
+  if (!modem || typeof modem.smsc !== 'string') return;
+  const country = (root.numbers as Obj | undefined)?.default_country;
+  const text = modem.smsc;
+  // Without a valid default_country (its error is reported) only a +number can be read.
+  if (typeof country !== 'string' && !text.trim().startsWith('+')) return;
+  const entry = phoneEntry(PHONE_SPEC, text, typeof country === 'string' ? country : 'US');
+  if ('number' in entry) modem.smsc = entry.number;
+  else if ('error' in entry) walker.errorAt('sms.modem.smsc', entry.error, walker.positionOf('sms.modem.smsc'));
+}
+
+const KEYWORD_LISTS = ['stop_words', 'start_words', 'help_words'] as const;
+
+/** Each keyword list without repeats, and no word in two lists (reported where it is written). */
+function checkCompliance(walker: Walker, root: Obj): void {
+  const compliance = root.compliance as Obj | undefined;
+  if (!compliance) return;
+  const owner = new Map<string, { list: string; index: number }>();
+  for (const list of KEYWORD_LISTS) {
+    const words = compliance[list];
+    if (!Array.isArray(words)) continue;
+    const kept: string[] = [];
+    words.forEach((word: unknown, index) => {
+      if (typeof word !== 'string') return;
+      const first = owner.get(word);
+      if (first && first.list !== list) {
+        const here = `compliance.${list}[${index}]`;
+        const there = `compliance.${first.list}[${first.index}]`;
+        const [at, other] = walker.nodes.has(here) ? [here, first.list] : [there, list];
+        walker.errorAt(at, `"${word}" is also in ${other}; a word can be in one list only`, walker.positionOf(at));
+        return;
+      }
+      if (!first) owner.set(word, { list, index });
+      if (!kept.includes(word)) kept.push(word);
+    });
+    compliance[list] = kept;
+  }
+}
 
 /**
  * The country a level reads numbers with: its own `country` when written, else the one above.
@@ -171,22 +231,26 @@ function checkBusinesses(walker: Walker, root: Obj): (Obj | undefined)[] {
     walker.errorAt(p, message, walker.positionOf(p));
   };
 
-  /** `exclude` entries written at `listPath`, read with `country`; `whose` names the business when the list is inherited. */
-  const readExclude = (raw: unknown, listPath: string, country: string | null, whose?: string): string[] => {
+  /** Numbers (and, for `exclude`, prefixes) written at `listPath`, read with `country`; `whose` names the business when the list is inherited. */
+  const readNumbers = (spec: PhoneSpec, raw: unknown, listPath: string, country: string | null, whose?: string): string[] => {
     const out: string[] = [];
     if (!Array.isArray(raw)) return out;
     raw.forEach((text, k) => {
       if (typeof text !== 'string') return;
       if (country === null && !text.trim().startsWith('+')) return;
-      const entry = phoneEntry(EXCLUDE_SPEC, text, country ?? 'US');
+      const entry = phoneEntry(spec, text, country ?? 'US');
       if ('error' in entry) errorOnce(`${listPath}[${k}]`, whose ? `${entry.error} (read with country ${country} of ${whose})` : entry.error);
       else if ('number' in entry) out.push(entry.number);
       else if ('prefix' in entry) out.push(entry.prefix);
     });
     return [...new Set(out)];
   };
+  const readExclude = (raw: unknown, listPath: string, country: string | null, whose?: string) =>
+    readNumbers(EXCLUDE_SPEC, raw, listPath, country, whose);
+  const defaultsNotify = (defaults.notify as Obj | undefined) ?? {};
   // Checked once as written, even if every business sets its own.
   const defaultsExclude = readExclude(defaults.exclude, 'defaults.exclude', defaultsCountry);
+  const defaultsStaff = readNumbers(PHONE_SPEC, defaultsNotify.sms, 'defaults.notify.sms', defaultsCountry);
 
   return list.map((business, i) => {
     if (!business) return undefined;
@@ -237,8 +301,9 @@ function checkBusinesses(walker: Walker, root: Obj): (Obj | undefined)[] {
     const merged: Obj = { name: business.name, dids, did_patterns: patterns };
     for (const [key, field] of Object.entries(DEFAULTS_FIELDS)) {
       const out = field.out ?? key;
-      const value = business[out] ?? defaults[out];
-      if (value !== undefined) merged[out] = value;
+      // Null is "off" written (quiet_hours, follow_up): it wins over defaults and leaves the key out.
+      const value = business[out] !== undefined ? business[out] : defaults[out];
+      if (value !== undefined && value !== null) merged[out] = value;
     }
     if (country !== null) merged.country = country;
     merged.allowed_countries = business.allowed_countries ?? defaults.allowed_countries ?? numbers?.allowed_countries;
@@ -256,6 +321,17 @@ function checkBusinesses(walker: Walker, root: Obj): (Obj | undefined)[] {
     } else {
       merged.exclude = readExclude(defaults.exclude, 'defaults.exclude', country, label(i));
     }
+    const ownNotify = definedOnly(business.notify as Obj | undefined);
+    const notify: Obj = { ...defaultsNotify, ...ownNotify };
+    if (walker.keys.has(`${p}.notify.sms`)) {
+      notify.sms = readNumbers(PHONE_SPEC, ownNotify.sms, `${p}.notify.sms`, country);
+    } else if (country === defaultsCountry) {
+      notify.sms = defaultsStaff;
+    } else {
+      notify.sms = readNumbers(PHONE_SPEC, defaultsNotify.sms, 'defaults.notify.sms', country, label(i));
+    }
+    if (notify.webhook == null) delete notify.webhook;
+    merged.notify = notify;
     return merged;
   });
 }
@@ -281,14 +357,24 @@ function checkTemplates(
   const varNames = (vars: unknown) => Object.keys((vars as Obj | undefined) ?? {});
   const templatesOf = (level: Obj | undefined) => {
     const messages = (level?.messages as Obj | undefined) ?? {};
-    return { message: level?.message, 'messages.open': messages.open, 'messages.closed': messages.closed };
+    const followUp = (level?.follow_up as Obj | null | undefined) ?? {};
+    return {
+      message: level?.message,
+      'messages.open': messages.open,
+      'messages.closed': messages.closed,
+      help: level?.help,
+      opt_out_message: level?.opt_out_message,
+      opt_in_message: level?.opt_in_message,
+      'follow_up.message': followUp.message,
+    };
   };
+  // Checked even when they are the built-in ones.
+  const builtIn = new Set(['defaults.message', 'defaults.help', 'defaults.opt_out_message', 'defaults.opt_in_message']);
   const targets: { path: string; template: unknown; vars: string[] }[] = [];
   const add = (prefix: string, level: Obj | undefined, vars: string[]) => {
     for (const [key, template] of Object.entries(templatesOf(level))) {
       const p = `${prefix}.${key}`;
-      // defaults.message is checked even when it is the built-in one.
-      if (walker.nodes.has(p) || p === 'defaults.message') targets.push({ path: p, template, vars });
+      if (walker.nodes.has(p) || builtIn.has(p)) targets.push({ path: p, template, vars });
     }
   };
   add('defaults', defaults, varNames(defaults.vars));

@@ -8,6 +8,8 @@ import { MISSED_OUTCOMES } from '../calls/types';
 export interface StringSpec {
   kind: 'string';
   allowEmpty?: boolean;
+  /** Normalised to upper case, surrounding space trimmed and inner runs of space made one (keywords). */
+  upperCase?: boolean;
   maxLength?: number;
   /** Why the limit exists, appended to the length error. */
   maxLengthWhy?: string;
@@ -20,6 +22,8 @@ export interface NumberSpec {
   max?: number;
   /** Exclusive lower bound. */
   above?: number;
+  /** Only these values (a baud rate). */
+  oneOf?: readonly number[];
 }
 
 export interface BoolSpec {
@@ -70,6 +74,19 @@ export interface ClosureSpec {
   kind: 'closure';
 }
 
+/**
+ * Quiet hours: "HH:MM-HH:MM" (24-hour; may cross midnight, e.g. "21:00-08:00"; 24:00 may end
+ * it), normalised to minutes since midnight; "off" or "none" is null (no quiet hours).
+ */
+export interface QuietHoursSpec {
+  kind: 'quiet_hours';
+}
+
+/** An absolute http:// or https:// URL, kept as written (trimmed). */
+export interface UrlSpec {
+  kind: 'url';
+}
+
 /** A mapping of names the admin chooses (each matching `name`) to values of one spec. */
 export interface MapSpec {
   kind: 'map';
@@ -94,18 +111,27 @@ export interface ListSpec {
 export interface ObjectSpec {
   kind: 'object';
   fields: Record<string, Field>;
+  /**
+   * Also accept the word "off" or "none" instead of the mapping: the value is then null, which
+   * load.ts reads as "disabled", so a business can switch off a mapping it would inherit.
+   */
+  off?: boolean;
 }
 
 /**
  * A secret written inline under this field's key, or read from the file named under `fileKey`
- * (trailing newlines trimmed), or taken from the environment variable `env`, which wins over
- * both. Exactly one of the two keys, unless the variable is set.
+ * (trailing newlines trimmed), or taken from the environment variable `env` (when there is one),
+ * which wins over both. Exactly one of the two keys, unless the variable is set.
  */
 export interface SecretSpec {
   kind: 'secret';
   fileKey: string;
-  env: string;
+  env?: string;
   maxLength?: number;
+  /** Absent is fine (a SIM without a PIN lock); the field is then left out. */
+  optional?: boolean;
+  /** What the secret must look like, wherever it comes from; `what` completes "must be ...". */
+  format?: { test: RegExp; what: string };
 }
 
 export type Spec =
@@ -119,6 +145,8 @@ export type Spec =
   | SenderSpec
   | TimeZoneSpec
   | HoursSpec
+  | QuietHoursSpec
+  | UrlSpec
   | ClosureSpec
   | MapSpec
   | ListSpec
@@ -139,6 +167,12 @@ export interface Field {
   requiredIf?: { test: (siblings: Record<string, unknown>) => boolean; message: string };
   /** An absent object is left out instead of being filled with its defaults. */
   optional?: boolean;
+  /**
+   * An absent object is not required when this holds for the sibling values validated before it
+   * (fields listed earlier): it is filled with its defaults and `fill` for its required keys,
+   * without errors ("asterisk.ami" when events come over ARI).
+   */
+  optionalIf?: { test: (siblings: Record<string, unknown>) => boolean; fill: Record<string, unknown> };
 }
 
 // --- helpers --------------------------------------------------------------------------------
@@ -159,8 +193,23 @@ export const DEFAULT_MESSAGE =
 
 export const DEFAULT_CONFIG_PATH = '/etc/mctb/mctb.yaml';
 
+export const DEFAULT_HELP = "{{business.name}}: reply here and we'll get back to you. To stop texts reply STOP.";
+export const DEFAULT_OPT_OUT_MESSAGE = "You're unsubscribed from {{business.name}} texts. Reply START to resubscribe.";
+export const DEFAULT_OPT_IN_MESSAGE = "You're resubscribed to {{business.name}} texts. Reply STOP to unsubscribe.";
+export const DEFAULT_QUIET_HOURS = '21:00-08:00';
+
+export const NOTIFY_EVENTS = ['missed_call', 'reply', 'opt_out'] as const;
+
+export const DEFAULT_STOP_WORDS = ['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPTOUT', 'STOP IN ANY FORM'];
+export const DEFAULT_START_WORDS = ['START', 'UNSTOP', 'YES'];
+export const DEFAULT_HELP_WORDS = ['HELP', 'INFO'];
+
+export const BAUD_RATES = [9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600] as const;
+
 export const AMI_SECRET_ENV = 'MCTB_AMI_SECRET';
+export const ARI_PASSWORD_ENV = 'MCTB_ARI_PASSWORD';
 export const SMPP_PASSWORD_ENV = 'MCTB_SMPP_PASSWORD';
+export const MODEM_PIN_ENV = 'MCTB_MODEM_PIN';
 
 
 /** The zone this machine runs in, the default `timezone`. */
@@ -173,6 +222,7 @@ export function machineTimeZone(): string {
 }
 
 const country: CountrySpec = { kind: 'country' };
+const keyword: StringSpec = str({ upperCase: true });
 
 /** Text caps; 0 means never text. */
 const limitFields = (defaults?: { per_hour: number; per_day: number; per_prefix_per_hour: number }): Record<string, Field> => {
@@ -186,8 +236,8 @@ const limitFields = (defaults?: { per_hour: number; per_day: number; per_prefix_
 
 /**
  * Keys of `defaults`; every one of them may also be set on a business. On a business, a
- * mapping (`messages`, `vars`, `limits`) is merged key by key over the one in `defaults`; any
- * other value, lists included, replaces it.
+ * mapping (`messages`, `vars`, `limits`, `notify`) is merged key by key over the one in
+ * `defaults`; any other value, lists and `follow_up` included, replaces it.
  */
 export const DEFAULTS_FIELDS: Record<string, Field> = {
   delay: { spec: dur({ min: '0s' }), out: 'delay_ms', default: '30s' },
@@ -218,6 +268,41 @@ export const DEFAULTS_FIELDS: Record<string, Field> = {
   exclude: { spec: list({ kind: 'phone', prefixes: true }), default: [] },
   skip_landlines: { spec: bool, default: false },
   limits: { spec: obj(limitFields({ per_hour: 60, per_day: 300, per_prefix_per_hour: 5 })) },
+
+  // Two-way texting. Templates, checked like `message`.
+  help: { spec: str(), default: DEFAULT_HELP },
+  opt_out_message: { spec: str(), default: DEFAULT_OPT_OUT_MESSAGE },
+  opt_in_message: { spec: str(), default: DEFAULT_OPT_IN_MESSAGE },
+  // "off" / "none": null, read as no quiet hours (see load.ts).
+  quiet_hours: { spec: { kind: 'quiet_hours' }, default: DEFAULT_QUIET_HOURS },
+  // Absent: no follow-up. On a business it replaces the one here; "off" there drops it.
+  follow_up: {
+    spec: {
+      ...obj({
+        after: { spec: dur({ min: '1m' }), out: 'after_ms', required: true },
+        message: { spec: str(), required: true },
+      }),
+      off: true,
+    },
+    optional: true,
+  },
+  // Merged key by key on a business; numbers in `sms` read with the business's country (load.ts).
+  notify: {
+    spec: obj({
+      sms: { spec: list({ kind: 'phone' }), default: [] },
+      webhook: {
+        spec: {
+          ...obj({
+            url: { spec: { kind: 'url' }, required: true },
+            secret: { spec: { kind: 'secret', fileKey: 'secret_file' } },
+          }),
+          off: true,
+        },
+        optional: true,
+      },
+      events: { spec: list(oneOf(...NOTIFY_EVENTS)), default: [...NOTIFY_EVENTS] },
+    }),
+  },
 };
 
 /** `spec` with every default taken out, at any depth. */
@@ -252,13 +337,28 @@ export const BUSINESS_FIELDS: Record<string, Field> = {
 export const SCHEMA: ObjectSpec = obj({
   asterisk: {
     spec: obj({
+      // Before ami and ari: whether they are required depends on it.
+      source: { spec: oneOf('ami', 'ari'), default: 'ami' },
       ami: {
+        // Events over ARI: an absent ami block is harmless defaults (mctb does not connect to AMI).
+        optionalIf: { test: (s) => s.source === 'ari', fill: { username: '', secret: '' } },
         spec: obj({
           host: { spec: str(), default: '127.0.0.1' },
           port: { spec: port, default: 5038 },
           username: { spec: str(), required: true },
           secret: { spec: { kind: 'secret', fileKey: 'secret_file', env: AMI_SECRET_ENV } },
           ping_interval: { spec: dur({ min: '1s', max: '1h' }), out: 'ping_interval_ms', default: '20s' },
+          check_presentation: { spec: bool, default: true },
+        }),
+      },
+      ari: {
+        optional: true,
+        requiredIf: { test: (s) => s.source === 'ari', message: 'required when asterisk.source is "ari"' },
+        spec: obj({
+          url: { spec: { kind: 'url' }, default: 'http://127.0.0.1:8088' },
+          username: { spec: str(), required: true },
+          password: { spec: { kind: 'secret', fileKey: 'password_file', env: ARI_PASSWORD_ENV } },
+          app: { spec: str(), default: 'mctb' },
           check_presentation: { spec: bool, default: true },
         }),
       },
@@ -272,7 +372,7 @@ export const SCHEMA: ObjectSpec = obj({
   },
   sms: {
     spec: obj({
-      transport: { spec: oneOf('smpp', 'log'), default: 'smpp' },
+      transport: { spec: oneOf('smpp', 'modem', 'log'), default: 'smpp' },
       smpp: {
         optional: true,
         requiredIf: {
@@ -291,6 +391,26 @@ export const SCHEMA: ObjectSpec = obj({
           enquire_link: { spec: dur({ min: '1s' }), out: 'enquire_link_ms', default: '30s' },
         }),
       },
+      // A GSM modem (AT commands over a serial port); texts go out from its SIM's number.
+      modem: {
+        optional: true,
+        requiredIf: { test: (s) => s.transport === 'modem', message: 'required when sms.transport is "modem"' },
+        spec: obj({
+          device: { spec: str(), required: true },
+          baud_rate: { spec: num({ integer: true, oneOf: BAUD_RATES }), default: 115200 },
+          pin: {
+            spec: {
+              kind: 'secret',
+              fileKey: 'pin_file',
+              env: MODEM_PIN_ENV,
+              optional: true,
+              format: { test: /^\d{4,8}$/, what: '4 to 8 digits' },
+            },
+          },
+          // Read with numbers.default_country (load.ts); absent: the SIM's own.
+          smsc: { spec: { kind: 'phone' } },
+        }),
+      },
     }),
   },
   ledger: { spec: obj({ path: { spec: str(), default: '/var/lib/mctb/mctb.db' } }) },
@@ -304,6 +424,18 @@ export const SCHEMA: ObjectSpec = obj({
   },
   // Caps across all businesses together; no defaults (an absent key is no cap).
   limits: { spec: obj(limitFields()) },
+  // Keywords in replies, matched in upper case.
+  compliance: {
+    spec: obj({
+      opt_out_scope: { spec: oneOf('business', 'all'), default: 'business' },
+      stop_words: {
+        spec: list(keyword, 'must list at least one word (opting out must always be possible)'),
+        default: DEFAULT_STOP_WORDS,
+      },
+      start_words: { spec: list(keyword), default: DEFAULT_START_WORDS },
+      help_words: { spec: list(keyword), default: DEFAULT_HELP_WORDS },
+    }),
+  },
   defaults: { spec: obj(DEFAULTS_FIELDS) },
   businesses: {
     spec: list(obj(BUSINESS_FIELDS), 'must list at least one business'),

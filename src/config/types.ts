@@ -3,7 +3,7 @@
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type LogFormat = 'text' | 'json';
-export type TransportKind = 'smpp' | 'log';
+export type TransportKind = 'smpp' | 'modem' | 'log';
 
 export interface AmiConfig {
   host: string;
@@ -16,8 +16,22 @@ export interface AmiConfig {
   check_presentation: boolean;
 }
 
+export interface AriConfig {
+  /** Base URL of Asterisk's HTTP server, e.g. http://127.0.0.1:8088 */
+  url: string;
+  username: string;
+  password: string;
+  /** Stasis application name the WebSocket subscribes as. */
+  app: string;
+  check_presentation: boolean;
+}
+
 export interface AsteriskConfig {
+  /** Where call events come from. */
+  source: 'ami' | 'ari';
+  /** Present when source is ami (validated also when given with source ari). */
   ami: AmiConfig;
+  ari?: AriConfig;
   /** Dialplan contexts where PSTN calls enter. */
   inbound_contexts: string[];
   /** Wait after the caller's hangup for late Cdr/CEL events before deciding. */
@@ -39,9 +53,18 @@ export interface SmppConfig {
   enquire_link_ms: number;
 }
 
+export interface ModemConfig {
+  device: string;
+  baud_rate: number;
+  pin?: string;
+  /** SMSC number; absent: the SIM's own. */
+  smsc?: string;
+}
+
 export interface SmsConfig {
   transport: TransportKind;
   smpp?: SmppConfig;
+  modem?: ModemConfig;
 }
 
 export interface BusinessConfig {
@@ -84,6 +107,47 @@ export interface BusinessConfig {
   skip_landlines: boolean;
   /** Caps for this business; over one, the text is skipped as rate_limited. */
   limits: Limits;
+
+  // ---- two-way SMS (issue 4) ----
+  /** Reply to HELP/INFO (a template). */
+  help: string;
+  /** Confirmation sent once when the number opts out (a template). */
+  opt_out_message: string;
+  /** Confirmation sent when the number opts back in (a template). */
+  opt_in_message: string;
+  /** Follow-ups wait out these local hours, e.g. 21:00-08:00 (may cross midnight). */
+  quiet_hours?: QuietHours;
+  /** One follow-up text when the contact has not replied. */
+  follow_up?: { after_ms: number; message: string };
+  /** Staff alerts. */
+  notify: NotifyConfig;
+}
+
+/** Minutes since local midnight; start > end means the range crosses midnight. */
+export interface QuietHours {
+  start: number;
+  end: number;
+}
+
+export type NotifyEvent = 'missed_call' | 'reply' | 'opt_out';
+
+export interface NotifyConfig {
+  /** Staff mobiles (E.164) that get a short text per event. */
+  sms: string[];
+  webhook?: { url: string; secret: string };
+  /** Which events are sent (default: all three). */
+  events: NotifyEvent[];
+}
+
+export interface ComplianceConfig {
+  /** An opt-out applies to the business texted, or to every business on this appliance. */
+  opt_out_scope: 'business' | 'all';
+  /** Upper-case keywords. A message that is, or starts with, one of stop_words opts out. */
+  stop_words: string[];
+  /** A message that is one of these opts back in (only when opted out; else it is a reply). */
+  start_words: string[];
+  /** A message that is one of these gets the business's help text. */
+  help_words: string[];
 }
 
 /** The outcomes that can earn a text; mirrors MISSED_OUTCOMES in src/calls/types.ts. */
@@ -120,6 +184,7 @@ export interface Config {
   numbers: { default_country: string; allowed_countries: string[] };
   /** Caps across all businesses together; no default (absent keys: no global cap). */
   limits: Limits;
+  compliance: ComplianceConfig;
   businesses: BusinessConfig[];
   log: { level: LogLevel; format: LogFormat };
 }

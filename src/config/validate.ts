@@ -10,6 +10,7 @@ import { isCountryCode, toE164 } from '../numbers/phone';
 import { buildWeeklyHours, isValidTimeZone, parseClosure, parseDayKey, parseRanges } from '../policy/hours';
 import { DURATION_UNITS, formatDuration, parseDuration } from './duration';
 import { scalarSourceOffset } from './position';
+import { isOffWord, parseQuietHours } from './quiet-hours';
 import {
   knownKeys,
   type DurationSpec,
@@ -23,7 +24,7 @@ import {
   type StringSpec,
 } from './schema';
 import { closest } from './suggest';
-import type { ConfigProblem, WeeklyHours } from './types';
+import type { ConfigProblem, QuietHours, WeeklyHours } from './types';
 
 type Position = { line: number; column: number };
 type Where = Node | null | undefined;
@@ -218,7 +219,15 @@ export class Walker {
     return undefined;
   }
 
-  object(spec: ObjectSpec, node: Where, p: string, keyNode: Where): Record<string, unknown> | undefined {
+  /**
+   * A mapping along `spec`. Null when the spec allows "off" and that is written. `lenient`:
+   * missing required keys are not errors (an object not needed, filled with its defaults).
+   */
+  object(spec: ObjectSpec, node: Where, p: string, keyNode: Where, lenient = false): Record<string, unknown> | null | undefined {
+    if (spec.off && isScalar(node) && node.value !== null) {
+      if (typeof node.value === 'string' && isOffWord(node.value)) return null;
+      return this.error(p, `expected a mapping ("key: value" lines) or off, got ${describe(node)}`, node, keyNode);
+    }
     const named = this.pairsOf(node, p, keyNode, p ? '' : ' of settings at the top level');
     if (!named) return undefined;
     const known = knownKeys(spec);
@@ -234,21 +243,24 @@ export class Walker {
       const pair = pairs.get(key);
       let v: unknown;
       if (field.spec.kind === 'secret') {
-        v = this.secret(field.spec, key, pairs, p, anchor);
+        const given = pairs.has(key) || pairs.has(field.spec.fileKey);
+        if (!lenient || given) v = this.secret(field.spec, key, pairs, p, anchor);
       } else if (pair) {
         v = this.value(field.spec, pair.value as Where, childPath, pair.key as Where);
       } else if (field.default !== undefined) {
         const given = typeof field.default === 'function' ? (field.default as () => unknown)() : field.default;
         v = this.value(field.spec, this.factory.createNode(given), childPath, anchor);
+      } else if (field.spec.kind === 'object' && field.optionalIf?.test(out)) {
+        v = { ...this.object(field.spec, undefined, childPath, anchor, true), ...field.optionalIf.fill };
       } else if (field.spec.kind === 'object' && !field.optional && !field.requiredIf) {
-        v = this.object(field.spec, undefined, childPath, anchor);
-      } else if (field.required) {
+        v = this.object(field.spec, undefined, childPath, anchor, lenient);
+      } else if (field.required && !lenient) {
         this.error(childPath, 'required key is missing', anchor);
       }
       if (v !== undefined) out[field.out ?? key] = v;
     }
     for (const [key, field] of Object.entries(spec.fields)) {
-      if (field.requiredIf && !pairs.has(key) && field.requiredIf.test(out)) {
+      if (field.requiredIf && !lenient && !pairs.has(key) && field.requiredIf.test(out)) {
         this.error(join(p, key), field.requiredIf.message, anchor);
       }
     }
@@ -261,16 +273,21 @@ export class Walker {
     const fileP = join(parent, spec.fileKey);
     const inlinePair = pairs.get(key);
     const filePair = pairs.get(spec.fileKey);
-    const fromEnv = this.env[spec.env];
+    const fromEnv = spec.env === undefined ? undefined : this.env[spec.env];
     const tooLong = (s: string) => spec.maxLength !== undefined && s.length > spec.maxLength;
     const lengthMessage = (n: number) => `${n} characters long; at most ${spec.maxLength} allowed`;
+    const badFormat = (s: string) => spec.format !== undefined && !spec.format.test.test(s);
+    const formatMessage = `must be ${spec.format?.what}`;
+    const orEnv = spec.env === undefined ? '' : ` or the ${spec.env} environment variable`;
 
     let inline: string | undefined;
     if (inlinePair) {
       inline = this.value({ kind: 'string' }, inlinePair.value as Where, p, inlinePair.key as Where) as string | undefined;
       if (inline !== undefined) {
-        this.warn(p, `written in the config file; prefer ${spec.fileKey} (a file only mctb can read) or the ${spec.env} environment variable`, this.nodes.get(p), inlinePair.key as Where);
-        if (tooLong(inline)) inline = this.error(p, `is ${lengthMessage(inline.length)}`, this.nodes.get(p), inlinePair.key as Where);
+        const at = [this.nodes.get(p), inlinePair.key as Where];
+        this.warn(p, `written in the config file; prefer ${spec.fileKey} (a file only mctb can read)${orEnv}`, ...at);
+        if (tooLong(inline)) inline = this.error(p, `is ${lengthMessage(inline.length)}`, ...at);
+        else if (badFormat(inline)) inline = this.error(p, formatMessage, ...at);
       }
     }
     let fileName: string | undefined;
@@ -281,8 +298,9 @@ export class Walker {
       return this.error(fileP, `cannot be used together with ${key}; keep one of them`, filePair.key as Where);
     }
     if (fromEnv !== undefined && fromEnv !== '') {
-      if (!tooLong(fromEnv)) return fromEnv;
-      this.errorAt(p, `${spec.env} is ${lengthMessage(fromEnv.length)}`, { line: 0, column: 0 });
+      if (tooLong(fromEnv)) this.errorAt(p, `${spec.env} is ${lengthMessage(fromEnv.length)}`, { line: 0, column: 0 });
+      else if (badFormat(fromEnv)) this.errorAt(p, `${spec.env} ${formatMessage}`, { line: 0, column: 0 });
+      else return fromEnv;
       return undefined;
     }
     if (inlinePair) return inline;
@@ -298,9 +316,12 @@ export class Walker {
       }
       if (content.length === 0) return this.error(fileP, `${JSON.stringify(full)} is empty`, ...at);
       if (tooLong(content)) return this.error(fileP, `${JSON.stringify(full)} holds a ${key} ${lengthMessage(content.length)}`, ...at);
+      if (badFormat(content)) return this.error(fileP, `${JSON.stringify(full)} holds a ${key} that is not ${spec.format?.what}`, ...at);
       return content;
     }
-    return this.error(p, `required key is missing (set ${key} or ${spec.fileKey}, or the ${spec.env} environment variable)`, anchor);
+    if (spec.optional) return undefined;
+    const envHint = spec.env === undefined ? '' : `, or the ${spec.env} environment variable`;
+    return this.error(p, `required key is missing (set ${key} or ${spec.fileKey}${envHint})`, anchor);
   }
 
   private scalar(spec: Exclude<Spec, { kind: 'object' | 'list' | 'secret' | 'map' | 'hours' }>, node: Where, p: string, keyNode: Where): unknown {
@@ -353,7 +374,30 @@ export class Walker {
         this.errorAt(p, closure.message, this.positionIn(node, closure.offset, keyNode));
         return undefined;
       }
+      case 'quiet_hours': {
+        const quiet = parseQuietHours(text);
+        if (quiet.ok) return quiet.value;
+        this.errorAt(p, quiet.message, this.positionIn(node, quiet.offset, keyNode));
+        return undefined;
+      }
+      case 'url':
+        return this.url(text, p, at);
     }
+  }
+
+  /** An http(s) URL, as written (trimmed). */
+  private url(text: string, p: string, at: Where[]): string | undefined {
+    const t = text.trim();
+    let url: URL;
+    try {
+      url = new URL(t);
+    } catch {
+      return this.error(p, `${JSON.stringify(text)} is not a URL; write it in full, e.g. "https://example.com/mctb"`, ...at);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      return this.error(p, `${JSON.stringify(text)} is not an http:// or https:// URL`, ...at);
+    }
+    return t;
   }
 
   private timeZone(text: string, p: string, at: Where[]): string | undefined {
@@ -374,7 +418,7 @@ export class Walker {
       const why = spec.maxLengthWhy ? `; ${spec.maxLengthWhy}` : `; at most ${spec.maxLength} allowed`;
       return this.error(p, `${JSON.stringify(text)} is ${text.length} characters long${why}`, ...at);
     }
-    return text;
+    return spec.upperCase ? text.trim().replace(/\s+/g, ' ').toUpperCase() : text;
   }
 
   private number(spec: NumberSpec, node: Scalar, p: string, at: Where[]): number | undefined {
@@ -388,6 +432,11 @@ export class Walker {
     if (!inRange) return this.error(p, `expected ${expectation(spec)}, got ${describe(node)}`, ...at);
     if (spec.integer && !Number.isInteger(v)) {
       return this.error(p, `expected ${expectation(spec).replace(/^a number/, 'a whole number')}, got ${describe(node)}`, ...at);
+    }
+    if (spec.oneOf && !spec.oneOf.includes(v)) {
+      const guess = closest(String(v), spec.oneOf.map(String));
+      const hint = guess ? ` (did you mean ${guess}?)` : '';
+      return this.error(p, `expected ${expectation(spec)}, got ${describe(node)}${hint}`, ...at);
     }
     return v;
   }
@@ -494,7 +543,8 @@ function describe(node: Where): string {
 function expectation(spec: Spec): string {
   switch (spec.kind) {
     case 'number': {
-      const { min, max, above } = spec;
+      const { min, max, above, oneOf } = spec;
+      if (oneOf) return `one of ${oneOf.join(', ')}`;
       if (min !== undefined && max !== undefined) return `a number from ${min} to ${max}`;
       if (above !== undefined) return `a number greater than ${above}`;
       if (min !== undefined) return `a number of at least ${min}`;
@@ -517,6 +567,10 @@ function expectation(spec: Spec): string {
       return 'a time zone such as "America/Chicago"';
     case 'closure':
       return 'a date such as "2026-12-25"';
+    case 'quiet_hours':
+      return 'quiet hours such as "21:00-08:00", or off';
+    case 'url':
+      return 'a URL such as "https://example.com/mctb"';
     case 'hours':
     case 'map':
       return 'a mapping';

@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { AddressInfo, Server } from 'node:net';
 import smpp, { smppStatusName } from '../sms/smpp-lib';
 import { decodeShortMessage } from '../sms/smpp-transport';
+import { encodeGsm7, encodeUcs2, isGsm7 } from '../messages/encoding';
 
 interface ServerPdu {
   command: string;
@@ -50,6 +51,10 @@ export interface SmscBehaviour {
   receiptDelayMs?: number;
   /** stat: value in receipts. */
   receiptStat?: string;
+  /** Receipt form: TLVs and text (default), text only (Appendix B), or TLVs only. */
+  receiptForm?: 'both' | 'text' | 'tlv';
+  /** Send the receipt before the submit_sm_resp (it happens with some gateways). */
+  receiptBeforeResp?: boolean;
   /** Accept only these credentials when set. */
   credentials?: { system_id: string; password: string };
   /** Stop answering enquire_link (a link that died silently). */
@@ -58,6 +63,8 @@ export interface SmscBehaviour {
 
 export class LoopbackSmsc extends EventEmitter<{ submit: [ReceivedSubmit]; bind: [string] }> {
   readonly submits: ReceivedSubmit[] = [];
+  /** command_status of every deliver_sm_resp the client sent back (0 = stored). */
+  readonly deliverResponses: number[] = [];
   private readonly server: Server;
   private readonly sessions = new Set<ServerSession>();
   private counter = 0;
@@ -123,7 +130,7 @@ export class LoopbackSmsc extends EventEmitter<{ submit: [ReceivedSubmit]; bind:
       session.send(pdu.response());
       session.close();
     });
-    session.on('deliver_sm_resp', () => undefined);
+    session.on('deliver_sm_resp', (pdu: ServerPdu & { command_status?: number }) => this.deliverResponses.push(pdu.command_status ?? 0));
     session.on('submit_sm', (pdu: ServerPdu) => this.onSubmit(session, pdu));
   }
 
@@ -148,6 +155,16 @@ export class LoopbackSmsc extends EventEmitter<{ submit: [ReceivedSubmit]; bind:
     const messageId = `m${(++this.counter).toString().padStart(6, '0')}`;
     const received: ReceivedSubmit = { ...submit, messageId };
     this.submits.push(received);
+    if (this.behaviour.receiptBeforeResp && received.registeredDelivery & 1) {
+      this.sendReceipt(session, received, this.behaviour.receiptStat ?? 'DELIVRD');
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        session.send(pdu.response({ message_id: messageId }));
+        this.emit('submit', received);
+      }, 100);
+      this.timers.add(t);
+      return;
+    }
     session.send(pdu.response({ message_id: messageId }));
     this.emit('submit', received);
     const delay = this.behaviour.receiptDelayMs;
@@ -165,14 +182,39 @@ export class LoopbackSmsc extends EventEmitter<{ submit: [ReceivedSubmit]; bind:
     if (!target) return;
     const states: Record<string, number> = { DELIVRD: 2, EXPIRED: 3, DELETED: 4, UNDELIV: 5, ACCEPTD: 6, UNKNOWN: 7, REJECTD: 8 };
     const text = `id:${submit.messageId} sub:001 dlvrd:${stat === 'DELIVRD' ? '001' : '000'} submit date:2611221200 done date:2611221200 stat:${stat} err:000 text:`;
+    const form = this.behaviour.receiptForm ?? 'both';
     target.deliver_sm({
       source_addr: submit.destination.replace(/^\+/, ''),
       destination_addr: submit.source.replace(/^\+/, ''),
       esm_class: 0x04,
       data_coding: 0,
-      short_message: Buffer.from(text, 'latin1'),
-      receipted_message_id: submit.messageId,
-      message_state: states[stat] ?? 7,
+      short_message: form === 'tlv' ? Buffer.alloc(0) : Buffer.from(text, 'latin1'),
+      ...(form === 'text' ? {} : { receipted_message_id: submit.messageId, message_state: states[stat] ?? 7 }),
+    });
+  }
+
+  /**
+   * A text from a phone (mobile-originated): GSM-7 or UCS-2 as the text needs (or as forced),
+   * whole, or split into concatenated parts with a UDH (`parts: 'udh'`) or sar_* TLVs.
+   */
+  sendText(from: string, to: string, text: string, opts: { ucs2?: boolean; parts?: 'udh' | 'sar'; reference?: number } = {}): void {
+    const ucs2 = opts.ucs2 ?? !isGsm7(text);
+    const encode = (t: string) => (ucs2 ? encodeUcs2(t) : encodeGsm7(t));
+    const common = { source_addr_ton: 1, source_addr_npi: 1, source_addr: from.replace(/^\+/, ''), dest_addr_ton: 1, dest_addr_npi: 1, destination_addr: to.replace(/^\+/, ''), data_coding: ucs2 ? 8 : 0 };
+    if (!opts.parts) {
+      this.deliver({ ...common, esm_class: 0, short_message: encode(text) });
+      return;
+    }
+    const chars = [...text];
+    const per = Math.ceil(chars.length / 2);
+    const pieces = [chars.slice(0, per).join(''), chars.slice(per).join('')];
+    const ref = opts.reference ?? 7;
+    pieces.forEach((piece, i) => {
+      if (opts.parts === 'udh') {
+        this.deliver({ ...common, esm_class: 0x40, short_message: Buffer.concat([Buffer.from([5, 0, 3, ref, pieces.length, i + 1]), encode(piece)]) });
+      } else {
+        this.deliver({ ...common, esm_class: 0, short_message: encode(piece), sar_msg_ref_num: ref, sar_total_segments: pieces.length, sar_segment_seqnum: i + 1 });
+      }
     });
   }
 

@@ -85,6 +85,50 @@ export interface ContactRow {
   last_call_at: number | null;
 }
 
+export interface TaskRow {
+  id: number;
+  business: string;
+  number: string;
+  call_id: string | null;
+  calls: number;
+  opened_at: number;
+  last_call_at: number;
+  closed_at: number | null;
+  closed_reason: string | null;
+  name: string | null;
+  last_message: string | null;
+}
+
+export interface NotificationRow {
+  id: number;
+  event_id: string;
+  business: string;
+  type: string;
+  body: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: number;
+  created_at: number;
+}
+
+export interface NewNotification {
+  eventId: string;
+  business: string;
+  type: string;
+  body: string;
+}
+
+/** What an incoming text does, written in one transaction with the message itself. */
+export interface InboundEffects {
+  message: { business: string; number: string; to: string; body: string; keyword: string | null; receivedAt: number };
+  optOut?: { scope: string };
+  optIn?: { scope: string };
+  /** Scheduled texts to this number cancelled (for the business, or all with '*'). */
+  cancelScheduled?: { scope: string; reason: string };
+  sends: NewSend[];
+  notifications: NewNotification[];
+}
+
 /** Delivery receipt states as the ledger keeps them. */
 export type ReceiptState = 'delivered' | 'undeliverable' | 'expired' | 'rejected' | 'deleted' | 'unknown' | 'accepted' | 'enroute';
 
@@ -127,7 +171,7 @@ export class Ledger {
    * Records a call and, when given, its send, in one transaction. A call id seen before (the
    * same events replayed) changes nothing: `inserted` is false and no send is created.
    */
-  recordCall(call: CallRecord, send?: NewSend): Promise<{ inserted: boolean; sendId?: number }> {
+  recordCall(call: CallRecord, send?: NewSend | readonly NewSend[], notifications: readonly NewNotification[] = []): Promise<{ inserted: boolean; sendId?: number }> {
     return this.db.transaction(async (s) => {
       const res = await s.run(
         `INSERT OR IGNORE INTO calls (call_id, direction, business, did, number, number_raw, caller_name, outcome, decision, reason, detail, started_at, ended_at, recorded_at)
@@ -143,24 +187,21 @@ export class Ledger {
           [call.number, call.callerName, call.recordedAt, call.endedAt],
         );
       }
-      if (!send) return { inserted: true };
-      const ins = await s.run(
-        `INSERT INTO sends (call_id, business, number, number_prefix, source_addr, body, kind, state, due_at, created_at, updated_at)
-         VALUES (?,?,?,?,?,?,?,'scheduled',?,?,?)`,
-        [call.callId, send.business, send.number, numberPrefix(send.number), send.sourceAddr, send.body, send.kind ?? 'text_back', send.dueAt, call.recordedAt, call.recordedAt],
-      );
-      return { inserted: true, sendId: ins.lastID };
+      const sends = send === undefined ? [] : Array.isArray(send) ? send : [send];
+      let sendId: number | undefined;
+      for (const one of sends) {
+        // Staff alerts are not the call's own texts: only the call's texts carry its id.
+        const id = await insertSend(s, one.kind === 'staff_alert' ? null : call.callId, { kind: 'text_back', ...one }, call.recordedAt);
+        sendId ??= id;
+      }
+      for (const n of notifications) await insertNotification(s, n, call.recordedAt);
+      return { inserted: true, sendId };
     });
   }
 
   /** A send not tied to a call (test texts, confirmations). */
-  async scheduleSend(send: NewSend, now: number): Promise<number> {
-    const res = await this.db.run(
-      `INSERT INTO sends (call_id, business, number, number_prefix, source_addr, body, kind, state, due_at, created_at, updated_at)
-       VALUES (NULL,?,?,?,?,?,?,'scheduled',?,?,?)`,
-      [send.business, send.number, numberPrefix(send.number), send.sourceAddr, send.body, send.kind ?? 'manual', send.dueAt, now, now],
-    );
-    return res.lastID;
+  scheduleSend(send: NewSend, now: number): Promise<number> {
+    return this.db.serial((s) => insertSend(s, null, { kind: 'manual', ...send }, now));
   }
 
   dueSends(now: number, limit = 50): Promise<SendRow[]> {
@@ -257,7 +298,7 @@ export class Ledger {
   async lastTextAt(number: string, business: string, excludeSendId?: number): Promise<number | undefined> {
     const row = await this.db.get<{ t: number | null }>(
       `SELECT MAX(COALESCE(submitted_at, updated_at)) AS t FROM sends
-       WHERE number = ? AND business = ? AND state IN ('sending','submitted','delivered') AND id != ?`,
+       WHERE number = ? AND business = ? AND state IN ('sending','submitted','delivered') AND kind IN ('text_back','follow_up') AND id != ?`,
       [number, business, excludeSendId ?? -1],
     );
     return row?.t ?? undefined;
@@ -293,11 +334,12 @@ export class Ledger {
       const last = await s.get<{ t: number | null; pending: number }>(
         `SELECT MAX(CASE WHEN state IN ('sending','submitted','delivered') THEN COALESCE(submitted_at, updated_at) END) AS t,
                 SUM(state IN ('scheduled','sending')) AS pending
-         FROM sends WHERE number = ? AND business = ?`,
+         FROM sends WHERE number = ? AND business = ? AND kind IN ('text_back','follow_up')`,
         [number, business],
       );
       const inbound = await s.get<{ t: number | null }>(`SELECT MAX(received_at) AS t FROM messages WHERE number = ? AND keyword IS NULL AND (business = ? OR business IS NULL)`, [number, business]);
-      const counted = `state NOT IN ('cancelled','skipped') AND kind != 'manual'`;
+      // Automatic texts to callers count against the caps; replies to keywords and staff alerts do not.
+      const counted = `state NOT IN ('cancelled','skipped') AND kind IN ('text_back','follow_up')`;
       const c = await s.get<Record<string, number>>(
         `SELECT
            SUM(business = ? AND created_at >= ?) AS businessHour,
@@ -355,6 +397,134 @@ export class Ledger {
     );
   }
 
+  /**
+   * Stores one part of a concatenated incoming text; returns the whole text once every part is
+   * in (and forgets the parts), else undefined. Parts survive restarts.
+   */
+  storeInboundPart(from: string, to: string, part: { ref: number; total: number; seq: number }, text: string, now: number): Promise<string | undefined> {
+    return this.db.transaction(async (s) => {
+      await s.run(`INSERT OR IGNORE INTO inbound_parts (from_addr, to_addr, ref, total, seq, text, received_at) VALUES (?,?,?,?,?,?,?)`, [from, to, part.ref, part.total, part.seq, text, now]);
+      const key = [from, to, part.ref, part.total];
+      const parts = await s.all<{ text: string }>(`SELECT text FROM inbound_parts WHERE from_addr = ? AND to_addr = ? AND ref = ? AND total = ? ORDER BY seq`, key);
+      if (parts.length < part.total) return undefined;
+      await s.run(`DELETE FROM inbound_parts WHERE from_addr = ? AND to_addr = ? AND ref = ? AND total = ?`, key);
+      return parts.map((p) => p.text).join('');
+    });
+  }
+
+  /** Applies an incoming text and everything it causes, atomically; returns the message id. */
+  applyInbound(e: InboundEffects): Promise<number> {
+    return this.db.transaction(async (s) => {
+      const m = e.message;
+      const res = await s.run(`INSERT INTO messages (business, number, to_addr, body, keyword, received_at) VALUES (?,?,?,?,?,?)`, [m.business, m.number, m.to, m.body, m.keyword, m.receivedAt]);
+      if (e.optOut) await s.run(`INSERT OR IGNORE INTO opt_outs (number, business, source, created_at) VALUES (?,?,?,?)`, [m.number, e.optOut.scope, 'sms', m.receivedAt]);
+      if (e.optIn) {
+        await s.run(e.optIn.scope === '*' ? `DELETE FROM opt_outs WHERE number = ?` : `DELETE FROM opt_outs WHERE number = ? AND business IN (?, '*')`, e.optIn.scope === '*' ? [m.number] : [m.number, e.optIn.scope]);
+      }
+      if (e.cancelScheduled) {
+        const all = e.cancelScheduled.scope === '*';
+        await s.run(
+          `UPDATE sends SET state = 'cancelled', reason = ?, finished_at = ?, updated_at = ?
+           WHERE state = 'scheduled' AND number = ? AND kind IN ('text_back','follow_up') ${all ? '' : 'AND business = ?'}`,
+          all ? [e.cancelScheduled.reason, m.receivedAt, m.receivedAt, m.number] : [e.cancelScheduled.reason, m.receivedAt, m.receivedAt, m.number, e.cancelScheduled.scope],
+        );
+      }
+      for (const send of e.sends) await insertSend(s, null, send, m.receivedAt);
+      for (const n of e.notifications) await insertNotification(s, n, m.receivedAt);
+      return res.lastID;
+    });
+  }
+
+  /** Of these businesses, the one that most recently texted this number. */
+  async lastBusinessTexting(number: string, businesses: readonly string[]): Promise<string | undefined> {
+    if (businesses.length === 0) return undefined;
+    const row = await this.db.get<{ business: string }>(
+      `SELECT business FROM sends WHERE number = ? AND state IN ('sending','submitted','delivered') AND business IN (${businesses.map(() => '?').join(',')})
+       ORDER BY COALESCE(submitted_at, updated_at) DESC LIMIT 1`,
+      [number, ...businesses],
+    );
+    return row?.business;
+  }
+
+  /** Did the contact write to this business (not a keyword) at or after `since`? */
+  async repliedSince(number: string, business: string, since: number): Promise<boolean> {
+    const row = await this.db.get(`SELECT 1 FROM messages WHERE number = ? AND business = ? AND keyword IS NULL AND received_at >= ? LIMIT 1`, [number, business, since]);
+    return row !== undefined;
+  }
+
+  /** State of a call's first text (text_back), for its follow-up. */
+  async textBackOf(callId: string): Promise<SendRow | undefined> {
+    return this.db.get<SendRow>(`SELECT * FROM sends WHERE call_id = ? AND kind = 'text_back'`, [callId]);
+  }
+
+  listMessages(number: string, limit = 20): Promise<{ id: number; business: string | null; body: string; keyword: string | null; received_at: number }[]> {
+    return this.db.all(`SELECT id, business, body, keyword, received_at FROM messages WHERE number = ? ORDER BY received_at DESC, id DESC LIMIT ?`, [number, limit]);
+  }
+
+  listOptOuts(): Promise<{ number: string; business: string; source: string; created_at: number }[]> {
+    return this.db.all(`SELECT number, business, source, created_at FROM opt_outs ORDER BY created_at DESC, number`);
+  }
+
+  /** A missed call opens a callback task, or adds to the open one for this business and number. */
+  async openTask(business: string, number: string, callId: string, now: number): Promise<number> {
+    return this.db.transaction(async (s) => {
+      const open = await s.get<{ id: number }>(`SELECT id FROM tasks WHERE business = ? AND number = ? AND closed_at IS NULL`, [business, number]);
+      if (open) {
+        await s.run(`UPDATE tasks SET calls = calls + 1, last_call_at = ?, call_id = ? WHERE id = ?`, [now, callId, open.id]);
+        return open.id;
+      }
+      return (await s.run(`INSERT INTO tasks (business, number, call_id, opened_at, last_call_at) VALUES (?,?,?,?,?)`, [business, number, callId, now, now])).lastID;
+    });
+  }
+
+  /** Closes the open tasks for a number (one business, or all when undefined). */
+  async closeTasksFor(number: string, business: string | undefined, reason: string, now: number): Promise<number> {
+    const res = await this.db.run(
+      `UPDATE tasks SET closed_at = ?, closed_reason = ? WHERE number = ? AND closed_at IS NULL AND (? IS NULL OR business = ?)`,
+      [now, reason, number, business ?? null, business ?? null],
+    );
+    return res.changes;
+  }
+
+  async closeTask(id: number, reason: string, now: number): Promise<boolean> {
+    return (await this.db.run(`UPDATE tasks SET closed_at = ?, closed_reason = ? WHERE id = ? AND closed_at IS NULL`, [now, reason, id])).changes === 1;
+  }
+
+  /** Open tasks, oldest first, with the contact's name and last message. */
+  listOpenTasks(): Promise<TaskRow[]> {
+    return this.db.all<TaskRow>(
+      `SELECT t.*, COALESCE(c.name, c.caller_id_name) AS name,
+              (SELECT body FROM messages m WHERE m.number = t.number ORDER BY received_at DESC, id DESC LIMIT 1) AS last_message
+       FROM tasks t LEFT JOIN contacts c ON c.number = t.number
+       WHERE t.closed_at IS NULL ORDER BY t.opened_at, t.id`,
+    );
+  }
+
+  getTask(id: number): Promise<TaskRow | undefined> {
+    return this.db.get<TaskRow>(`SELECT t.*, NULL AS name, NULL AS last_message FROM tasks t WHERE id = ?`, [id]);
+  }
+
+  async enqueueNotifications(list: readonly NewNotification[], now: number): Promise<void> {
+    if (list.length === 0) return;
+    await this.db.transaction(async (s) => {
+      for (const n of list) await insertNotification(s, n, now);
+    });
+  }
+
+  dueNotifications(now: number, limit = 20): Promise<NotificationRow[]> {
+    return this.db.all<NotificationRow>(`SELECT * FROM notifications WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`, [now, limit]);
+  }
+
+  async markNotification(id: number, outcome: { state: 'delivered' } | { state: 'pending'; nextAttemptAt: number; error: string } | { state: 'failed'; error: string }, now: number): Promise<void> {
+    if (outcome.state === 'delivered') await this.db.run(`UPDATE notifications SET state = 'delivered', attempts = attempts + 1, delivered_at = ?, last_error = NULL WHERE id = ?`, [now, id]);
+    else if (outcome.state === 'pending') await this.db.run(`UPDATE notifications SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?`, [outcome.nextAttemptAt, outcome.error, id]);
+    else await this.db.run(`UPDATE notifications SET state = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?`, [outcome.error, id]);
+  }
+
+  getNotification(eventId: string): Promise<NotificationRow | undefined> {
+    return this.db.get<NotificationRow>(`SELECT * FROM notifications WHERE event_id = ?`, [eventId]);
+  }
+
   getCall(callId: string): Promise<CallRow | undefined> {
     return this.db.get<CallRow>(`SELECT * FROM calls WHERE call_id = ?`, [callId]);
   }
@@ -382,6 +552,22 @@ export class Ledger {
     const row = await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM sends WHERE state IN ('scheduled','sending')`);
     return row?.n ?? 0;
   }
+}
+
+async function insertSend(s: Statements, callId: string | null, send: NewSend, now: number): Promise<number> {
+  const res = await s.run(
+    `INSERT INTO sends (call_id, business, number, number_prefix, source_addr, body, kind, state, due_at, created_at, updated_at)
+     VALUES (?,?,?,?,?,?,?,'scheduled',?,?,?)`,
+    [callId, send.business, send.number, numberPrefix(send.number), send.sourceAddr, send.body, send.kind ?? 'manual', send.dueAt, now, now],
+  );
+  return res.lastID;
+}
+
+async function insertNotification(s: Statements, n: NewNotification, now: number): Promise<void> {
+  await s.run(
+    `INSERT OR IGNORE INTO notifications (event_id, business, type, body, state, next_attempt_at, created_at) VALUES (?,?,?,?,'pending',?,?)`,
+    [n.eventId, n.business, n.type, n.body, now, now],
+  );
 }
 
 const RECEIPT_FAILURES = new Set<ReceiptState>(['undeliverable', 'expired', 'rejected', 'deleted']);

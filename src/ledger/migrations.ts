@@ -101,4 +101,49 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX messages_number ON messages (number, received_at);
   `,
+  `
+  ALTER TABLE messages ADD COLUMN to_addr TEXT;
+
+  -- Parts of concatenated incoming texts, until the last one arrives.
+  CREATE TABLE inbound_parts (
+    from_addr    TEXT NOT NULL,
+    to_addr      TEXT NOT NULL,
+    ref          INTEGER NOT NULL,
+    total        INTEGER NOT NULL,
+    seq          INTEGER NOT NULL,
+    text         TEXT NOT NULL,
+    received_at  INTEGER NOT NULL,
+    PRIMARY KEY (from_addr, to_addr, ref, total, seq)
+  );
+
+  -- Callback tasks: one open per business and number; closed when a person reaches the caller.
+  CREATE TABLE tasks (
+    id            INTEGER PRIMARY KEY,
+    business      TEXT NOT NULL,
+    number        TEXT NOT NULL,
+    call_id       TEXT,
+    calls         INTEGER NOT NULL DEFAULT 1,
+    opened_at     INTEGER NOT NULL,
+    last_call_at  INTEGER NOT NULL,
+    closed_at     INTEGER,
+    closed_reason TEXT
+  );
+  CREATE UNIQUE INDEX tasks_open ON tasks (business, number) WHERE closed_at IS NULL;
+
+  -- Staff notifications posted to webhooks, retried from here until delivered.
+  CREATE TABLE notifications (
+    id              INTEGER PRIMARY KEY,
+    event_id        TEXT NOT NULL UNIQUE,
+    business        TEXT NOT NULL,
+    type            TEXT NOT NULL,
+    body            TEXT NOT NULL,         -- the exact JSON posted, the same on every retry
+    state           TEXT NOT NULL,         -- pending | delivered | failed
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    created_at      INTEGER NOT NULL,
+    delivered_at    INTEGER,
+    last_error      TEXT
+  );
+  CREATE INDEX notifications_due ON notifications (state, next_attempt_at);
+  `,
 ];

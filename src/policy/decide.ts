@@ -6,6 +6,7 @@ import { isMissed, type EndedCall } from '../calls/types';
 import type { BusinessConfig, Limits } from '../config/types';
 import { classifyNumber, numberPrefix, type CallerNumber } from '../numbers/phone';
 import { isOpenAt, localTime } from './hours';
+import { isQuietAt, nextAllowedAt } from './quiet';
 
 /** Why a call was or was not texted; one list, recorded in the ledger and the logs. */
 export const CALL_REASONS = [
@@ -202,6 +203,51 @@ export function vetoSend(facts: SendFacts, dedupeWindowMs: number, now: number):
 /** What a veto does to the send: a called-back caller cancels it, the others skip it. */
 export function vetoState(veto: SendVeto): 'cancelled' | 'skipped' {
   return veto === 'called_back' ? 'cancelled' : 'skipped';
+}
+
+/** Every kind of text mctb sends; one place. */
+export type SendKind = 'text_back' | 'follow_up' | 'opt_out_confirm' | 'opt_in_confirm' | 'help' | 'staff_alert' | 'manual';
+
+export interface DueFacts extends SendFacts {
+  /** The contact wrote to us (not a keyword) after the missed call. */
+  repliedSince: boolean;
+  /** For a follow-up: its call's first text reached the gateway. */
+  firstTextSent: boolean;
+}
+
+export type DueVerdict =
+  | { action: 'send' }
+  | { action: 'finish'; state: 'cancelled' | 'skipped'; reason: string }
+  | { action: 'wait'; until: number; reason: string };
+
+/**
+ * When a text is due, by kind. Replies to STOP/START/HELP always go (a STOP confirmation goes to
+ * a number that has just opted out, by law); staff alerts respect an opt-out; the follow-up waits
+ * out quiet hours and is dropped once the contact replied or reached a person.
+ */
+export function checkDue(kind: string, facts: DueFacts, business: BusinessConfig | undefined, now: number): DueVerdict {
+  const finish = (state: 'cancelled' | 'skipped', reason: string): DueVerdict => ({ action: 'finish', state, reason });
+  switch (kind) {
+    case 'text_back': {
+      const veto = vetoSend(facts, business?.dedupe_window_ms ?? 0, now);
+      return veto ? finish(vetoState(veto), veto) : { action: 'send' };
+    }
+    case 'follow_up': {
+      if (!facts.firstTextSent) return finish('skipped', 'first_text_not_sent');
+      if (facts.doNotText) return finish('skipped', 'do_not_text');
+      if (facts.optedOut) return finish('skipped', 'opted_out');
+      if (facts.answeredSince) return finish('cancelled', 'called_back');
+      if (facts.repliedSince) return finish('cancelled', 'replied');
+      if (business && isQuietAt(business.quiet_hours, business.timezone, now)) {
+        return { action: 'wait', until: nextAllowedAt(business.quiet_hours, business.timezone, now), reason: 'quiet_hours' };
+      }
+      return { action: 'send' };
+    }
+    case 'staff_alert':
+      return facts.optedOut ? finish('skipped', 'opted_out') : { action: 'send' };
+    default:
+      return { action: 'send' };
+  }
 }
 
 function no(reason: CallReason, detail: string): CallDecision {

@@ -7,7 +7,7 @@ import type { BusinessConfig } from '../config/types';
 import type { Ledger, SendRow } from '../ledger/ledger';
 import type { Logger } from '../log';
 import { maskNumber } from '../numbers/phone';
-import { vetoSend, vetoState } from '../policy/decide';
+import { checkDue, type DueFacts } from '../policy/decide';
 import type { SmsTransport } from './transport';
 
 export interface OutboxEvents {
@@ -94,22 +94,16 @@ export class Outbox {
 
   private async process(row: SendRow): Promise<void> {
     const now = this.clock();
-    const business = this.businesses.get(row.business);
-    const veto = vetoSend(
-      {
-        optedOut: await this.ledger.isOptedOut(row.number, row.business),
-        doNotText: ((await this.ledger.getContact(row.number))?.do_not_text ?? 0) !== 0,
-        lastTextAt: await this.ledger.lastTextAt(row.number, row.business, row.id),
-        answeredSince: row.call_id !== null && (await this.answeredSinceCall(row)),
-      },
-      business?.dedupe_window_ms ?? 0,
-      now,
-    );
-    if (veto) {
-      const state = vetoState(veto);
-      await this.ledger.finishSend(row.id, state, veto, now);
-      this.log.info(`text ${state}`, { send: row.id, call: row.call_id, to: maskNumber(row.number), business: row.business, reason: veto });
-      this.events.finished?.(row, state, veto);
+    const verdict = checkDue(row.kind, await this.dueFacts(row), this.businesses.get(row.business), now);
+    if (verdict.action === 'finish') {
+      await this.ledger.finishSend(row.id, verdict.state, verdict.reason, now);
+      this.log.info(`text ${verdict.state}`, { send: row.id, kind: row.kind, call: row.call_id, to: maskNumber(row.number), business: row.business, reason: verdict.reason });
+      this.events.finished?.(row, verdict.state, verdict.reason);
+      return;
+    }
+    if (verdict.action === 'wait') {
+      await this.ledger.reschedule(row.id, verdict.until, verdict.reason, now);
+      this.log.info('text waits', { send: row.id, kind: row.kind, to: maskNumber(row.number), reason: verdict.reason, until: new Date(verdict.until).toISOString() });
       return;
     }
     if (!(await this.ledger.claimSend(row.id, now))) return;
@@ -136,9 +130,18 @@ export class Outbox {
     }
   }
 
-  private async answeredSinceCall(row: SendRow): Promise<boolean> {
+  /** The ledger facts the due-time rules read, for this row's kind. */
+  private async dueFacts(row: SendRow): Promise<DueFacts> {
     const call = row.call_id ? await this.ledger.getCall(row.call_id) : undefined;
-    if (!call || !call.number) return false;
-    return this.ledger.answeredSince(call.number, row.business, call.ended_at);
+    const since = call?.ended_at ?? row.created_at;
+    const toCaller = row.kind === 'text_back' || row.kind === 'follow_up';
+    return {
+      optedOut: await this.ledger.isOptedOut(row.number, row.business),
+      doNotText: toCaller && ((await this.ledger.getContact(row.number))?.do_not_text ?? 0) !== 0,
+      lastTextAt: row.kind === 'text_back' ? await this.ledger.lastTextAt(row.number, row.business, row.id) : undefined,
+      answeredSince: toCaller && call?.number ? await this.ledger.answeredSince(call.number, row.business, since) : false,
+      repliedSince: row.kind === 'follow_up' ? await this.ledger.repliedSince(row.number, row.business, since) : false,
+      firstTextSent: row.kind === 'follow_up' && row.call_id ? ['submitted', 'delivered'].includes((await this.ledger.textBackOf(row.call_id))?.state ?? '') : false,
+    };
   }
 }

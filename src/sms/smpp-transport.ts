@@ -11,7 +11,7 @@ import smpp, { smppStatusName } from './smpp-lib';
 import type { SmppConfig } from '../config/types';
 import type { Logger } from '../log';
 import { maskNumber } from '../numbers/phone';
-import { decodeGsm7, decodeLatin1, decodeUcs2, segmentText } from '../messages/encoding';
+import { decodeGsm7, decodeLatin1, decodeUcs2, parseConcatUdh, segmentText } from '../messages/encoding';
 import { parseReceipt } from './receipt';
 import { TokenBucket } from './rate';
 import { Reconnect } from '../reconnect';
@@ -29,8 +29,14 @@ interface Pdu {
   message_state?: number;
   network_error_code?: Buffer | { error_code?: number };
   source_addr?: string;
+  source_addr_ton?: number;
   destination_addr?: string;
+  dest_addr_ton?: number;
   data_coding?: number;
+  message_payload?: Buffer | string | { message?: Buffer | string };
+  sar_msg_ref_num?: number;
+  sar_total_segments?: number;
+  sar_segment_seqnum?: number;
   response(options?: Record<string, unknown>): Pdu;
 }
 interface Session extends EventEmitter {
@@ -249,7 +255,10 @@ export class SmppTransport implements SmsTransport {
 
   private async onDeliverSm(session: Session, pdu: Pdu): Promise<void> {
     const esmType = (pdu.esm_class ?? 0) & 0x3c;
-    const text = decodeShortMessage(pdu.short_message, pdu.data_coding ?? 0, ((pdu.esm_class ?? 0) & ESM_UDHI) !== 0);
+    const udhi = ((pdu.esm_class ?? 0) & ESM_UDHI) !== 0;
+    // A long text may come whole in message_payload instead of short_message.
+    const payload = Buffer.isBuffer(pdu.short_message) && pdu.short_message.length > 0 ? pdu.short_message : toBuffer(pdu.message_payload);
+    const text = decodeShortMessage(payload, pdu.data_coding ?? 0, udhi);
     let status = 0;
     try {
       if (ESM_RECEIPT_TYPES.has(esmType) || pdu.receipted_message_id) {
@@ -262,7 +271,12 @@ export class SmppTransport implements SmsTransport {
         if (receipt) await this.receiptHandler(receipt);
         else this.log.warn('delivery receipt without a message id ignored', { text });
       } else if (this.messageHandler) {
-        await this.messageHandler({ from: pdu.source_addr ?? '', to: pdu.destination_addr ?? '', text });
+        await this.messageHandler({
+          from: addressText(pdu.source_addr, pdu.source_addr_ton),
+          to: addressText(pdu.destination_addr, pdu.dest_addr_ton),
+          text,
+          part: partOf(pdu, payload, udhi),
+        });
       } else {
         this.log.info('incoming text received', { from: maskNumber(normalizeAddr(pdu.source_addr ?? '')) });
       }
@@ -322,6 +336,32 @@ function addressOf(value: string): { ton: number; npi: number; addr: string } {
 
 function normalizeAddr(addr: string): string {
   return /^\d+$/.test(addr) ? `+${addr}` : addr;
+}
+
+/** An international (TON 1) number gets its '+'; others are kept as the gateway wrote them. */
+function addressText(addr: string | undefined, ton: number | undefined): string {
+  const a = addr ?? '';
+  return ton === 1 && /^\d+$/.test(a) ? `+${a}` : a;
+}
+
+function toBuffer(v: Pdu['message_payload']): Buffer | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (Buffer.isBuffer(v)) return v;
+  if (typeof v === 'string') return Buffer.from(v, 'latin1');
+  const m = v.message;
+  return Buffer.isBuffer(m) ? m : typeof m === 'string' ? Buffer.from(m, 'latin1') : undefined;
+}
+
+/** Which part of a concatenated text this is: from the UDH, or from the sar_* TLVs. */
+function partOf(pdu: Pdu, payload: Buffer | undefined, udhi: boolean): { ref: number; total: number; seq: number } | undefined {
+  if (udhi && payload) {
+    const c = parseConcatUdh(payload);
+    if (c && c.total > 1) return { ref: c.ref, total: c.total, seq: c.seq };
+  }
+  if (pdu.sar_total_segments && pdu.sar_total_segments > 1 && pdu.sar_segment_seqnum) {
+    return { ref: pdu.sar_msg_ref_num ?? 0, total: pdu.sar_total_segments, seq: pdu.sar_segment_seqnum };
+  }
+  return undefined;
 }
 
 /** short_message bytes → text by data_coding (0 GSM-7, 3 Latin-1, 8 UCS-2; others read as Latin-1). */

@@ -1,6 +1,6 @@
 // Shared by the config tests (not a test file itself).
 
-import { DEFAULT_MESSAGE } from '../../src/config/load';
+import { DEFAULT_HELP, DEFAULT_MESSAGE, DEFAULT_OPT_IN_MESSAGE, DEFAULT_OPT_OUT_MESSAGE } from '../../src/config/load';
 import type { BusinessConfig } from '../../src/config/types';
 
 /** A small valid config: log transport, so no SMPP block is needed. */
@@ -37,6 +37,11 @@ export function businessWith(own: Partial<BusinessConfig> & { name: string; dids
     exclude: [],
     skip_landlines: false,
     limits: { per_hour: 60, per_day: 300, per_prefix_per_hour: 5 },
+    help: DEFAULT_HELP,
+    opt_out_message: DEFAULT_OPT_OUT_MESSAGE,
+    opt_in_message: DEFAULT_OPT_IN_MESSAGE,
+    quiet_hours: { start: 21 * 60, end: 8 * 60 },
+    notify: { sms: [], events: ['missed_call', 'reply', 'opt_out'] },
     ...own,
   };
 }

@@ -4,7 +4,10 @@ import * as os from 'os';
 import * as path from 'path';
 import {
   ConfigError,
+  DEFAULT_HELP,
   DEFAULT_MESSAGE,
+  DEFAULT_OPT_IN_MESSAGE,
+  DEFAULT_OPT_OUT_MESSAGE,
   formatDuration,
   loadConfig,
   loadConfigWithWarnings,
@@ -53,6 +56,7 @@ describe('config: loadConfig', () => {
       const expected: Config = {
         file: EXAMPLE,
         asterisk: {
+          source: 'ami',
           ami: {
             host: '127.0.0.1',
             port: 5038,
@@ -82,14 +86,20 @@ describe('config: loadConfig', () => {
         ledger: { path: '/var/lib/mctb/mctb.db' },
         numbers: { default_country: 'US', allowed_countries: ['US'] },
         limits: {},
+        compliance: {
+          opt_out_scope: 'business',
+          stop_words: ['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPTOUT', 'STOP IN ANY FORM'],
+          start_words: ['START', 'UNSTOP', 'YES'],
+          help_words: ['HELP', 'INFO'],
+        },
         businesses: [businessWith({ name: 'Brightside Dental', dids: ['+15550001000'] })],
         log: { level: 'info', format: 'text' },
       };
       expect(config).to.deep.equal(expected);
       // The inline "change-me" secrets are flagged, not rejected.
       expect(warnings.map((w) => `${w.line}:${w.column}: ${w.path}`)).to.deep.equal([
-        '21:13: asterisk.ami.secret',
-        '37:15: sms.smpp.password',
+        '24:13: asterisk.ami.secret',
+        '49:15: sms.smpp.password',
       ]);
       expect(warnings[0].message).to.equal(
         'written in the config file; prefer secret_file (a file only mctb can read) or the MCTB_AMI_SECRET environment variable',
@@ -117,6 +127,7 @@ describe('config: loadConfig', () => {
       const config = parseConfig(MINIMAL, 'mini.yaml', {});
       expect(config.file).to.equal('mini.yaml');
       expect(config.asterisk).to.deep.equal({
+        source: 'ami',
         ami: { host: '127.0.0.1', port: 5038, username: 'mctb', secret: 's3cret', ping_interval_ms: 20_000, check_presentation: true },
         inbound_contexts: ['from-trunk', 'from-pstn', 'from-did-direct'],
         decision_grace_ms: 2_000,
@@ -235,7 +246,7 @@ businesses:
 
     it('rejects an unknown key with nothing close by listing the known ones', () => {
       expect(problemsOf(`${MINIMAL}telemetry: on\n`)).to.deep.equal([
-        'FILE:10:1: telemetry: unknown key (expected one of: asterisk, sms, ledger, numbers, limits, defaults, businesses, log)',
+        'FILE:10:1: telemetry: unknown key (expected one of: asterisk, sms, ledger, numbers, limits, compliance, defaults, businesses, log)',
       ]);
     });
 
@@ -346,7 +357,7 @@ businesses:
 
     it('rejects an unknown transport with did-you-mean', () => {
       expect(problemsOf(MINIMAL.replace('transport: log', 'transport: smtp'))).to.deep.equal([
-        'FILE:6:14: sms.transport: expected one of "smpp", "log", got "smtp" (did you mean "smpp"?)',
+        'FILE:6:14: sms.transport: expected one of "smpp", "modem", "log", got "smtp" (did you mean "smpp"?)',
       ]);
     });
 
@@ -416,7 +427,7 @@ sms: { transport: log, colour: blue }
         'FILE:4:12: businesses[0].dids[0]: "555" is not a phone number',
         'FILE:5:12: businesses[0].delay: expected a duration such as "30s", "2m" or "1h30m" (units: ms, s, m, h, d), got "soon"',
         'FILE:7:43: asterisk.ami.port: expected a number from 1 to 65535, got 0',
-        'FILE:8:24: sms.colour: unknown key (expected one of: transport, smpp)',
+        'FILE:8:24: sms.colour: unknown key (expected one of: transport, smpp, modem)',
       ]);
     });
 
@@ -509,10 +520,10 @@ defaults:
         );
     });
 
-    it('passes the effective messages, the built-in default included', () => {
+    it('passes the effective messages, the built-in defaults included', () => {
       const seen: string[] = [];
       parseConfig(`${MINIMAL}    message: own\n`, 't.yaml', {}, { checkTemplate: (src) => (seen.push(src), []) });
-      expect(seen).to.deep.equal([DEFAULT_MESSAGE, 'own']);
+      expect(seen).to.deep.equal([DEFAULT_MESSAGE, DEFAULT_HELP, DEFAULT_OPT_OUT_MESSAGE, DEFAULT_OPT_IN_MESSAGE, 'own']);
     });
   });
 });

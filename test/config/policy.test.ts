@@ -3,7 +3,16 @@
 
 import { expect } from 'chai';
 import { TEMPLATE_VARIABLES } from '../../src/cli/read-config';
-import { ConfigError, DEFAULT_MESSAGE, parseConfig, parseConfigWithWarnings, type ParseOptions } from '../../src/config/load';
+import {
+  ConfigError,
+  DEFAULT_HELP,
+  DEFAULT_MESSAGE,
+  DEFAULT_OPT_IN_MESSAGE,
+  DEFAULT_OPT_OUT_MESSAGE,
+  parseConfig,
+  parseConfigWithWarnings,
+  type ParseOptions,
+} from '../../src/config/load';
 import { checkTemplate } from '../../src/messages/template';
 import { MACHINE_ZONE, MINIMAL, businessWith } from './fixtures';
 
@@ -400,6 +409,9 @@ defaults:
         [DEFAULT_MESSAGE, ['shared']],
         ['d open', ['shared']],
         ['d closed', ['shared']],
+        [DEFAULT_HELP, ['shared']],
+        [DEFAULT_OPT_OUT_MESSAGE, ['shared']],
+        [DEFAULT_OPT_IN_MESSAGE, ['shared']],
         ['b open', ['shared', 'own']],
       ]);
     });

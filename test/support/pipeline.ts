@@ -20,7 +20,7 @@ export interface Pipeline {
   stop(): Promise<void>;
 }
 
-export async function startPipeline(opts: { smsc?: SmscBehaviour; pbx?: ReplayOptions; businesses?: BusinessYaml[]; top?: Record<string, unknown>; smscPort?: number; startSmsc?: boolean; tps?: number } = {}): Promise<Pipeline> {
+export async function startPipeline(opts: { smsc?: SmscBehaviour; pbx?: ReplayOptions; businesses?: BusinessYaml[]; top?: Record<string, unknown>; smscPort?: number; startSmsc?: boolean; tps?: number; clock?: () => number } = {}): Promise<Pipeline> {
   const { dir, cleanup } = tempDir();
   const pbx = new AmiReplayServer({ getvar: () => 'allowed_not_screened', ...opts.pbx });
   const amiPort = await pbx.listen();
@@ -28,7 +28,7 @@ export async function startPipeline(opts: { smsc?: SmscBehaviour; pbx?: ReplayOp
   const smppPort = opts.startSmsc === false ? (opts.smscPort ?? 0) : await smsc.listen(opts.smscPort ?? 0);
   const config = testConfig({ dir, amiPort, smppPort, businesses: opts.businesses, tps: opts.tps, top: opts.top });
   const { logger, lines } = testLogger();
-  const daemon = new Daemon(config, logger);
+  const daemon = new Daemon(config, logger, opts.clock);
   const decided: CallDecided[] = [];
   daemon.events.on('call.decided', (d) => decided.push(d));
   await daemon.start();

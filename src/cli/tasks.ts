@@ -1,0 +1,46 @@
+// `mctb tasks` (open callback tasks, oldest first) and `mctb tasks done ID`.
+
+import { DateTime } from 'luxon';
+import { withLedger } from './read-config';
+
+export function tasksList(opts: { config?: string; json?: boolean }, out = process.stdout, err = process.stderr): Promise<number> {
+  return withLedger(
+    opts.config,
+    async (ledger) => {
+      const rows = await ledger.listOpenTasks();
+      for (const t of rows) {
+        if (opts.json) {
+          out.write(JSON.stringify({ id: t.id, business: t.business, number: t.number, name: t.name, calls: t.calls, opened_at: new Date(t.opened_at).toISOString(), last_call_at: new Date(t.last_call_at).toISOString(), last_message: t.last_message }) + '\n');
+        } else {
+          const when = DateTime.fromMillis(t.opened_at).toFormat('yyyy-LL-dd HH:mm');
+          const last = t.last_message ? `  last message: ${JSON.stringify(t.last_message.length > 80 ? t.last_message.slice(0, 80) + '…' : t.last_message)}` : '';
+          out.write(`${t.id}  ${when}  ${t.business}  call back ${t.number}${t.name ? ` (${t.name})` : ''}${t.calls > 1 ? `, ${t.calls} missed calls` : ''}${last}\n`);
+        }
+      }
+      if (!opts.json) out.write(`${rows.length} open task${rows.length === 1 ? '' : 's'}\n`);
+      return 0;
+    },
+    err,
+  );
+}
+
+export function tasksDone(idArg: string, opts: { config?: string }, out = process.stdout, err = process.stderr): Promise<number> {
+  return withLedger(
+    opts.config,
+    async (ledger) => {
+      const id = Number(idArg);
+      if (!Number.isInteger(id) || id <= 0) {
+        err.write(`mctb tasks done: "${idArg}" is not a task id (see \`mctb tasks\`)\n`);
+        return 2;
+      }
+      if (await ledger.closeTask(id, 'done', Date.now())) {
+        out.write(`task ${id} done\n`);
+        return 0;
+      }
+      const t = await ledger.getTask(id);
+      err.write(t ? `task ${id} was already closed (${t.closed_reason})\n` : `no task ${id}\n`);
+      return 1;
+    },
+    err,
+  );
+}
