@@ -4,9 +4,10 @@
 
 import { EventEmitter } from 'node:events';
 import { AmiSource, type AmiState } from './asterisk/ami-source';
-import { toCallEvent, type AmiFrame } from './asterisk/ami-events';
+import { toCallEvent } from './asterisk/ami-events';
+import { AriSource } from './asterisk/ari-source';
 import { CallTracker } from './calls/tracker';
-import type { EndedCall } from './calls/types';
+import type { CallEvent, EndedCall, InboundCallStarted } from './calls/types';
 import type { Config } from './config/types';
 import { Ledger, type ContactRow, type NewNotification, type NewSend, type NotificationRow, type SendRow } from './ledger/ledger';
 import { Inbox, type InboxEvent } from './inbox/inbox';
@@ -47,7 +48,8 @@ export interface DaemonEvents {
   'receipt.received': [DeliveryReceipt, { sendId?: number; sendState?: string }];
   'sms.received': [InboxEvent];
   'webhook.delivered': [NotificationRow];
-  'ami.state': [AmiState, string];
+  /** The PBX connection (AMI or ARI). */
+  'pbx.state': [AmiState, string];
   'smpp.state': [SmppState, string];
 }
 
@@ -59,7 +61,7 @@ export class Daemon {
   private transport?: SmsTransport;
   private outbox?: Outbox;
   private webhooks?: WebhookSender;
-  private ami?: AmiSource;
+  private source?: { start(): void; stop(): Promise<void> };
   private tracker: CallTracker;
   private readonly directory: BusinessDirectory;
   private tickTimer?: NodeJS.Timeout;
@@ -84,7 +86,7 @@ export class Daemon {
       defaultCountry: config.numbers.default_country,
       graceMs: config.asterisk.decision_grace_ms,
       maxCallMs: config.asterisk.max_call_ms,
-      presentationWaitMs: config.asterisk.ami.check_presentation ? 3000 : undefined,
+      presentationWaitMs: (config.asterisk.source === 'ari' ? config.asterisk.ari?.check_presentation : config.asterisk.ami.check_presentation) ? 3000 : undefined,
     });
   }
 
@@ -131,13 +133,8 @@ export class Daemon {
     this.outbox.start();
     this.webhooks.start();
 
-    this.ami = new AmiSource(cfg.asterisk.ami, part(this.log, 'ami'), this.clock);
-    this.ami.on('frame', (frame, arrival) => this.onFrame(frame, arrival));
-    this.ami.on('state', (state, detail) => {
-      if (state === 'disconnected') this.decide(this.tracker.abandonOpenCalls(this.clock()));
-      this.events.emit('ami.state', state, detail);
-    });
-    this.ami.start();
+    this.source = this.makeSource();
+    this.source.start();
     this.tickTimer = setInterval(() => this.decide(this.tracker.due(this.clock())), TICK_MS);
     this.log.info('mctb started', { businesses: cfg.businesses.length, transport: this.transport.name, ledger: cfg.ledger.path });
   }
@@ -146,7 +143,7 @@ export class Daemon {
   async stop(waitMs = 5000): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    await this.ami?.stop();
+    await this.source?.stop();
     clearInterval(this.tickTimer);
     this.decide(this.tracker.due(Number.MAX_SAFE_INTEGER).filter((c) => c.outcome !== 'unknown_end'));
     await Promise.allSettled([...this.pending]);
@@ -167,18 +164,41 @@ export class Daemon {
     return new LogTransport(part(this.log, 'sms'));
   }
 
-  private onFrame(frame: AmiFrame, arrival: number): void {
-    let ev;
-    try {
-      ev = toCallEvent(frame, arrival);
-    } catch (err) {
-      this.log.warn('AMI event skipped: could not read it', { error: (err as Error).message });
-      return;
+  /** The PBX side: AMI or ARI, each translated into the tracker's CallEvents. */
+  private makeSource(): { start(): void; stop(): Promise<void> } {
+    const cfg = this.config.asterisk;
+    const onState = (state: AmiState, detail: string) => {
+      // Events lost while disconnected: calls we were following end as unknown_end, not guessed.
+      if (state === 'disconnected') this.decide(this.tracker.abandonOpenCalls(this.clock()));
+      this.events.emit('pbx.state', state, detail);
+    };
+    if (cfg.source === 'ari' && cfg.ari) {
+      const ari = new AriSource(cfg.ari, part(this.log, 'ari'), this.clock);
+      const ask = cfg.ari.check_presentation ? (s: InboundCallStarted) => ari.getPresentation(s.uniqueid) : undefined;
+      ari.on('event', (ev, arrival) => this.onCallEvent(ev, arrival, ask));
+      ari.on('state', onState);
+      return ari;
     }
-    if (!ev) return;
+    const ami = new AmiSource(cfg.ami, part(this.log, 'ami'), this.clock);
+    const ask = cfg.ami.check_presentation ? (s: InboundCallStarted) => ami.getPresentation(s.channel) : undefined;
+    ami.on('frame', (frame, arrival) => {
+      let ev;
+      try {
+        ev = toCallEvent(frame, arrival);
+      } catch (err) {
+        this.log.warn('AMI event skipped: could not read it', { error: (err as Error).message });
+        return;
+      }
+      if (ev) this.onCallEvent(ev, arrival, ask);
+    });
+    ami.on('state', onState);
+    return ami;
+  }
+
+  private onCallEvent(ev: CallEvent, arrival: number, askPresentation?: (s: InboundCallStarted) => Promise<string | undefined>): void {
     const started = this.tracker.handle(ev, arrival);
-    if (started && this.config.asterisk.ami.check_presentation && this.ami) {
-      void this.ami.getPresentation(started.channel).then((value) => {
+    if (started && askPresentation) {
+      void askPresentation(started).then((value) => {
         this.tracker.handle({ type: 'presentation', at: this.clock(), linkedid: started.callId, value: value ?? '' }, this.clock());
       });
     }

@@ -90,7 +90,8 @@ export function buildProgram(): Command {
     .argument('<id>', 'task id (first column of `mctb tasks`)')
     .option('-c, --config <file>', CONFIG_HELP)
     .action(async (id: string, opts: { config?: string }) => {
-      process.exitCode = await tasksDone(id, opts);
+      // `-c` after `done` is taken by `tasks` itself (commander gives a parent's options precedence).
+      process.exitCode = await tasksDone(id, { config: opts.config ?? (tasks.opts() as { config?: string }).config });
     });
 
   program

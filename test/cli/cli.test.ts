@@ -24,7 +24,7 @@ describe('mctb command line', function () {
   it('--help lists every command; each command has --help; --version prints the version', async () => {
     const help = await mctb(['--help']);
     expect(help.code).to.equal(0);
-    for (const cmd of ['run', 'config', 'demo']) expect(help.stdout).to.match(new RegExp(`^\\s+${cmd}\\b`, 'm'));
+    for (const cmd of ['run', 'config', 'demo', 'contacts', 'optout', 'tasks', 'why']) expect(help.stdout).to.match(new RegExp(`^\\s+${cmd}\\b`, 'm'));
     for (const args of [['run', '--help'], ['config', 'check', '--help'], ['demo', '--help']]) {
       const r = await mctb(args);
       expect(r.code, args.join(' ')).to.equal(0);
@@ -115,5 +115,26 @@ describe('mctb command line', function () {
     expect(lines.some((l) => l.kind === 'SMS')).to.equal(true);
     expect(lines.some((l) => l.kind === 'DECISION' && l.reason === 'answered')).to.equal(true);
     expect(lines[lines.length - 1].kind).to.equal('SUMMARY');
+  });
+
+  it('optout add/list/remove and tasks work against the configured ledger', async () => {
+    const file = write('ops.yaml', valid());
+    const add = await mctb(['optout', 'add', '(415) 555-0123', '-c', file]);
+    expect(add.code, add.stderr).to.equal(0);
+    expect(add.stdout).to.include('+14155550123 opted out of all businesses');
+    const list = await mctb(['optout', 'list', '--json', '-c', file]);
+    expect(JSON.parse(list.stdout.trim())).to.include({ number: '+14155550123', business: 'all', source: 'admin' });
+    const bad = await mctb(['optout', 'add', '+14155550123', '--business', 'Nope', '-c', file]);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.include('no business named "Nope"');
+    const remove = await mctb(['optout', 'remove', '+14155550123', '-c', file]);
+    expect(remove.stdout).to.include('opted back in');
+    expect((await mctb(['optout', 'list', '-c', file])).stdout).to.include('0 opt-outs');
+    const tasks = await mctb(['tasks', '-c', file]);
+    expect(tasks.code, tasks.stderr).to.equal(0);
+    expect(tasks.stdout).to.include('0 open tasks');
+    const done = await mctb(['tasks', 'done', '99', '-c', file]);
+    expect(done.code).to.equal(1);
+    expect(done.stderr).to.include('no task 99');
   });
 });

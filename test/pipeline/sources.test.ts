@@ -1,0 +1,62 @@
+// Issue 5 end to end: the ARI event source with the SMPP transport texts a missed caller once
+// and stores their STOP as an opt-out; same daemon, same rules as over AMI.
+
+import { expect } from 'chai';
+import { Daemon, type CallDecided } from '../../src/daemon';
+import { AriReplayServer, loadAriCapture } from '../../src/demo/ari-replay';
+import { LoopbackSmsc } from '../../src/demo/loopback-smsc';
+import { tempDir, testConfig, testLogger, waitFor } from '../support/harness';
+
+const JANE = '+14155550123';
+
+describe('ARI source end to end (loopback ARI + loopback SMPP)', function () {
+  this.timeout(30_000);
+
+  it('texts the missed caller once, not the answered one, and stores a STOP reply as an opt-out', async () => {
+    const { dir, cleanup } = tempDir();
+    const ari = new AriReplayServer({ username: 'mctb', password: 'pw', getVariable: () => 'allowed_not_screened' });
+    const smsc = new LoopbackSmsc({ receiptDelayMs: 20 });
+    const ariPort = await ari.listen();
+    const smppPort = await smsc.listen();
+    const config = testConfig({
+      dir,
+      amiPort: 1,
+      smppPort,
+      top: {
+        asterisk: {
+          source: 'ari',
+          ari: { url: `http://127.0.0.1:${ariPort}`, username: 'mctb', password: 'pw', app: 'mctb' },
+          inbound_contexts: ['from-trunk'],
+          decision_grace: '300ms',
+        },
+      },
+    });
+    const { logger } = testLogger();
+    const daemon = new Daemon(config, logger);
+    const decided: CallDecided[] = [];
+    daemon.events.on('call.decided', (d) => decided.push(d));
+    try {
+      await daemon.start();
+      await ari.waitForClient();
+      await ari.play(loadAriCapture('noanswer'));
+      await ari.play(loadAriCapture('answered'));
+      await waitFor('two decisions', () => decided.length === 2);
+      expect(decided.map((d) => [d.call.outcome, d.decision])).to.deep.equal([
+        ['noanswer', 'text'],
+        ['answered', 'no_text'],
+      ]);
+      await waitFor('one text', () => smsc.submits.length === 1);
+      expect(smsc.submits[0]).to.include({ destination: JANE, text: 'Hi Jane, this is Brightside Dental. Sorry we missed your call! How can we help?' });
+      expect(ari.connections[0]).to.include({ app: 'mctb', subscribeAll: 'true' });
+
+      smsc.sendText(JANE, '+15550001000', 'STOP');
+      await waitFor('opt-out stored', () => daemon.ledgerHandle.isOptedOut(JANE, 'Brightside Dental'));
+      await waitFor('confirmation', () => smsc.submits.length === 2);
+    } finally {
+      await daemon.stop(1000);
+      await ari.close();
+      await smsc.close();
+      cleanup();
+    }
+  });
+});
