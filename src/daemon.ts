@@ -18,6 +18,8 @@ import { randomUUID } from 'node:crypto';
 import { isMissed } from './calls/types';
 import { part, type Logger } from './log';
 import { maskNumber } from './numbers/phone';
+import { Metrics } from './health/metrics';
+import { HealthServer, type Health } from './health/http';
 import { BusinessDirectory, decideCandidate, isCandidate, screenCall, type CallDecision, type CallReason } from './policy/decide';
 import { composeTextBack, templateValues } from './policy/compose';
 import { renderTemplate, sanitizeValue } from './messages/template';
@@ -65,6 +67,11 @@ export class Daemon {
   private tracker: CallTracker;
   private readonly directory: BusinessDirectory;
   private tickTimer?: NodeJS.Timeout;
+  readonly metrics: Metrics;
+  private healthServer?: HealthServer;
+  /** Port of /healthz and /metrics when `http` is configured. */
+  healthPort?: number;
+  private pbxState = 'connecting';
   private readonly pending = new Set<Promise<unknown>>();
   private decisionChain: Promise<void> = Promise.resolve();
   /** Running totals since start (shown in logs; the ledger keeps the durable record). */
@@ -88,6 +95,55 @@ export class Daemon {
       maxCallMs: config.asterisk.max_call_ms,
       presentationWaitMs: (config.asterisk.source === 'ari' ? config.asterisk.ari?.check_presentation : config.asterisk.ami.check_presentation) ? 3000 : undefined,
     });
+    this.metrics = new Metrics(
+      () => (this.ledger ? this.ledger.countOpenSends() : Promise.resolve(0)),
+      () => this.tracker.size,
+    );
+    this.wireMetrics();
+  }
+
+  /** Counts every event the daemon emits into its metrics. */
+  private wireMetrics(): void {
+    const m = this.metrics;
+    this.events.on('call.decided', (d) => {
+      if (d.recorded) m.calls.inc({ outcome: d.call.outcome, decision: d.decision, reason: d.reason });
+    });
+    this.events.on('send.submitted', (row) => {
+      m.texts.inc({ kind: row.kind, status: 'submitted', reason: '' });
+      if (row.kind === 'text_back' && row.call_id) {
+        void this.ledger?.getCall(row.call_id).then((call) => {
+          if (call) m.hangupToSubmit.observe(Math.max(0, this.clock() - call.ended_at) / 1000);
+        }, () => undefined);
+      }
+    });
+    this.events.on('send.finished', (row, state, reason) => m.texts.inc({ kind: row.kind, status: state, reason }));
+    this.events.on('send.retrying', (row, error) => m.texts.inc({ kind: row.kind, status: 'retrying', reason: error }));
+    this.events.on('receipt.received', (r, matched) => {
+      if (matched.sendState) m.texts.inc({ kind: 'any', status: matched.sendState, reason: r.state });
+    });
+    this.events.on('sms.received', (e) => m.inbound.inc({ action: e.action }));
+    this.events.on('webhook.delivered', () => m.webhooks.inc());
+    this.events.on('pbx.state', (state) => {
+      this.pbxState = state;
+      m.linkUp.set({ link: 'pbx' }, state === 'connected' ? 1 : 0);
+    });
+  }
+
+  /** The state of each link, as /healthz reports it; the ledger is checked with a real write. */
+  async health(): Promise<Health> {
+    let ledger: Health['ledger'];
+    try {
+      await this.ledgerHandle.probeWrite(this.clock());
+      ledger = { up: true };
+    } catch (err) {
+      ledger = { up: false, error: (err as Error).message };
+    }
+    const smsUp = this.transport?.ready ?? false;
+    this.metrics.linkUp.set({ link: 'sms' }, smsUp ? 1 : 0);
+    this.metrics.linkUp.set({ link: 'ledger' }, ledger.up ? 1 : 0);
+    const pbx = { up: this.pbxState === 'connected', state: this.pbxState };
+    const sms = { up: smsUp, state: smsUp ? 'up' : 'down' };
+    return { ok: pbx.up && sms.up && ledger.up, pbx, sms, ledger };
   }
 
   /** Calls being followed right now. */
@@ -135,6 +191,10 @@ export class Daemon {
 
     this.source = this.makeSource();
     this.source.start();
+    if (cfg.http) {
+      this.healthServer = new HealthServer(cfg.http, () => this.health(), this.metrics, part(this.log, 'http'));
+      this.healthPort = await this.healthServer.start();
+    }
     this.tickTimer = setInterval(() => this.decide(this.tracker.due(this.clock())), TICK_MS);
     this.log.info('mctb started', { businesses: cfg.businesses.length, transport: this.transport.name, ledger: cfg.ledger.path });
   }
@@ -144,6 +204,7 @@ export class Daemon {
     if (this.stopped) return;
     this.stopped = true;
     await this.source?.stop();
+    await this.healthServer?.stop();
     clearInterval(this.tickTimer);
     this.decide(this.tracker.due(Number.MAX_SAFE_INTEGER).filter((c) => c.outcome !== 'unknown_end'));
     await Promise.allSettled([...this.pending]);

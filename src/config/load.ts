@@ -126,6 +126,7 @@ export function parseConfigWithWarnings(
   walker.warnings.push(...yamlWarnings);
   const root = walker.object(SCHEMA, doc.contents as Node | null, '', undefined) ?? {};
   checkModem(walker, root);
+  checkHttp(walker, root);
   checkCompliance(walker, root);
   const businesses = checkBusinesses(walker, root);
   if (options.checkTemplate) checkTemplates(walker, text, businesses, root, options.checkTemplate);
@@ -136,6 +137,7 @@ export function parseConfigWithWarnings(
     asterisk: root.asterisk as Config['asterisk'],
     sms: root.sms as Config['sms'],
     ledger: root.ledger as Config['ledger'],
+    ...(root.http ? { http: root.http as Config['http'] } : {}),
     numbers: root.numbers as Config['numbers'],
     limits: root.limits as Config['limits'],
     compliance: root.compliance as Config['compliance'],
@@ -162,6 +164,19 @@ function checkModem(walker: Walker, root: Obj): void {
   const entry = phoneEntry(PHONE_SPEC, text, typeof country === 'string' ? country : 'US');
   if ('number' in entry) modem.smsc = entry.number;
   else if ('error' in entry) walker.errorAt('sms.modem.smsc', entry.error, walker.positionOf('sms.modem.smsc'));
+}
+
+/** `http.listen: 127.0.0.1:9465` (or `[::1]:9465`, `:9465`) → { host, port }. */
+function checkHttp(walker: Walker, root: Obj): void {
+  const http = root.http as Obj | undefined;
+  if (!http || typeof http.listen !== 'string') return;
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(http.listen.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port < 0 || port > 65535) {
+    walker.errorAt('http.listen', `expected host:port, e.g. "127.0.0.1:9465", got "${http.listen}"`, walker.positionOf('http.listen'));
+    return;
+  }
+  root.http = { host: m[1] ?? (m[2] || '127.0.0.1'), port };
 }
 
 const KEYWORD_LISTS = ['stop_words', 'start_words', 'help_words'] as const;

@@ -413,7 +413,15 @@ export const SCHEMA: ObjectSpec = obj({
       },
     }),
   },
-  ledger: { spec: obj({ path: { spec: str(), default: '/var/lib/mctb/mctb.db' } }) },
+  ledger: {
+    spec: obj({
+      path: { spec: str(), default: '/var/lib/mctb/mctb.db' },
+      // Absent: keep everything. Opt-outs and contacts are never pruned.
+      retention: { spec: dur({ min: '1d' }), out: 'retention_ms' },
+    }),
+  },
+  // Health and metrics over HTTP; absent: off.
+  http: { spec: obj({ listen: { spec: str(), required: true } }), optional: true },
   // Numbers written without +country code (DIDs, exclude) are read with default_country unless a business sets `country`.
   numbers: {
     spec: obj({

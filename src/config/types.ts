@@ -180,7 +180,9 @@ export interface Config {
   file: string;
   asterisk: AsteriskConfig;
   sms: SmsConfig;
-  ledger: { path: string };
+  ledger: { path: string; retention_ms?: number };
+  /** /healthz and /metrics; absent: off. */
+  http?: { host: string; port: number };
   numbers: { default_country: string; allowed_countries: string[] };
   /** Caps across all businesses together; no default (absent keys: no global cap). */
   limits: Limits;

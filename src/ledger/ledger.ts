@@ -168,6 +168,17 @@ export class Ledger {
   }
 
   /**
+   * A real write, for health checks: a read-only file or a full disk fails here before a send
+   * would fail to be recorded.
+   */
+  async probeWrite(now: number): Promise<void> {
+    await this.db.transaction(async (s) => {
+      await s.exec('CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL)');
+      await s.run('INSERT OR REPLACE INTO health_probe (id, at) VALUES (1, ?)', [now]);
+    });
+  }
+
+  /**
    * Records a call and, when given, its send, in one transaction. A call id seen before (the
    * same events replayed) changes nothing: `inserted` is false and no send is created.
    */
