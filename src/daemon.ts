@@ -26,7 +26,8 @@ import { renderTemplate, sanitizeValue } from './messages/template';
 import type { BusinessConfig } from './config/types';
 import { LogTransport } from './sms/log-transport';
 import { Outbox } from './sms/outbox';
-import { SmppTransport, type SmppState } from './sms/smpp-transport';
+import { SmppTransport } from './sms/smpp-transport';
+import { ModemTransport } from './sms/modem-transport';
 import type { DeliveryReceipt, SmsTransport } from './sms/transport';
 
 export interface CallDecided {
@@ -52,7 +53,8 @@ export interface DaemonEvents {
   'webhook.delivered': [NotificationRow];
   /** The PBX connection (AMI or ARI). */
   'pbx.state': [AmiState, string];
-  'smpp.state': [SmppState, string];
+  /** The SMS link (SMPP session or modem). */
+  'sms.state': [string, string];
 }
 
 const TICK_MS = 200;
@@ -219,7 +221,12 @@ export class Daemon {
     const sms = this.config.sms;
     if (sms.transport === 'smpp' && sms.smpp) {
       const t = new SmppTransport(sms.smpp, part(this.log, 'smpp'));
-      t.events.on('state', (state, detail) => this.events.emit('smpp.state', state, detail));
+      t.events.on('state', (state, detail) => this.events.emit('sms.state', state, detail));
+      return t;
+    }
+    if (sms.transport === 'modem' && sms.modem) {
+      const t = new ModemTransport(sms.modem, part(this.log, 'modem'));
+      t.events.on('state', (state, detail) => this.events.emit('sms.state', state, detail));
       return t;
     }
     return new LogTransport(part(this.log, 'sms'));

@@ -9,6 +9,7 @@ import type { AmiConfig } from '../config/types';
 import type { Logger } from '../log';
 import { field, type AmiFrame } from './ami-events';
 import { Reconnect } from '../reconnect';
+import { AmiFrameReader, type AmiReaderStats } from './ami-reader';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const AsteriskManager = require('asterisk-manager') as (port?: number, host?: string) => AmiManager;
@@ -20,6 +21,7 @@ interface AmiManager {
   action(action: Record<string, string>, cb: (err: AmiFrame | undefined, res: AmiFrame) => void): string;
   disconnect(): void;
   on(event: string, fn: (...args: never[]) => void): void;
+  emit(event: string, ...args: unknown[]): boolean;
   removeAllListeners(event?: string): void;
 }
 
@@ -35,6 +37,7 @@ const ACTION_TIMEOUT_MS = 5000;
 export class AmiSource extends EventEmitter<AmiSourceEvents> {
   private manager?: AmiManager;
   private socket?: net.Socket;
+  private reader?: AmiFrameReader;
   private state: AmiState = 'disconnected';
   private readonly reconnect: Reconnect;
   private pingTimer?: NodeJS.Timeout;
@@ -106,9 +109,6 @@ export class AmiSource extends EventEmitter<AmiSourceEvents> {
     manager.options.events = true;
     this.manager = manager;
 
-    manager.on('managerevent', ((frame: AmiFrame) => {
-      if (generation === this.generation) this.emit('frame', frame, this.clock());
-    }) as never);
     manager.on('error', ((err: Error) => {
       if (generation === this.generation) this.log.debug('AMI socket error', { error: err.message });
     }) as never);
@@ -146,6 +146,23 @@ export class AmiSource extends EventEmitter<AmiSourceEvents> {
       (net as { createConnection: typeof net.createConnection }).createConnection = create;
     }
     this.socket = socket;
+    // Our bounded reader in place of the library's: events go straight to the tracker;
+    // responses go back to asterisk-manager, which matches them to their actions.
+    const reader = new AmiFrameReader((record) => {
+      if (generation !== this.generation) return;
+      if (record.event !== undefined) this.emit('frame', record, this.clock());
+      else manager.emit('rawevent', record);
+    });
+    this.reader = reader;
+    if (socket) {
+      socket.removeAllListeners('data');
+      socket.on('data', (chunk: string | Buffer) => reader.push(typeof chunk === 'string' ? chunk : chunk.toString('utf8')));
+    }
+  }
+
+  /** Frames read, and frames skipped as malformed or oversized, on the current connection. */
+  get readerStats(): AmiReaderStats {
+    return this.reader?.stats ?? { frames: 0, malformed: 0, oversized: 0 };
   }
 
   private startPing(generation: number): void {

@@ -12,9 +12,10 @@ import { createLogger } from '../log';
 import { countSegments } from '../messages/encoding';
 import { AmiReplayServer, loadCapture, rewriteCapture } from './ami-replay';
 import { LoopbackSmsc } from './loopback-smsc';
+import { ModemSimulator } from './modem-sim';
 
 export interface DemoOptions {
-  transport: 'smpp' | 'log';
+  transport: 'smpp' | 'modem' | 'log';
   json: boolean;
   out?: NodeJS.WritableStream;
 }
@@ -58,7 +59,7 @@ const REASON_WORDS: Record<string, string> = {
 const DELAY_MS = 1500;
 
 /** The demo's configuration, read by the real loader: only what differs from the defaults. */
-export function demoConfig(dir: string, amiPort: number, smppPort: number, transport: 'smpp' | 'log'): Config {
+export function demoConfig(dir: string, amiPort: number, smppPort: number, transport: DemoOptions['transport'], modemDevice = '/dev/null'): Config {
   const yaml = `
 asterisk:
   ami: { host: 127.0.0.1, port: ${amiPort}, username: mctb, secret: demo }
@@ -67,6 +68,7 @@ asterisk:
 sms:
   transport: ${transport}
   smpp: { host: 127.0.0.1, port: ${smppPort || 2775}, system_id: mctb, password: demo, source_addr: "+15550001000" }
+  modem: { device: ${JSON.stringify(modemDevice)}, pin: "1234" }
 ledger: { path: ${JSON.stringify(join(dir, 'mctb.db'))} }
 defaults:
   delay: ${DELAY_MS}ms
@@ -85,6 +87,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'mctb-demo-'));
   const pbx = new AmiReplayServer({ getvar: (channel) => (channel.includes('anonymous') ? 'prohib' : 'allowed_not_screened') });
   const smsc = new LoopbackSmsc({ receiptDelayMs: 400 });
+  const modem = opts.transport === 'modem' ? new ModemSimulator({ pin: '1234' }) : undefined;
   const t0 = Date.now();
   const stamp = () => `+${((Date.now() - t0) / 1000).toFixed(1).padStart(4)}s`;
   const print = (kind: string, text: string, data: Record<string, unknown> = {}) => {
@@ -95,10 +98,16 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   try {
     const amiPort = await pbx.listen();
     const smppPort = opts.transport === 'smpp' ? await smsc.listen() : 0;
-    const config = demoConfig(dir, amiPort, smppPort, opts.transport);
+    const modemDevice = modem ? await modem.start() : undefined;
+    const config = demoConfig(dir, amiPort, smppPort, opts.transport, modemDevice);
     if (!opts.json) {
       out.write(`mctb demo: ${SCRIPT.length} calls captured from a real Asterisk 22, replayed over AMI on 127.0.0.1:${amiPort};\n`);
-      out.write(`texts go ${opts.transport === 'smpp' ? `over SMPP to a loopback gateway on 127.0.0.1:${smppPort}` : 'to the log (dry run)'}; ledger ${config.ledger.path}\n\n`);
+      const via = {
+        smpp: `over SMPP to a loopback gateway on 127.0.0.1:${smppPort}`,
+        modem: `through a simulated GSM modem (AT commands) on the pseudo-terminal ${modemDevice}`,
+        log: 'to the log (dry run)',
+      }[opts.transport];
+      out.write(`texts go ${via}; ledger ${config.ledger.path}\n\n`);
     }
     daemon = new Daemon(config, createLogger({ level: 'warn', format: 'text' }));
     const d = daemon;
@@ -115,6 +124,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     });
     d.events.on('send.submitted', (row, ids) => {
       submitted++;
+      // The simulated network confirms delivery of each part, as a real SMSC does with a status report.
+      if (modem) for (const id of ids) void modem.statusReport(Number(id.split(':')[1]), 0).catch(() => undefined);
       const seg = countSegments(row.body);
       print('SMS', `submitted to ${row.number} (${seg.encoding}, ${seg.segments} segment${seg.segments === 1 ? '' : 's'}, id ${ids.join(',')}): ${JSON.stringify(row.body)}`, { send_id: row.id, message_ids: ids });
     });
@@ -148,6 +159,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     await daemon?.stop(2000);
     await pbx.close();
     await smsc.close().catch(() => undefined);
+    await modem?.stop().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }
 }

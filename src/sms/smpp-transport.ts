@@ -78,6 +78,8 @@ export class SmppTransport implements SmsTransport {
   private receiptHandler: ReceiptHandler = async () => undefined;
   private messageHandler?: MessageHandler;
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Submits waiting for their submit_sm_resp, told when the session is lost. */
+  private readonly awaitingResp = new Set<() => void>();
 
   constructor(
     private readonly cfg: SmppConfig,
@@ -157,10 +159,19 @@ export class SmppTransport implements SmsTransport {
     const src = addressOf(sms.from);
     const dst = addressOf(sms.to);
     return new Promise((resolve) => {
+      const settle = (r: SubmitResult) => {
+        clearTimeout(timer);
+        this.awaitingResp.delete(onLost);
+        resolve(r);
+      };
+      // The session died with this submit on the wire: the gateway may or may not have it. It is
+      // retried (a missed text is worse than a rare double), and the outbox keeps the row.
+      const onLost = () => settle({ kind: 'retry', error: 'connection_lost' });
+      this.awaitingResp.add(onLost);
       const timer = setTimeout(() => {
         this.log.warn('no submit_sm_resp in time; dropping the session', { to: maskNumber(sms.to) });
+        settle({ kind: 'retry', error: 'response_timeout' });
         this.lost('submit_sm_resp timeout');
-        resolve({ kind: 'retry', error: 'response_timeout' });
       }, RESPONSE_TIMEOUT_MS);
       const sent = session.submit_sm(
         {
@@ -176,19 +187,15 @@ export class SmppTransport implements SmsTransport {
           short_message: payload,
         },
         (resp) => {
-          clearTimeout(timer);
           if (resp.command_status === 0) {
-            resolve({ kind: 'accepted', messageIds: [String(resp.message_id ?? '')] });
+            settle({ kind: 'accepted', messageIds: [String(resp.message_id ?? '')] });
             return;
           }
           const name = smppStatusName(resp.command_status);
-          resolve(TRANSIENT.has(name) ? { kind: 'retry', error: name } : { kind: 'failed', error: name });
+          settle(TRANSIENT.has(name) ? { kind: 'retry', error: name } : { kind: 'failed', error: name });
         },
       );
-      if (!sent) {
-        clearTimeout(timer);
-        resolve({ kind: 'retry', error: 'gateway_down' });
-      }
+      if (!sent) settle({ kind: 'retry', error: 'gateway_down' });
     });
   }
 
@@ -316,6 +323,7 @@ export class SmppTransport implements SmsTransport {
   private teardown(): void {
     this.generation++;
     clearInterval(this.keepaliveTimer);
+    for (const onLost of [...this.awaitingResp]) onLost();
     this.session?.destroy();
     this.session = undefined;
   }

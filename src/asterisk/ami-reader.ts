@@ -1,0 +1,116 @@
+// The AMI byte stream → frames, bounded. It replaces asterisk-manager's own reader, which keeps
+// an unbounded buffer (a frame that never ends grows without limit) and copies its whole line
+// array for every chunk. Frames come out in the same shape asterisk-manager gives (lower-cased
+// keys, repeated keys as arrays, `Variable: X=Y` as { X: 'Y' }), so its action/response
+// machinery keeps working on the responses.
+//
+// Copes with Asterisk ending a frame with "\r\n\n" (asterisk/asterisk #761) and with keys given
+// twice (ChanVariable). A frame longer than `maxFrameBytes` is dropped, counted, and the reader
+// resynchronises at the next blank line.
+
+export type AmiRecord = Record<string, unknown>;
+
+export interface AmiReaderStats {
+  frames: number;
+  /** Frames with no "Key: value" line, or neither Event nor Response. */
+  malformed: number;
+  /** Frames cut for being longer than maxFrameBytes. */
+  oversized: number;
+}
+
+const MULTI_VALUE_KEYS = new Set(['variable', 'chanvariable']);
+
+export class AmiFrameReader {
+  readonly stats: AmiReaderStats = { frames: 0, malformed: 0, oversized: 0 };
+  private pending = '';
+  private lines: string[] = [];
+  private frameBytes = 0;
+  /** Skipping the rest of an oversized frame, up to its blank line. */
+  private skipping = false;
+  private sawBanner = false;
+
+  constructor(
+    private readonly onFrame: (record: AmiRecord) => void,
+    private readonly maxFrameBytes = 256 * 1024,
+  ) {}
+
+  push(chunk: string): void {
+    let text = this.pending + chunk;
+    let start = 0;
+    for (;;) {
+      const nl = text.indexOf('\n', start);
+      if (nl < 0) break;
+      const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      this.line(text.slice(start, end));
+      start = nl + 1;
+    }
+    text = start === 0 ? text : text.slice(start);
+    if (text.length > this.maxFrameBytes) {
+      // A line that never ends: drop it and wait for the stream to show a frame boundary.
+      this.cut();
+      text = '';
+    }
+    this.pending = text;
+  }
+
+  private line(line: string): void {
+    if (line.length === 0) {
+      if (this.skipping) this.skipping = false;
+      else if (this.lines.length > 0) this.finish();
+      return;
+    }
+    if (this.skipping) return;
+    if (!this.sawBanner && this.lines.length === 0 && line.startsWith('Asterisk Call Manager/')) {
+      this.sawBanner = true;
+      return;
+    }
+    this.frameBytes += line.length + 2;
+    if (this.frameBytes > this.maxFrameBytes) {
+      this.cut();
+      return;
+    }
+    this.lines.push(line);
+  }
+
+  private cut(): void {
+    this.stats.oversized++;
+    this.lines = [];
+    this.frameBytes = 0;
+    this.skipping = true;
+  }
+
+  private finish(): void {
+    const lines = this.lines;
+    this.lines = [];
+    this.frameBytes = 0;
+    // No prototype: a key named "__proto__" or "constructor" is just a key.
+    const record: AmiRecord = Object.create(null);
+    let fields = 0;
+    for (const line of lines) {
+      const colon = line.indexOf(':');
+      if (colon <= 0) continue;
+      const key = line.slice(0, colon).trim().toLowerCase();
+      if (!key) continue;
+      const value = line.charCodeAt(colon + 1) === 32 ? line.slice(colon + 2) : line.slice(colon + 1);
+      fields++;
+      if (MULTI_VALUE_KEYS.has(key)) {
+        const eq = value.indexOf('=');
+        let bag = record[key] as Record<string, string> | undefined;
+        if (!bag || typeof bag !== 'object') record[key] = bag = Object.create(null) as Record<string, string>;
+        if (eq < 0) bag[value] = '';
+        else bag[value.slice(0, eq)] = value.slice(eq + 1);
+        continue;
+      }
+      const prev = record[key];
+      if (prev === undefined) record[key] = value;
+      else if (Array.isArray(prev)) prev.push(value);
+      else record[key] = [prev, value];
+    }
+    if (fields === 0 || (record.event === undefined && record.response === undefined)) {
+      this.stats.malformed++;
+      return;
+    }
+    this.stats.frames++;
+    this.onFrame(record);
+  }
+}
