@@ -265,9 +265,11 @@ export class Daemon {
 
   private onCallEvent(ev: CallEvent, arrival: number, askPresentation?: (s: InboundCallStarted) => Promise<string | undefined>): void {
     const started = this.tracker.handle(ev, arrival);
+    if (this.tracker.hasReady) this.decide(this.tracker.takeReady());
     if (started && askPresentation) {
       void askPresentation(started).then((value) => {
         this.tracker.handle({ type: 'presentation', at: this.clock(), linkedid: started.callId, value: value ?? '' }, this.clock());
+        if (this.tracker.hasReady) this.decide(this.tracker.takeReady());
       });
     }
   }

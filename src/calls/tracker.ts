@@ -1,5 +1,7 @@
 // Follows every call as the set of channels sharing a Linkedid and decides, once the caller's
-// channel is gone, whether a person answered. Pure: no I/O, no clock; time comes in as `now`.
+// channel and all its legs are gone (or a grace period after the caller's hangup, whichever comes
+// first), whether a person answered. Pure: no I/O, no clock; time comes in as `now`.
+// CDR and CEL events, whose order around the Hangup varies between identical calls, are not read.
 //
 // Why these rules (see test/fixtures/README.md, captured from a real Asterisk 22):
 // - "Up" is not "answered": VoiceMail and Answer() before Queue bring the caller's channel Up.
@@ -50,6 +52,8 @@ interface TrackedCall {
   firstSeenAt: number;
   /** uniqueid → is a Local/ channel. */
   legs: Map<string, boolean>;
+  /** Legs (not the caller's channel) still up. */
+  liveLegs: Set<string>;
   rootBridged: boolean;
   deviceBridged: boolean;
   dialStatus: string;
@@ -66,6 +70,8 @@ interface TrackedCall {
 export class CallTracker {
   private readonly calls = new Map<string, TrackedCall>();
   private readonly inboundContexts: ReadonlySet<string>;
+  /** Calls whose every channel is gone: nothing that changes the verdict can follow. */
+  private ready: EndedCall[] = [];
 
   constructor(private readonly opts: TrackerOptions) {
     this.inboundContexts = new Set(opts.inboundContexts);
@@ -86,6 +92,7 @@ export class CallTracker {
       if (call) {
         call.presentation = ev.value;
         call.presentationPending = false;
+        this.finishIfOver(call);
       }
       return undefined;
     }
@@ -98,6 +105,7 @@ export class CallTracker {
     switch (ev.type) {
       case 'channel_created':
         call.legs.set(ev.uniqueid, ev.channel.startsWith('Local/'));
+        call.liveLegs.add(ev.uniqueid);
         break;
       case 'dialplan':
         if (isRoot) this.noteDialplan(call, ev.context, ev.exten);
@@ -138,7 +146,10 @@ export class CallTracker {
           call.hangupAt = now;
           call.hangupEventAt = ev.at;
           call.hangupCause = ev.cause;
+        } else if (!isRoot) {
+          call.liveLegs.delete(ev.uniqueid);
         }
+        this.finishIfOver(call);
         break;
       default:
         break;
@@ -146,9 +157,30 @@ export class CallTracker {
     return undefined;
   }
 
+  /**
+   * Calls that ended with the event just handled: the caller's channel and every leg are gone and
+   * the presentation answer is in. Decided at once, without waiting for the grace period (which
+   * only covers legs that outlive the caller), so a text can leave within milliseconds.
+   */
+  takeReady(): EndedCall[] {
+    const out = this.ready;
+    this.ready = [];
+    return out;
+  }
+
+  get hasReady(): boolean {
+    return this.ready.length > 0;
+  }
+
+  private finishIfOver(call: TrackedCall): void {
+    if (call.hangupAt === undefined || call.liveLegs.size > 0 || call.presentationPending) return;
+    this.calls.delete(call.callId);
+    this.ready.push(this.verdict(call, classify(call), call.hangupAt));
+  }
+
   /** Calls ready to be decided: hung up at least graceMs ago, or given up after maxCallMs. */
   due(now: number): EndedCall[] {
-    const out: EndedCall[] = [];
+    const out: EndedCall[] = this.takeReady();
     for (const [id, call] of this.calls) {
       const wait = this.opts.graceMs + (call.presentationPending ? this.opts.presentationWaitMs ?? 0 : 0);
       if (call.hangupAt !== undefined && now - call.hangupAt >= wait) {
@@ -167,7 +199,7 @@ export class CallTracker {
    * as unknown_end at once rather than guessed. Calls already hung up keep their verdict.
    */
   abandonOpenCalls(now: number): EndedCall[] {
-    const out: EndedCall[] = [];
+    const out: EndedCall[] = this.takeReady();
     for (const [id, call] of this.calls) {
       this.calls.delete(id);
       if (call.hangupAt !== undefined) out.push(this.verdict(call, classify(call), call.hangupAt));
@@ -198,6 +230,7 @@ export class CallTracker {
       createdEventAt: ev.at,
       firstSeenAt: now,
       legs: new Map(),
+      liveLegs: new Set(),
       rootBridged: false,
       deviceBridged: false,
       dialStatus: '',

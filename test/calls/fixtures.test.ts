@@ -50,7 +50,8 @@ async function classify(name: string): Promise<{ calls: EndedCall[]; getvars: nu
     inboundContexts: ['from-trunk'],
     isDid: (d) => Object.values(FIXTURE_DIDS).includes(d),
     defaultCountry: 'US',
-    graceMs: 0,
+    // No grace at all in practice: each call must be decided the moment its last channel is gone.
+    graceMs: 600_000,
     maxCallMs: 3600_000,
     presentationWaitMs: 5000,
   });

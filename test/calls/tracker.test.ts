@@ -16,14 +16,31 @@ function created(id: string, over: Partial<Extract<CallEvent, { type: 'channel_c
 const hangup = (id: string, linkedid = id): CallEvent => ({ type: 'hangup', at: T0, uniqueid: id, linkedid, channel: 'x', cause: 16 });
 
 describe('call tracker (pure)', () => {
-  it('decides only after the grace period following the caller\'s hangup', () => {
+  it('decides at once when the caller\'s channel and every leg are gone', () => {
     const t = tracker();
     expect(t.handle(created('1.1'), T0)).to.deep.equal({ callId: '1.1', channel: 'PJSIP/trunk-1.1', uniqueid: '1.1' });
     t.handle(hangup('1.1'), T0 + 5000);
-    expect(t.due(T0 + 5999)).to.deep.equal([]);
-    const [call] = t.due(T0 + 6000);
+    expect(t.hasReady).to.equal(true);
+    const [call] = t.takeReady();
     expect(call).to.include({ callId: '1.1', outcome: 'noanswer', number: '+14155550123', did: '+15550001000', withheld: false });
     expect(t.size).to.equal(0);
+  });
+
+  it('when a leg outlives the caller, decides when it goes, or after the grace period at the latest', () => {
+    const t = tracker();
+    const leg: CallEvent = { type: 'channel_created', at: T0, uniqueid: '1.2', linkedid: '1.1', channel: 'PJSIP/101-1', context: 'internal', exten: 's', callerNum: '101', callerName: '', state: 0 };
+    t.handle(created('1.1'), T0);
+    t.handle(leg, T0);
+    t.handle(hangup('1.1'), T0 + 5000);
+    expect(t.takeReady()).to.deep.equal([]);
+    expect(t.due(T0 + 5999)).to.deep.equal([]);
+    expect(t.due(T0 + 6000).map((c) => c.callId)).to.deep.equal(['1.1']);
+    // The same, but the leg goes first.
+    t.handle(created('2.1'), T0);
+    t.handle({ ...leg, uniqueid: '2.2', linkedid: '2.1' }, T0);
+    t.handle(hangup('2.1'), T0 + 5000);
+    t.handle(hangup('2.2', '2.1'), T0 + 5010);
+    expect(t.takeReady().map((c) => c.callId)).to.deep.equal(['2.1']);
   });
 
   it('gives up a call whose hangup never arrives after maxCallMs, as unknown_end', () => {
@@ -57,7 +74,7 @@ describe('call tracker (pure)', () => {
     t.handle(created('5.1', { callerNum: '+14155550124' }), T0);
     t.handle({ type: 'var_set', at: T0, uniqueid: '5.1', linkedid: '5.1', channel: 'x', name: 'DIALSTATUS', value: 'BUSY' }, T0);
     t.handle(hangup('5.1'), T0 + 10);
-    const out = t.abandonOpenCalls(T0 + 20);
+    const out = t.abandonOpenCalls(T0 + 20).sort((a, b) => a.callId.localeCompare(b.callId));
     expect(out.map((c) => [c.callId, c.outcome])).to.deep.equal([
       ['4.1', 'unknown_end'],
       ['5.1', 'busy'],

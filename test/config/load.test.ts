@@ -99,7 +99,7 @@ describe('config: loadConfig', () => {
       // The inline "change-me" secrets are flagged, not rejected.
       expect(warnings.map((w) => `${w.line}:${w.column}: ${w.path}`)).to.deep.equal([
         '24:13: asterisk.ami.secret',
-        '49:15: sms.smpp.password',
+        '50:15: sms.smpp.password',
       ]);
       expect(warnings[0].message).to.equal(
         'written in the config file; prefer secret_file (a file only mctb can read) or the MCTB_AMI_SECRET environment variable',
