@@ -69,6 +69,7 @@ export class Daemon {
   private tracker: CallTracker;
   private readonly directory: BusinessDirectory;
   private tickTimer?: NodeJS.Timeout;
+  private pruneTimer?: NodeJS.Timeout;
   readonly metrics: Metrics;
   private healthServer?: HealthServer;
   /** Port of /healthz and /metrics when `http` is configured. */
@@ -198,6 +199,13 @@ export class Daemon {
       this.healthPort = await this.healthServer.start();
     }
     this.tickTimer = setInterval(() => this.decide(this.tracker.due(this.clock())), TICK_MS);
+    const retention = cfg.ledger.retention_ms;
+    if (retention) {
+      const prune = () => void this.pruneLedger(retention);
+      setTimeout(prune, 60_000).unref();
+      this.pruneTimer = setInterval(prune, 24 * 3600_000);
+      this.pruneTimer.unref();
+    }
     this.log.info('mctb started', { businesses: cfg.businesses.length, transport: this.transport.name, ledger: cfg.ledger.path });
   }
 
@@ -208,6 +216,7 @@ export class Daemon {
     await this.source?.stop();
     await this.healthServer?.stop();
     clearInterval(this.tickTimer);
+    clearInterval(this.pruneTimer);
     this.decide(this.tracker.due(Number.MAX_SAFE_INTEGER).filter((c) => c.outcome !== 'unknown_end'));
     await Promise.allSettled([...this.pending]);
     await this.outbox?.stop(waitMs);
@@ -395,6 +404,17 @@ export class Daemon {
       },
       { eventId: randomUUID(), now, localTime: localTime(business.timezone, call.endedAt), sourceAddr: this.sourceOf(business) },
     );
+  }
+
+  /** `ledger.retention`: old calls, texts and messages go; opt-outs and contacts stay. */
+  private async pruneLedger(retentionMs: number): Promise<void> {
+    if (this.stopped || !this.ledger) return;
+    try {
+      const result = await this.ledger.prune(retentionMs, this.clock());
+      part(this.log, 'ledger').info('pruned rows older than ledger.retention', { ...result });
+    } catch (err) {
+      part(this.log, 'ledger').error('ledger pruning failed; will try again tomorrow', { error: (err as Error).message });
+    }
   }
 
   /** Counts every rate-limited call; warns once per cap per hour, not once per call. */

@@ -10,6 +10,11 @@ import { contactsImport, contactsList } from './contacts';
 import { why } from './why';
 import { optoutCommand } from './optout';
 import { tasksDone, tasksList } from './tasks';
+import { doctor } from './doctor';
+import { report } from './report';
+import { callsList, sendsList } from './lists';
+import { sendTest } from './send-test';
+import { forget, ledgerBackup, ledgerPrune } from './ledger-admin';
 
 const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
 
@@ -102,6 +107,92 @@ export function buildProgram(): Command {
     .option('--json', 'print as JSON')
     .action(async (number: string, opts: { config?: string; json?: boolean }) => {
       process.exitCode = await why(number, opts.config, opts.json ?? false);
+    });
+
+  // ---- operator tools ----
+  program
+    .command('doctor')
+    .description('check the config, the ledger, the PBX connection (AMI or ARI) and the SMS gateway; one line per check with the fix for each ✗. Exit 0 all passed, 1 a check failed, 2 invalid config')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(async (opts: { config?: string }) => {
+      process.exitCode = await doctor(opts);
+    });
+
+  program
+    .command('report')
+    .description('what mctb did in a window: calls by outcome, texted or not (and why), delivered/failed, replies and reply rate, opt-outs, median time from hangup to text')
+    .option('--since <duration>', 'the window, back from now (e.g. 24h, 7d, 30d)', '7d')
+    .option('--business <name>', 'only this business')
+    .option('--json', 'one JSON object')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(async (opts: { config?: string; since?: string; business?: string; json?: boolean }) => {
+      process.exitCode = await report(opts);
+    });
+
+  program
+    .command('calls')
+    .description('recent calls, newest first: outcome, decision, and the text-back\'s state')
+    .option('--number <number>', 'only this caller (or dialled number)')
+    .option('--business <name>', 'only this business')
+    .option('--limit <n>', 'at most this many', '50')
+    .option('--json', 'one JSON object per line')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(async (opts: { config?: string; number?: string; business?: string; limit?: string; json?: boolean }) => {
+      process.exitCode = await callsList(opts);
+    });
+
+  program
+    .command('sends')
+    .description('recent texts, newest first: kind, state, reason, body')
+    .option('--number <number>', 'only texts to this number')
+    .option('--business <name>', 'only this business')
+    .option('--state <state>', 'only this state: scheduled, sending, submitted, delivered, failed, cancelled, skipped')
+    .option('--limit <n>', 'at most this many', '50')
+    .option('--json', 'one JSON object per line')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(async (opts: { config?: string; number?: string; business?: string; state?: string; limit?: string; json?: boolean }) => {
+      process.exitCode = await sendsList(opts);
+    });
+
+  program
+    .command('send-test')
+    .description("send a business's text-back to NUMBER now (open or closed text by the current hours) and follow it: bind, submit, delivery receipt. Recorded as a manual send. Exit 0 submitted (and delivered when a receipt came), 1 otherwise")
+    .argument('<number>', 'phone number to text')
+    .option('--business <name>', 'which business (default: the first in the config)')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(async (number: string, opts: { config?: string; business?: string }) => {
+      process.exitCode = await sendTest(number, opts);
+    });
+
+  program
+    .command('forget')
+    .description("erase a number's personal data: contact, messages, tasks, staff notifications; its calls and texts keep a hash instead of the number. Its opt-out is kept. Needs --yes")
+    .argument('<number>', 'phone number')
+    .option('--yes', 'really erase')
+    .option('--json', 'print the counts as JSON')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(async (number: string, opts: { config?: string; yes?: boolean; json?: boolean }) => {
+      process.exitCode = await forget(number, opts);
+    });
+
+  const ledgerCmd = program.command('ledger').description('ledger housekeeping: backups and retention');
+  ledgerCmd
+    .command('backup')
+    .description('write a consistent copy of the ledger to FILE while the daemon runs (SQLite VACUUM INTO). Never overwrites: exit 2 when FILE exists')
+    .argument('<file>', 'the backup file to create')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(async (file: string, opts: { config?: string }) => {
+      process.exitCode = await ledgerBackup(file, opts);
+    });
+  ledgerCmd
+    .command('prune')
+    .description('delete calls, texts, receipts, messages, closed tasks and finished notifications older than a duration, in batches (a line per batch). Opt-outs and contacts are kept')
+    .requiredOption('--older-than <duration>', 'e.g. 400d (at least 1d)')
+    .option('--batch-size <n>', 'rows per batch (each its own transaction)', '5000')
+    .option('--json', 'progress and result as JSON lines')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(async (opts: { config?: string; olderThan?: string; batchSize?: string; json?: boolean }) => {
+      process.exitCode = await ledgerPrune(opts);
     });
 
   program

@@ -3,6 +3,9 @@
 // across restarts and nothing is sent twice.
 
 import { mkdirSync } from 'node:fs';
+import sqlite3 from 'sqlite3';
+import { CALL_REASONS } from '../policy/decide';
+import { MISSED_OUTCOMES } from '../calls/types';
 import { dirname } from 'node:path';
 import { SqliteFile, type Statements } from './sqlite';
 import { MIGRATIONS } from './migrations';
@@ -563,6 +566,237 @@ export class Ledger {
     const row = await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM sends WHERE state IN ('scheduled','sending')`);
     return row?.n ?? 0;
   }
+
+  // ---- operator tools (mctb report, calls, sends, forget, ledger backup|prune) ----
+
+  /**
+   * Figures for `mctb report`: inbound calls that ended in [since, until], the text-backs created
+   * in it, replies, opt-outs and the median time from hangup to text. A few indexed range scans
+   * with SQL aggregates (migration 4 adds covering indexes), so it stays fast on a big ledger.
+   */
+  async report(since: number, until: number, business?: string): Promise<LedgerReport> {
+    const p = { $since: since, $until: until, $b: business ?? null };
+    const list = (xs: readonly string[]) => xs.map((x) => `'${x}'`).join(',');
+    // Two connections share the work (sqlite3 runs each on a thread of its own): calls, contacts
+    // and replies on a second, read-only one; the texts and their delays on this one.
+    const side = this.path === ':memory:' ? undefined : await SqliteFile.open(this.path, sqlite3.OPEN_READONLY).catch(() => undefined);
+    const sideWork = (side ?? this.db)
+      .serial(async (s) => {
+        if (side) await s.run('PRAGMA busy_timeout = 5000');
+        // Every known (outcome, decision, reason) is an equality prefix of calls_group: a seek and
+        // a range on ended_at each, read in group order, so a million rows are never sorted.
+        const calls = await s.all<{ outcome: string; decision: string; reason: string; n: number }>(
+          `SELECT outcome, decision, reason, COUNT(*) AS n FROM calls INDEXED BY calls_group
+           WHERE direction = 'inbound' AND outcome IN (${list(CALL_OUTCOMES)}) AND decision IN ('text','no_text') AND reason IN (${list(CALL_REASONS)})
+             AND ended_at >= $since AND ended_at <= $until AND ($b IS NULL OR business = $b)
+           GROUP BY outcome, decision, reason`,
+          p,
+        );
+        const total = await s.get<{ n: number }>(
+          `SELECT COUNT(*) AS n FROM calls INDEXED BY calls_window WHERE ended_at >= $since AND ended_at <= $until AND direction = 'inbound' AND ($b IS NULL OR business = $b)`,
+          p,
+        );
+        if ((total?.n ?? 0) !== calls.reduce((sum, r) => sum + r.n, 0)) {
+          // Values this version does not know (an older or newer mctb wrote them): counted the slow way.
+          calls.push(
+            ...(await s.all<{ outcome: string; decision: string; reason: string; n: number }>(
+              `SELECT outcome, decision, reason, COUNT(*) AS n FROM calls INDEXED BY calls_window
+               WHERE ended_at >= $since AND ended_at <= $until AND direction = 'inbound' AND ($b IS NULL OR business = $b)
+                 AND (outcome NOT IN (${list(CALL_OUTCOMES)}) OR decision NOT IN ('text','no_text') OR reason NOT IN (${list(CALL_REASONS)}))
+               GROUP BY outcome, decision, reason`,
+              p,
+            )),
+          );
+        }
+        const texted = await s.get<{ n: number }>(
+          `SELECT COUNT(DISTINCT number) AS n FROM sends INDEXED BY sends_report
+           WHERE kind = 'text_back' AND state IN (${list(SEND_STATES)}) AND created_at >= $since AND created_at <= $until
+             AND ($b IS NULL OR business = $b) AND submitted_at IS NOT NULL`,
+          p,
+        );
+        const replies = await s.get<{ replies: number; repliers: number }>(
+          `SELECT COUNT(*) AS replies, COUNT(DISTINCT m.number) AS repliers FROM messages m INDEXED BY messages_received
+           WHERE m.keyword IS NULL AND m.received_at >= $since AND m.received_at <= $until
+             AND EXISTS (SELECT 1 FROM sends s INDEXED BY sends_reply WHERE s.number = m.number AND s.kind = 'text_back'
+                           AND s.submitted_at <= m.received_at AND s.created_at >= $since AND s.created_at <= $until
+                           AND (m.business IS NULL OR s.business = m.business) AND ($b IS NULL OR s.business = $b))`,
+          p,
+        );
+        const optOuts = await s.get<{ n: number }>(
+          `SELECT COUNT(*) AS n FROM opt_outs WHERE created_at >= $since AND created_at <= $until AND ($b IS NULL OR business IN ($b, '*'))`,
+          p,
+        );
+        return { calls, texted: texted?.n ?? 0, replies: replies?.replies ?? 0, repliers: replies?.repliers ?? 0, optOuts: optOuts?.n ?? 0 };
+      })
+      .finally(() => side?.close());
+    const mainWork = this.db.serial(async (s) => {
+      const texts = await s.all<{ state: SendState; n: number }>(
+        `SELECT state, COUNT(*) AS n FROM sends INDEXED BY sends_report
+         WHERE kind = 'text_back' AND state IN (${list(SEND_STATES)}) AND created_at >= $since AND created_at <= $until AND ($b IS NULL OR business = $b)
+         GROUP BY state`,
+        p,
+      );
+      // Every hangup-to-submit delay (ms) in one pass; the median is picked from them below.
+      const delays = await s.get<{ delays: string | null }>(
+        `SELECT group_concat(s.submitted_at - c.ended_at) AS delays
+         FROM sends s INDEXED BY sends_report JOIN calls c INDEXED BY calls_id_ended ON c.call_id = s.call_id
+         WHERE s.kind = 'text_back' AND s.state IN (${list(SEND_STATES)}) AND s.created_at >= $since AND s.created_at <= $until
+           AND ($b IS NULL OR s.business = $b) AND s.submitted_at IS NOT NULL`,
+        p,
+      );
+      return { texts, median: median(delays?.delays ?? null) };
+    });
+    const [a, b] = await Promise.all([sideWork, mainWork]);
+    return {
+      calls: a.calls,
+      texts: b.texts,
+      contactsTexted: a.texted,
+      replies: a.replies,
+      contactsReplied: a.repliers,
+      optOuts: a.optOuts,
+      medianMsToText: b.median,
+    };
+  }
+
+  /** Recent calls, newest first, each with its text-back's id and state (`mctb calls`). */
+  findCalls(f: { number?: string; numberRaw?: string; business?: string; limit: number }): Promise<CallListRow[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (f.number !== undefined) {
+      where.push('c.number = ?');
+      params.push(f.number);
+    } else if (f.numberRaw !== undefined) {
+      where.push('(c.number = ? OR c.number_raw = ?)');
+      params.push(f.numberRaw, f.numberRaw);
+    }
+    if (f.business !== undefined) {
+      where.push('c.business = ?');
+      params.push(f.business);
+    }
+    return this.db.all<CallListRow>(
+      `SELECT c.*, s.id AS text_id, s.state AS text_state, s.reason AS text_reason FROM calls c
+       LEFT JOIN sends s ON s.call_id = c.call_id AND s.kind = 'text_back'
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY c.ended_at DESC, c.call_id DESC LIMIT ?`,
+      [...params, f.limit],
+    );
+  }
+
+  /** Recent sends, newest first, with their gateway message ids (`mctb sends`). */
+  findSends(f: { number?: string; business?: string; state?: SendState; limit: number }): Promise<(SendRow & { message_ids: string | null })[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    for (const [column, value] of [['number', f.number], ['business', f.business], ['state', f.state]] as const) {
+      if (value === undefined) continue;
+      where.push(`s.${column} = ?`);
+      params.push(value);
+    }
+    return this.db.all(
+      `SELECT s.*, (SELECT group_concat(message_id, ',') FROM (SELECT message_id FROM send_parts p WHERE p.send_id = s.id ORDER BY part)) AS message_ids
+       FROM sends s ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY s.id DESC LIMIT ?`,
+      [...params, f.limit],
+    );
+  }
+
+  /**
+   * Erases what the ledger knows about a number, in one transaction, but keeps its opt-outs (the
+   * law needs them) and turns a do_not_text mark into an opt-out from every business. Calls and
+   * sends stay, with the number replaced by `hash` (so counts and reports still add up) and the
+   * caller name, raw number and text bodies blanked. Its scheduled texts, and staff alerts
+   * quoting it that are not yet sent, are cancelled.
+   */
+  forget(number: string, hash: string, now: number): Promise<ForgetResult> {
+    return this.db.transaction(async (s) => {
+      const contact = await s.get<{ do_not_text: number }>(`SELECT do_not_text FROM contacts WHERE number = ?`, [number]);
+      let optOutAdded = 0;
+      if (contact && contact.do_not_text) {
+        optOutAdded = (await s.run(`INSERT OR IGNORE INTO opt_outs (number, business, source, created_at) VALUES (?, '*', 'do_not_text', ?)`, [number, now])).changes;
+      }
+      const cancelled = (
+        await s.run(
+          `UPDATE sends SET state = 'cancelled', reason = 'forgotten', finished_at = ?, updated_at = ? WHERE state = 'scheduled' AND (number = ? OR instr(body, ?) > 0)`,
+          [now, now, number, number],
+        )
+      ).changes;
+      const contacts = (await s.run(`DELETE FROM contacts WHERE number = ?`, [number])).changes;
+      const messages = (await s.run(`DELETE FROM messages WHERE number = ?`, [number])).changes;
+      const inboundParts = (await s.run(`DELETE FROM inbound_parts WHERE from_addr IN (?, ?)`, [number, number.replace(/^\+/, '')])).changes;
+      const tasks = (await s.run(`DELETE FROM tasks WHERE number = ?`, [number])).changes;
+      const notifications = (await s.run(`DELETE FROM notifications WHERE instr(body, ?) > 0`, [number])).changes;
+      const calls = (
+        await s.run(`UPDATE calls SET number = ?, number_raw = '', caller_name = '', detail = replace(detail, ?, ?) WHERE number = ?`, [hash, number, hash, number])
+      ).changes;
+      const sends = (await s.run(`UPDATE sends SET number = ?, number_prefix = ?, body = '', updated_at = ? WHERE number = ?`, [hash, hash, now, number])).changes;
+      const alerts = (await s.run(`UPDATE sends SET body = '', updated_at = ? WHERE instr(body, ?) > 0`, [now, number])).changes;
+      const kept = await s.get<{ n: number }>(`SELECT COUNT(*) AS n FROM opt_outs WHERE number = ?`, [number]);
+      return { contacts, messages, inboundParts, tasks, notifications, calls, sends, staffAlertsBlanked: alerts, cancelled, optOutAdded, optOutsKept: kept?.n ?? 0 };
+    });
+  }
+
+  /**
+   * A consistent copy of the ledger in `dest` (which must not exist), taken with `VACUUM INTO`
+   * on a connection of its own: safe while the daemon writes (WAL readers do not block writers).
+   */
+  async backupTo(dest: string): Promise<void> {
+    const conn = await SqliteFile.open(this.path, sqlite3.OPEN_READONLY);
+    try {
+      await conn.run('PRAGMA busy_timeout = 5000');
+      await conn.run('VACUUM INTO ?', [dest]);
+    } finally {
+      await conn.close();
+    }
+  }
+
+  /** Rows in each table (backups are checked with it). */
+  async rowCounts(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const t of LEDGER_TABLES) out[t] = (await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`))?.n ?? 0;
+    return out;
+  }
+
+  /**
+   * Retention: deletes what is older than `olderThanMs` before `now`, in batches of `batchSize`
+   * rows, each batch its own short transaction (the daemon keeps writing in between). Never
+   * touches opt_outs or contacts. Sends still waiting (scheduled, sending) stay, and so do the
+   * calls they belong to; tasks only once closed, notifications only once delivered or failed.
+   */
+  async prune(olderThanMs: number, now: number, opts: { batchSize?: number; onBatch?: (table: string, deleted: number, total: number) => void } = {}): Promise<PruneResult> {
+    const cutoff = now - olderThanMs;
+    const batch = Math.max(1, opts.batchSize ?? 5000);
+    const result: PruneResult = { sends: 0, send_parts: 0, receipts: 0, calls: 0, messages: 0, tasks: 0, notifications: 0, inbound_parts: 0 };
+    const note = (table: keyof PruneResult, n: number) => {
+      result[table] += n;
+      if (n > 0) opts.onBatch?.(table, n, result[table]);
+    };
+    // Sends first, with their parts and receipts (send_parts references sends, sends reference calls).
+    for (;;) {
+      const done = await this.db.transaction(async (s) => {
+        const ids = (await s.all<{ id: number }>(`SELECT id FROM sends WHERE created_at < ? AND state NOT IN ('scheduled','sending') LIMIT ?`, [cutoff, batch])).map((r) => r.id);
+        if (ids.length === 0) return true;
+        const list = ids.join(',');
+        note('send_parts', (await s.run(`DELETE FROM send_parts WHERE send_id IN (${list})`)).changes);
+        note('receipts', (await s.run(`DELETE FROM receipts WHERE send_id IN (${list})`)).changes);
+        note('sends', (await s.run(`DELETE FROM sends WHERE id IN (${list})`)).changes);
+        return ids.length < batch;
+      });
+      if (done) break;
+    }
+    const steps: [keyof PruneResult, string, string][] = [
+      ['receipts', 'receipts', 'received_at < ?'],
+      ['calls', 'calls', 'ended_at < ? AND NOT EXISTS (SELECT 1 FROM sends s WHERE s.call_id = calls.call_id)'],
+      ['messages', 'messages', 'received_at < ?'],
+      ['tasks', 'tasks', 'closed_at IS NOT NULL AND closed_at < ?'],
+      ['notifications', 'notifications', "state IN ('delivered','failed') AND created_at < ?"],
+      ['inbound_parts', 'inbound_parts', 'received_at < ?'],
+    ];
+    for (const [key, table, cond] of steps) {
+      for (;;) {
+        const n = await this.db.transaction(async (s) => (await s.run(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${cond} LIMIT ?)`, [cutoff, batch])).changes);
+        note(key, n);
+        if (n < batch) break;
+      }
+    }
+    return result;
+  }
 }
 
 async function insertSend(s: Statements, callId: string | null, send: NewSend, now: number): Promise<number> {
@@ -600,4 +834,114 @@ async function applyReceipt(s: Statements, messageId: string, state: ReceiptStat
     );
   }
   return { sendId: part.send_id, sendState };
+}
+
+// ---- operator tools: shapes ----
+
+/** Every state a send can be in (the SendState type, as a list). */
+export const SEND_STATES: readonly SendState[] = ['scheduled', 'sending', 'submitted', 'delivered', 'failed', 'cancelled', 'skipped'];
+/** Every call outcome (CallOutcome in src/calls/types.ts, as a list). */
+export const CALL_OUTCOMES: readonly string[] = ['answered', ...MISSED_OUTCOMES, 'unknown_end'];
+
+/** Every table of the ledger. */
+export const LEDGER_TABLES = ['calls', 'contacts', 'sends', 'send_parts', 'receipts', 'opt_outs', 'messages', 'inbound_parts', 'tasks', 'notifications'] as const;
+
+export interface LedgerReport {
+  /** Inbound calls in the window, counted by outcome, decision and reason. */
+  calls: { outcome: string; decision: string; reason: string; n: number }[];
+  /** Text-backs created in the window, counted by state. */
+  texts: { state: SendState; n: number }[];
+  /** Distinct numbers a text-back created in the window went out to (submitted). */
+  contactsTexted: number;
+  /** Texts (not keywords) received in the window after a text-back from the same business. */
+  replies: number;
+  contactsReplied: number;
+  optOuts: number;
+  /** Median of text submitted − caller's hangup, over text-backs created in the window. */
+  medianMsToText: number | null;
+}
+
+export type CallListRow = CallRow & { text_id: number | null; text_state: SendState | null; text_reason: string | null };
+
+export interface ForgetResult {
+  contacts: number;
+  messages: number;
+  inboundParts: number;
+  tasks: number;
+  notifications: number;
+  /** Rows kept with the number replaced by its hash. */
+  calls: number;
+  sends: number;
+  /** Texts to staff that quoted the number, their bodies blanked. */
+  staffAlertsBlanked: number;
+  /** Scheduled texts cancelled (to the number, or staff alerts quoting it). */
+  cancelled: number;
+  /** 1 when a do_not_text mark became an opt-out. */
+  optOutAdded: number;
+  optOutsKept: number;
+}
+
+export interface PruneResult {
+  sends: number;
+  send_parts: number;
+  receipts: number;
+  calls: number;
+  messages: number;
+  tasks: number;
+  notifications: number;
+  inbound_parts: number;
+}
+
+/** The median of the integers in a comma-separated list (as group_concat gives it); null when empty. */
+export function median(list: string | null): number | null {
+  if (!list) return null;
+  // Parsed by hand and picked with quickselect: a million values take milliseconds.
+  let count = 1;
+  for (let i = 0; i < list.length; i++) if (list.charCodeAt(i) === 44) count++;
+  const values = new Float64Array(count);
+  let n = 0;
+  let value = 0;
+  let negative = false;
+  for (let i = 0; i <= list.length; i++) {
+    const c = i < list.length ? list.charCodeAt(i) : 44;
+    if (c === 44) {
+      values[n++] = negative ? -value : value;
+      value = 0;
+      negative = false;
+    } else if (c === 45) negative = true;
+    else if (c >= 48 && c <= 57) value = value * 10 + (c - 48);
+  }
+  const mid = n >> 1;
+  const upper = select(values, mid);
+  if (n % 2 === 1) return upper;
+  // The lower middle is the largest value left of the upper one after the partition.
+  let lower = -Infinity;
+  for (let i = 0; i < mid; i++) if (values[i] > lower) lower = values[i];
+  return (lower + upper) / 2;
+}
+
+/** The k-th smallest value (0-based), partially ordering `a` in place (Hoare's quickselect). */
+function select(a: Float64Array, k: number): number {
+  let left = 0;
+  let right = a.length - 1;
+  while (left < right) {
+    const pivot = a[(left + right) >> 1];
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) right = j;
+    else if (k >= i) left = i;
+    else return a[k];
+  }
+  return a[k];
 }

@@ -146,4 +146,14 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX notifications_due ON notifications (state, next_attempt_at);
   `,
+  `
+  -- Operator tools (mctb report, calls, sends, ledger prune): covering indexes, so a report over
+  -- a million calls is a handful of index range scans and never sorts the rows.
+  CREATE INDEX calls_group ON calls (direction, outcome, decision, reason, ended_at, business);
+  CREATE INDEX calls_window ON calls (ended_at, direction, business);
+  CREATE INDEX calls_id_ended ON calls (call_id, ended_at);
+  CREATE INDEX sends_report ON sends (kind, state, created_at, business, submitted_at, number, call_id);
+  CREATE INDEX sends_reply ON sends (number, kind, submitted_at, created_at, business);
+  CREATE INDEX messages_received ON messages (received_at);
+  `,
 ];

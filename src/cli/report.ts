@@ -1,0 +1,138 @@
+// `mctb report [--since 7d] [--business NAME] [--json]`: what mctb did in a window, from the
+// ledger: calls by outcome, texted or not and why, delivery, replies, opt-outs, and how fast the
+// text followed the hangup. Aggregates in SQL over covering indexes (fast on a big ledger).
+
+import { DateTime } from 'luxon';
+import { formatDuration, parseDuration } from '../config/load';
+import { CALL_OUTCOMES, type LedgerReport } from '../ledger/ledger';
+import { MISSED_OUTCOMES } from '../calls/types';
+import { withLedger } from './read-config';
+
+/** `mctb report --json`: one object, these fields (README, "Operating it"). */
+export interface ReportJson {
+  /** The window, ISO 8601: calls that ended in it, texts created in it. */
+  since: string;
+  until: string;
+  /** The business reported on; null for all. */
+  business: string | null;
+  /** Inbound calls that ended in the window. */
+  calls: {
+    total: number;
+    answered: number;
+    /** noanswer, busy, cancel, unavailable, voicemail, queue_abandon. */
+    missed: number;
+    unknown_end: number;
+    /** Every outcome, zero included. */
+    by_outcome: Record<string, number>;
+  };
+  /** Inbound calls decided `text`. */
+  texted: number;
+  /** Calls not answered and not texted, by reason (only reasons that occurred). */
+  skipped: Record<string, number>;
+  /** Text-backs (first text of a missed call) created in the window, by state. */
+  texts: { total: number; delivered: number; failed: number; submitted: number; waiting: number; cancelled: number; skipped: number };
+  /** Texts (not keywords) received in the window after a text-back to that number went out. */
+  replies: number;
+  /** Distinct numbers a text-back went out to. */
+  contacts_texted: number;
+  /** Of those, how many replied. */
+  contacts_replied: number;
+  /** contacts_replied / contacts_texted; null when nobody was texted. */
+  reply_rate: number | null;
+  /** Opt-outs recorded in the window (for this business or all businesses). */
+  opt_outs: number;
+  /** Median seconds from the caller's hangup to the text-back's submission; null when none. */
+  median_seconds_to_text: number | null;
+}
+
+export function buildReportJson(r: LedgerReport, since: number, until: number, business: string | undefined): ReportJson {
+  const byOutcome: Record<string, number> = Object.fromEntries(CALL_OUTCOMES.map((o) => [o, 0]));
+  const skipped: Record<string, number> = {};
+  let total = 0;
+  let texted = 0;
+  for (const row of r.calls) {
+    total += row.n;
+    byOutcome[row.outcome] = (byOutcome[row.outcome] ?? 0) + row.n;
+    if (row.decision === 'text') texted += row.n;
+    else if (row.outcome !== 'answered') skipped[row.reason] = (skipped[row.reason] ?? 0) + row.n;
+  }
+  const missed = MISSED_OUTCOMES.reduce((sum, o) => sum + (byOutcome[o] ?? 0), 0);
+  const state = (s: string) => r.texts.find((t) => t.state === s)?.n ?? 0;
+  return {
+    since: new Date(since).toISOString(),
+    until: new Date(until).toISOString(),
+    business: business ?? null,
+    calls: { total, answered: byOutcome.answered ?? 0, missed, unknown_end: byOutcome.unknown_end ?? 0, by_outcome: byOutcome },
+    texted,
+    skipped: Object.fromEntries(Object.entries(skipped).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
+    texts: {
+      total: r.texts.reduce((sum, t) => sum + t.n, 0),
+      delivered: state('delivered'),
+      failed: state('failed'),
+      submitted: state('submitted'),
+      waiting: state('scheduled') + state('sending'),
+      cancelled: state('cancelled'),
+      skipped: state('skipped'),
+    },
+    replies: r.replies,
+    contacts_texted: r.contactsTexted,
+    contacts_replied: r.contactsReplied,
+    reply_rate: r.contactsTexted > 0 ? Math.round((r.contactsReplied / r.contactsTexted) * 10_000) / 10_000 : null,
+    opt_outs: r.optOuts,
+    median_seconds_to_text: r.medianMsToText === null ? null : Math.round(r.medianMsToText) / 1000,
+  };
+}
+
+export function report(opts: { config?: string; since?: string; business?: string; json?: boolean }, out = process.stdout, err = process.stderr): Promise<number> {
+  return withLedger(
+    opts.config,
+    async (ledger, config) => {
+      const sinceText = opts.since ?? '7d';
+      const window = parseDuration(sinceText);
+      if (window === undefined || window <= 0) {
+        err.write(`mctb report: --since "${sinceText}" is not a duration (e.g. 24h, 7d, 30d)\n`);
+        return 2;
+      }
+      if (opts.business !== undefined && !config.businesses.some((b) => b.name === opts.business)) {
+        err.write(`mctb report: note: no business named "${opts.business}" in the config (businesses: ${config.businesses.map((b) => b.name).join(', ')}); counting the ledger's rows for that name\n`);
+      }
+      const until = Date.now();
+      const since = until - window;
+      const j = buildReportJson(await ledger.report(since, until, opts.business), since, until, opts.business);
+      if (opts.json) {
+        out.write(JSON.stringify(j) + '\n');
+        return 0;
+      }
+      const zone = opts.business ? config.businesses.find((b) => b.name === opts.business)?.timezone : undefined;
+      const when = (ms: number) => DateTime.fromMillis(ms, { zone: zone ?? 'local' }).toFormat('yyyy-LL-dd HH:mm');
+      const pct = (n: number, of: number) => (of > 0 ? ` (${Math.round((n / of) * 100)}%)` : '');
+      const lines: [string, string | number, string?][] = [];
+      const row = (label: string, value: string | number, note = '') => lines.push([label, value, note]);
+      row('Calls (inbound)', j.calls.total);
+      row('  answered', j.calls.answered, pct(j.calls.answered, j.calls.total));
+      row('  missed', j.calls.missed, pct(j.calls.missed, j.calls.total));
+      for (const o of MISSED_OUTCOMES) if (j.calls.by_outcome[o]) row(`    ${o}`, j.calls.by_outcome[o]);
+      if (j.calls.unknown_end) row('  end not seen (unknown_end)', j.calls.unknown_end);
+      row('Texted', j.texted, j.calls.missed > 0 ? `${Math.round((j.texted / j.calls.missed) * 100)}% of missed calls` : '');
+      const skippedTotal = Object.values(j.skipped).reduce((a, b) => a + b, 0);
+      row('Not texted', skippedTotal);
+      for (const [reason, n] of Object.entries(j.skipped)) row(`  ${reason}`, n);
+      row('Texts', j.texts.total);
+      row('  delivered', j.texts.delivered, pct(j.texts.delivered, j.texts.total));
+      row('  failed', j.texts.failed, pct(j.texts.failed, j.texts.total));
+      if (j.texts.submitted) row('  awaiting receipt', j.texts.submitted);
+      if (j.texts.waiting) row('  waiting to go out', j.texts.waiting);
+      if (j.texts.cancelled) row('  cancelled', j.texts.cancelled);
+      if (j.texts.skipped) row('  skipped when due', j.texts.skipped);
+      row('Replies', j.replies, j.contacts_texted > 0 ? `from ${j.contacts_replied} of ${j.contacts_texted} contacts texted${pct(j.contacts_replied, j.contacts_texted)}` : '');
+      row('Opt-outs', j.opt_outs);
+      row('Median hangup → text', j.median_seconds_to_text === null ? '-' : `${j.median_seconds_to_text.toFixed(1)} s`);
+      out.write(`mctb report: last ${formatDuration(window)} (${when(since)} → ${when(until)}${zone ? ` ${zone}` : ''}), ${opts.business ?? 'all businesses'}\n\n`);
+      const width = Math.max(...lines.map(([label]) => label.length)) + 2;
+      const valueWidth = Math.max(...lines.map(([, v]) => String(v).length));
+      for (const [label, value, note] of lines) out.write(`${label.padEnd(width)}${String(value).padStart(valueWidth)}${note ? `  ${note.trim()}` : ''}\n`);
+      return 0;
+    },
+    err,
+  );
+}

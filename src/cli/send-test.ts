@@ -1,0 +1,192 @@
+// `mctb send-test NUMBER [--business NAME]`: renders the business's text-back as a caller would
+// get it right now (open or closed hours), sends it at once through the configured transport
+// (SMPP, the GSM modem, or the log) and follows it: bind, submit, delivery receipt. Recorded in the ledger as a `manual` send, so it
+// shows in `mctb sends`. Exit 0 submitted (and delivered, when a receipt came), 1 otherwise.
+
+import { countSegments } from '../messages/encoding';
+import { createLogger } from '../log';
+import { toE164 } from '../numbers/phone';
+import { composeTextBack } from '../policy/compose';
+import { isOpenAt } from '../policy/hours';
+import type { Ledger, SendRow } from '../ledger/ledger';
+import type { BusinessConfig, Config } from '../config/types';
+import type { EventEmitter } from 'node:events';
+import { SmppTransport } from '../sms/smpp-transport';
+import { ModemTransport } from '../sms/modem-transport';
+import type { SmsTransport } from '../sms/transport';
+import { withLedger } from './read-config';
+
+export const BIND_TIMEOUT_MS = 10_000;
+/** A modem probes, unlocks the SIM and waits for the network: give it longer. */
+export const MODEM_READY_TIMEOUT_MS = 30_000;
+export const RECEIPT_TIMEOUT_MS = 30_000;
+/**
+ * The test text is due this far ahead when recorded and taken for sending at once: a daemon
+ * running on the same ledger never picks it up meanwhile.
+ */
+const CLAIM_AHEAD_MS = 60_000;
+
+export interface SendTestOptions {
+  config?: string;
+  business?: string;
+  receiptTimeoutMs?: number;
+}
+
+function sourceOf(b: BusinessConfig, config: Config): string {
+  return b.source_addr ?? config.sms.smpp?.source_addr ?? b.dids[0] ?? '';
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export function sendTest(numberArg: string, opts: SendTestOptions, out = process.stdout, err = process.stderr): Promise<number> {
+  return withLedger(
+    opts.config,
+    async (ledger, config) => {
+      const b = opts.business === undefined ? config.businesses[0] : config.businesses.find((x) => x.name === opts.business);
+      if (!b) {
+        err.write(`mctb send-test: no business named "${opts.business}" (businesses: ${config.businesses.map((x) => x.name).join(', ')})\n`);
+        return 2;
+      }
+      const number = toE164(numberArg, b.country);
+      if (!number) {
+        err.write(`mctb send-test: "${numberArg}" is not a phone number\n`);
+        return 2;
+      }
+      if (await ledger.isOptedOut(number, b.name)) {
+        err.write(`mctb send-test: ${number} opted out of ${b.name}; mctb never texts it (\`mctb optout remove ${number}\` if that is wrong)\n`);
+        return 1;
+      }
+      const now = Date.now();
+      const kind = isOpenAt(b, now) ? 'open' : 'closed';
+      const contact = await ledger.getContact(number);
+      const text = composeTextBack(b, { callerName: contact?.caller_id_name ?? '', number, endedAt: now }, { contactName: contact?.name ?? undefined, messageKind: kind, now });
+      const seg = countSegments(text);
+      const from = sourceOf(b, config);
+      out.write(`${b.name}, ${kind} hours now: ${JSON.stringify(text)}\n  ${seg.encoding}, ${seg.segments} segment${seg.segments === 1 ? '' : 's'}; from ${from} to ${number}\n`);
+
+      const record = async (): Promise<number | undefined> => {
+        const id = await ledger.scheduleSend({ business: b.name, number, sourceAddr: from, body: text, dueAt: Date.now() + CLAIM_AHEAD_MS, kind: 'manual' }, Date.now());
+        if (await ledger.claimSend(id, Date.now())) return id;
+        out.write(`send ${id} was taken by another process; see \`mctb sends\`\n`);
+        return undefined;
+      };
+
+      switch (config.sms.transport) {
+        case 'log': {
+          const id = await record();
+          if (id === undefined) return 1;
+          const messageId = `log-${Date.now().toString(36)}`;
+          await ledger.markSubmitted(id, [messageId], Date.now());
+          out.write(`dry run (sms.transport: log): not sent, recorded as send ${id} (message id ${messageId})\n`);
+          return 0;
+        }
+        case 'smpp': {
+          const cfg = config.sms.smpp;
+          if (!cfg) return missing(err, 'sms.smpp');
+          const transport = new SmppTransport(cfg, createLogger({ level: 'warn', format: config.log.format }));
+          return sendNow(ledger, transport, { starting: `binding to ${cfg.host}:${cfg.port} as "${cfg.system_id}"…`, ready: 'bound', readyMs: BIND_TIMEOUT_MS, hint: '`mctb doctor` checks the gateway settings' }, { number, from, text }, record, opts.receiptTimeoutMs ?? RECEIPT_TIMEOUT_MS, out);
+        }
+        case 'modem': {
+          const cfg = config.sms.modem;
+          if (!cfg) return missing(err, 'sms.modem');
+          const transport = new ModemTransport(cfg, createLogger({ level: 'warn', format: config.log.format }));
+          const hint = 'is the modem plugged in, its SIM registered? a running `mctb run` holds the port: stop it first';
+          return sendNow(ledger, transport, { starting: `opening ${cfg.device}…`, ready: 'modem ready', readyMs: MODEM_READY_TIMEOUT_MS, hint }, { number, from, text }, record, opts.receiptTimeoutMs ?? RECEIPT_TIMEOUT_MS, out);
+        }
+      }
+    },
+    err,
+  );
+}
+
+function missing(err: NodeJS.WritableStream, key: string): number {
+  err.write(`mctb send-test: ${key} is missing from the config\n`);
+  return 2;
+}
+
+/** A transport that reports its state changes (SMPP, modem). */
+type StatefulTransport = SmsTransport & { events: EventEmitter<{ state: [string, string] }> };
+
+/**
+ * Starts the transport, waits (bounded) until it can send, records and submits the text, then
+ * waits for its delivery receipt. The transport's own warnings (bind refused, port lost) go to
+ * stderr.
+ */
+async function sendNow(
+  ledger: Ledger,
+  transport: StatefulTransport,
+  words: { starting: string; ready: string; readyMs: number; hint: string },
+  sms: { number: string; from: string; text: string },
+  record: () => Promise<number | undefined>,
+  receiptTimeoutMs: number,
+  out: NodeJS.WritableStream,
+): Promise<number> {
+  let last = '';
+  transport.events.on('state', (state, detail) => (last = `${state}: ${detail}`));
+  let sendId: number | undefined;
+  let wake: (() => void) | undefined;
+  // Receipts for any text (the daemon's too, when the gateway hands them to this session) are
+  // stored, as the daemon would; ours wakes the wait below.
+  transport.onReceipt(async (r) => {
+    const matched = await ledger.recordReceipt(r.messageId, r.state, r.error, Date.now());
+    if (matched.sendId !== undefined && matched.sendId === sendId) wake?.();
+  });
+  // An incoming text is not ours to take: refused, the gateway delivers it again (to `mctb run`).
+  transport.onMessage(async () => {
+    throw new Error('mctb send-test does not take incoming texts');
+  });
+
+  out.write(`${words.starting}\n`);
+  transport.start();
+  try {
+    const until = Date.now() + words.readyMs;
+    while (!transport.ready && Date.now() < until) await sleep(50);
+    if (!transport.ready) {
+      out.write(`not ${words.ready} within ${words.readyMs / 1000} s${last ? ` (${last})` : ''}; ${words.hint}\n`);
+      return 1;
+    }
+    out.write(`${words.ready}\n`);
+    sendId = await record();
+    if (sendId === undefined) return 1;
+    const result = await transport.submit({ to: sms.number, from: sms.from, text: sms.text, reference: sendId & 0xff });
+    if (result.kind !== 'accepted') {
+      await ledger.finishSend(sendId, 'failed', result.kind === 'failed' ? 'gateway_rejected' : 'gateway_unavailable', Date.now(), result.error);
+      out.write(`not submitted: ${result.error} (send ${sendId} marked failed)\n`);
+      return 1;
+    }
+    await ledger.markSubmitted(sendId, result.messageIds, Date.now());
+    out.write(`submitted (message id ${result.messageIds.join(', ')}; send ${sendId})\n`);
+
+    // Wait for the send to be final: from a receipt on this session, or one the daemon stored.
+    const deadline = Date.now() + receiptTimeoutMs;
+    let row: SendRow | undefined;
+    for (;;) {
+      row = await ledger.getSend(sendId);
+      if (row && (row.state === 'delivered' || row.state === 'failed')) break;
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 250));
+        wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+    if (row?.state === 'delivered') {
+      out.write('delivered\n');
+      return 0;
+    }
+    if (row?.state === 'failed') {
+      out.write(`not delivered: ${row.reason ?? 'failed'}${row.error ? ` (error ${row.error})` : ''}\n`);
+      return 1;
+    }
+    out.write(`no receipt within ${Math.round(receiptTimeoutMs / 1000)}s (it may come later: \`mctb run\` records it; see \`mctb sends\`)\n`);
+    return 0;
+  } finally {
+    await transport.stop(2000);
+  }
+}

@@ -1,0 +1,305 @@
+// `mctb forget`, `mctb ledger backup` and `mctb ledger prune` (and Ledger.prune, which the
+// daemon will call for ledger.retention), on real ledger files.
+
+import { expect } from 'chai';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ledger, LEDGER_TABLES, type CallRecord } from '../../src/ledger/ledger';
+import { SqliteFile } from '../../src/ledger/sqlite';
+import { numberHash } from '../../src/cli/ledger-admin';
+import { tempDir } from '../support/harness';
+import { mctb, yamlConfig } from '../support/cli';
+
+const JANE = '+14155550123';
+const TOM = '+16175550110';
+const STAFF = '+13125550100';
+const SHOP = 'Brightside Dental';
+const DAY = 86_400_000;
+
+function call(id: string, number: string, endedAt: number, over: Partial<CallRecord> = {}): CallRecord {
+  return {
+    callId: id,
+    direction: 'inbound',
+    business: SHOP,
+    did: '+15550001000',
+    number,
+    numberRaw: number.slice(1),
+    callerName: number === JANE ? 'Jane Doe' : 'Tom',
+    outcome: 'noanswer',
+    decision: 'text',
+    reason: 'missed',
+    detail: `noanswer while open (caller ${number})`,
+    startedAt: endedAt - 20_000,
+    endedAt,
+    recordedAt: endedAt + 300,
+    ...over,
+  };
+}
+
+const textBack = (number: string, at: number) => ({ business: SHOP, number, sourceAddr: '+15550001000', body: number === JANE ? 'Hi Jane, sorry we missed you' : 'Hi Tom', dueAt: at, kind: 'text_back' });
+
+async function counts(path: string): Promise<Record<string, number>> {
+  const db = await SqliteFile.open(path);
+  try {
+    const out: Record<string, number> = {};
+    for (const t of LEDGER_TABLES) out[t] = (await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`))!.n;
+    return out;
+  } finally {
+    await db.close();
+  }
+}
+
+describe('ledger administration', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let cleanup: () => void;
+  let file: string;
+  let ledgerPath: string;
+  beforeEach(() => {
+    ({ dir, cleanup } = tempDir('mctb-ledger-admin-'));
+    ledgerPath = join(dir, 'mctb.db');
+    file = join(dir, 'mctb.yaml');
+    writeFileSync(file, yamlConfig({ amiPort: 5038, smppPort: 2775, ledger: ledgerPath }));
+  });
+  afterEach(() => cleanup());
+
+  describe('mctb forget', () => {
+    async function fill(): Promise<{ janeSend: number; waiting: number }> {
+      const l = await Ledger.open(ledgerPath);
+      const now = Date.now();
+      await l.upsertContact({ number: JANE, name: 'Jane Doe', tags: ['vip'], doNotText: true }, now - 10 * DAY);
+      const janeSend = (await l.recordCall(call('j1', JANE, now - 3 * DAY), textBack(JANE, now - 3 * DAY))).sendId!;
+      await l.claimSend(janeSend, now - 3 * DAY);
+      await l.markSubmitted(janeSend, ['m-j1'], now - 3 * DAY);
+      await l.recordReceipt('m-j1', 'delivered', null, now - 3 * DAY);
+      // A second missed call, its text still waiting, with a staff alert quoting the number.
+      const waiting = (
+        await l.recordCall(call('j2', JANE, now - 60_000, { reason: 'missed' }), [
+          textBack(JANE, now + DAY),
+          { business: SHOP, number: STAFF, sourceAddr: '+15550001000', body: `${SHOP}: missed call from Jane Doe ${JANE}`, dueAt: now + DAY, kind: 'staff_alert' },
+        ], [{ eventId: 'ev-1', business: SHOP, type: 'missed_call', body: JSON.stringify({ data: { number: JANE } }) }])
+      ).sendId!;
+      await l.applyInbound({ message: { business: SHOP, number: JANE, to: '+15550001000', body: 'call me back please', keyword: null, receivedAt: now - 2 * DAY }, sends: [], notifications: [] });
+      await l.applyInbound({ message: { business: SHOP, number: JANE, to: '+15550001000', body: 'STOP', keyword: 'stop', receivedAt: now - DAY }, optOut: { scope: SHOP }, sends: [], notifications: [] });
+      await l.storeInboundPart(JANE, '+15550001000', { ref: 9, total: 2, seq: 1 }, 'half a mess', now - DAY);
+      await l.openTask(SHOP, JANE, 'j2', now - 60_000);
+      // Tom stays untouched.
+      await l.recordCall(call('t1', TOM, now - DAY), textBack(TOM, now - DAY));
+      await l.openTask(SHOP, TOM, 't1', now - DAY);
+      await l.close();
+      return { janeSend, waiting };
+    }
+
+    it('erases the contact, messages, tasks, notifications; hashes the number in calls and texts; keeps the opt-out', async () => {
+      const { janeSend, waiting } = await fill();
+      const before = await mctb(['report', '-c', file, '--json']);
+      const refused = await mctb(['forget', JANE, '-c', file]);
+      expect(refused.code).to.equal(2);
+      expect(refused.stderr).to.include('--yes');
+
+      const r = await mctb(['forget', '(415) 555-0123', '--yes', '-c', file]);
+      expect(r.code, r.stderr).to.equal(0);
+      const hash = numberHash(JANE);
+      expect(hash).to.match(/^sha256:[0-9a-f]{16}$/);
+      expect(r.stdout).to.include(`forgot ${JANE}; its calls and texts now show ${hash}`);
+      expect(r.stdout).to.include('erased: 1 contact, 2 messages, 1 message part, 1 callback task, 1 staff notification');
+      expect(r.stdout).to.include('anonymised: 2 calls and 2 texts');
+      expect(r.stdout).to.include('1 staff text quoting it blanked');
+      expect(r.stdout).to.include('cancelled: 2 texts not yet sent');
+      expect(r.stdout).to.include('kept: 2 opt-outs');
+
+      const db = await SqliteFile.open(ledgerPath);
+      try {
+        const everywhere = async (value: string) => {
+          const hits: string[] = [];
+          for (const t of LEDGER_TABLES) {
+            const cols = (await db.all<{ name: string }>(`PRAGMA table_info(${t})`)).map((c) => c.name);
+            for (const c of cols) {
+              const n = (await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t} WHERE instr(CAST(${c} AS TEXT), ?) > 0`, [value]))!.n;
+              if (n) hits.push(`${t}.${c}`);
+            }
+          }
+          return hits;
+        };
+        // The number survives only in the opt-out list; the name and the raw number nowhere.
+        expect(await everywhere(JANE)).to.deep.equal(['opt_outs.number']);
+        expect(await everywhere('4155550123')).to.deep.equal(['opt_outs.number']);
+        expect(await everywhere('Jane')).to.deep.equal([]);
+        const optOuts = await db.all<{ business: string; source: string }>(`SELECT business, source FROM opt_outs WHERE number = ? ORDER BY business`, [JANE]);
+        expect(optOuts).to.deep.equal([
+          { business: '*', source: 'do_not_text' }, // the do_not_text mark, kept as an opt-out
+          { business: SHOP, source: 'sms' },
+        ]);
+        const calls = await db.all<{ call_id: string; number: string; number_raw: string; caller_name: string; detail: string }>(`SELECT call_id, number, number_raw, caller_name, detail FROM calls WHERE call_id LIKE 'j%' ORDER BY call_id`);
+        expect(calls.map((c) => [c.number, c.number_raw, c.caller_name])).to.deep.equal([
+          [hash, '', ''],
+          [hash, '', ''],
+        ]);
+        expect(calls[0].detail).to.equal(`noanswer while open (caller ${hash})`);
+        const sent = await db.get<{ number: string; body: string; state: string }>(`SELECT number, body, state FROM sends WHERE id = ?`, [janeSend]);
+        expect(sent).to.deep.equal({ number: hash, body: '', state: 'delivered' });
+        const cancelled = await db.all<{ kind: string; state: string; reason: string }>(`SELECT kind, state, reason FROM sends WHERE call_id = 'j2' OR kind = 'staff_alert' ORDER BY id`);
+        expect(cancelled).to.deep.equal([
+          { kind: 'text_back', state: 'cancelled', reason: 'forgotten' },
+          { kind: 'staff_alert', state: 'cancelled', reason: 'forgotten' },
+        ]);
+        expect((await db.get<{ id: number }>(`SELECT id FROM sends WHERE id = ?`, [waiting]))!.id).to.equal(waiting);
+        // Tom is untouched.
+        expect((await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM tasks WHERE number = ?`, [TOM]))!.n).to.equal(1);
+        expect((await db.get<{ number: string }>(`SELECT number FROM calls WHERE call_id = 't1'`))!.number).to.equal(TOM);
+      } finally {
+        await db.close();
+      }
+
+      // Counts still add up: the report is the same except for the texts cancelled just now.
+      const b = JSON.parse(before.stdout);
+      const a = JSON.parse((await mctb(['report', '-c', file, '--json'])).stdout);
+      expect(a.calls).to.deep.equal(b.calls);
+      expect(a.texted).to.equal(b.texted);
+      expect(a.contacts_texted).to.equal(b.contacts_texted);
+      expect(a.opt_outs).to.equal(b.opt_outs + 1);
+      expect(a.texts.cancelled).to.equal(b.texts.cancelled + 1);
+
+      // The opt-out still works; `why` finds nothing personal.
+      const l = await Ledger.open(ledgerPath);
+      expect(await l.isOptedOut(JANE, SHOP)).to.equal(true);
+      expect(await l.callsForNumber(JANE)).to.have.length(0);
+      await l.close();
+      const again = await mctb(['forget', JANE, '--yes', '--json', '-c', file]);
+      expect(JSON.parse(again.stdout)).to.deep.include({ number: JANE, hash, cancelled: 0, opt_outs_kept: 2 });
+      expect(JSON.parse(again.stdout).anonymised).to.deep.equal({ calls: 0, sends: 0, staff_alerts: 0 });
+    });
+
+    it('refuses what is not a phone number', async () => {
+      const r = await mctb(['forget', 'jane', '--yes', '-c', file]);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.include('"jane" is not a phone number');
+    });
+  });
+
+  describe('mctb ledger backup', () => {
+    it('copies the ledger while another connection has it open and is writing; same row counts; never overwrites', async () => {
+      const l = await Ledger.open(ledgerPath);
+      const now = Date.now();
+      for (let i = 0; i < 200; i++) {
+        const id = (await l.recordCall(call(`c${i}`, i % 2 ? JANE : TOM, now - i * 1000), textBack(i % 2 ? JANE : TOM, now))).sendId!;
+        if (i % 3 === 0) {
+          await l.claimSend(id, now);
+          await l.markSubmitted(id, [`m${i}`], now);
+          await l.recordReceipt(`m${i}`, 'delivered', null, now);
+        }
+      }
+      await l.addOptOut(JANE, '*', 'admin', now);
+      await l.upsertContact({ number: TOM, name: 'Tom', tags: [], doNotText: false }, now);
+      // The source stays open (as under the daemon), with a write waiting in the WAL.
+      const expected = await l.rowCounts();
+      const backup = join(dir, 'mctb-backup.db');
+      const r = await mctb(['ledger', 'backup', backup, '-c', file]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.match(/^backed up .*mctb\.db to .*mctb-backup\.db: \d+(\.\d)? (KiB|MiB) in \d+\.\d s\n$/);
+      expect(await counts(join(dir, 'mctb-backup.db'))).to.deep.equal(expected);
+      // The backup is a ledger: it opens, at the latest schema version, with the same rows.
+      const copy = await Ledger.open(join(dir, 'mctb-backup.db'));
+      expect(await copy.rowCounts()).to.deep.equal(expected);
+      expect(await copy.schemaVersion()).to.equal(await l.schemaVersion());
+      expect(await copy.isOptedOut(JANE, SHOP)).to.equal(true);
+      await copy.close();
+
+      // Writing on while backing up again does not disturb either side.
+      const writes = (async () => {
+        for (let i = 200; i < 260; i++) await l.recordCall(call(`c${i}`, TOM, now + i), textBack(TOM, now));
+      })();
+      const second = await mctb(['ledger', 'backup', join(dir, 'second.db'), '-c', file]);
+      await writes;
+      expect(second.code, second.stderr).to.equal(0);
+      const c2 = await counts(join(dir, 'second.db'));
+      expect(c2.calls).to.be.within(200, 260);
+      expect(c2.sends).to.equal(c2.calls); // a consistent snapshot: every call has its text
+      await l.close();
+
+      const exists = await mctb(['ledger', 'backup', join(dir, 'mctb-backup.db'), '-c', file]);
+      expect(exists.code).to.equal(2);
+      expect(exists.stderr).to.include('exists; a backup never overwrites a file');
+      const nowhere = await mctb(['ledger', 'backup', join(dir, 'no', 'such', 'dir', 'b.db'), '-c', file]);
+      expect(nowhere.code).to.equal(1);
+      expect(existsSync(join(dir, 'no'))).to.equal(false);
+    });
+  });
+
+  describe('retention: Ledger.prune and mctb ledger prune', () => {
+    /** Old rows in every table (500 days), recent ones (10 days), and old rows that must stay. */
+    async function fill(l: Ledger, now: number) {
+      const old = now - 500 * DAY;
+      const recent = now - 10 * DAY;
+      for (const [prefix, at, n] of [['old', old, 7], ['new', recent, 3]] as const) {
+        for (let i = 0; i < n; i++) {
+          const number = `+1415555${String(1000 + i)}`;
+          const id = (await l.recordCall(call(`${prefix}${i}`, number, at + i), textBack(number, at + i))).sendId!;
+          await l.claimSend(id, at + i);
+          await l.markSubmitted(id, [`${prefix}-m${i}`], at + i);
+          await l.recordReceipt(`${prefix}-m${i}`, 'delivered', null, at + i + 1000);
+          await l.applyInbound({ message: { business: SHOP, number, to: '+15550001000', body: 'ok', keyword: null, receivedAt: at + i + 5000 }, sends: [], notifications: [] });
+          const task = await l.openTask(SHOP, number, `${prefix}${i}`, at + i);
+          await l.closeTask(task, 'done', at + i + 10_000);
+        }
+        await l.enqueueNotifications([{ eventId: `${prefix}-delivered`, business: SHOP, type: 'missed_call', body: '{}' }, { eventId: `${prefix}-pending`, business: SHOP, type: 'missed_call', body: '{}' }], at);
+        await l.markNotification((await l.getNotification(`${prefix}-delivered`))!.id, { state: 'delivered' }, at + 100);
+        await l.storeInboundPart('+14155550000', '+15550001000', { ref: at % 200, total: 2, seq: 1 }, 'half', at);
+        await l.addOptOut(`+1415555${prefix === 'old' ? '8000' : '8001'}`, '*', 'sms', at);
+      }
+      // Old but still needed: a text still waiting (and so its call), an open task, an unmatched receipt.
+      const waiting = (await l.recordCall(call('old-waiting', '+14155559000', old), textBack('+14155559000', now + DAY))).sendId!;
+      await l.openTask(SHOP, '+14155559000', 'old-waiting', old);
+      await l.recordReceipt('stray', 'delivered', null, old);
+      return { waiting };
+    }
+
+    it('deletes what is older than the cutoff in batches, never opt-outs, contacts, open tasks, waiting texts or pending notifications', async () => {
+      const l = await Ledger.open(ledgerPath);
+      const now = Date.now();
+      const { waiting } = await fill(l, now);
+      const before = await l.rowCounts();
+      const batches: string[] = [];
+      const result = await l.prune(400 * DAY, now, { batchSize: 3, onBatch: (t, n, total) => batches.push(`${t}:${n}:${total}`) });
+      expect(result).to.deep.equal({ sends: 7, send_parts: 7, receipts: 8, calls: 7, messages: 7, tasks: 7, notifications: 1, inbound_parts: 1 });
+      expect(batches.filter((b) => b.startsWith('calls:'))).to.deep.equal(['calls:3:3', 'calls:3:6', 'calls:1:7']);
+      const after = await l.rowCounts();
+      for (const [t, n] of Object.entries(result)) expect(after[t], t).to.equal(before[t] - n);
+      expect(after.opt_outs).to.equal(before.opt_outs);
+      expect(after.contacts).to.equal(before.contacts);
+      expect((await l.getSend(waiting))?.state).to.equal('scheduled');
+      expect(await l.getCall('old-waiting')).to.not.equal(undefined);
+      expect(await l.getCall('new0')).to.not.equal(undefined);
+      expect(await l.getCall('old0')).to.equal(undefined);
+      expect(await l.getNotification('old-pending')).to.not.equal(undefined);
+      expect((await l.listOpenTasks()).map((t) => t.call_id)).to.deep.equal(['old-waiting']);
+      // Nothing left to do the second time.
+      expect(Object.values(await l.prune(400 * DAY, now)).every((n) => n === 0)).to.equal(true);
+      await l.close();
+    });
+
+    it('mctb ledger prune --older-than 400d: a line per batch, then the totals; refuses under a day', async () => {
+      const l = await Ledger.open(ledgerPath);
+      await fill(l, Date.now());
+      await l.close();
+      const r = await mctb(['ledger', 'prune', '--older-than', '400d', '--batch-size', '2', '-c', file]);
+      expect(r.code, r.stderr).to.equal(0);
+      const lines = r.stdout.trim().split('\n');
+      expect(lines[0]).to.match(/^pruning rows older than 400d \(before \d{4}-\d\d-\d\d \d\d:\d\d\), 2 at a time; opt-outs and contacts are kept$/);
+      expect(lines.filter((x) => x.startsWith('  calls:'))).to.deep.equal(['  calls: deleted 2 (2 so far)', '  calls: deleted 2 (4 so far)', '  calls: deleted 2 (6 so far)', '  calls: deleted 1 (7 so far)']);
+      expect(r.stdout).to.include('done: deleted 7 calls, 7 texts, 7 text parts, 8 receipts, 7 messages, 7 closed tasks, 1 notifications, 1 message parts');
+
+      const json = await mctb(['ledger', 'prune', '--older-than', '400d', '--json', '-c', file]);
+      const last = JSON.parse(json.stdout.trim().split('\n').pop()!);
+      expect(last).to.deep.include({ done: true, older_than: '400d' });
+      expect(Object.values(last.deleted).every((n) => n === 0)).to.equal(true);
+
+      const short = await mctb(['ledger', 'prune', '--older-than', '12h', '-c', file]);
+      expect(short.code).to.equal(2);
+      expect(short.stderr).to.include('under 1d');
+      const missing = await mctb(['ledger', 'prune', '-c', file]);
+      expect(missing.code).to.not.equal(0);
+      expect(missing.stderr).to.include('--older-than');
+    });
+  });
+});
