@@ -108,6 +108,15 @@ describe('mctb command line', function () {
     expect(r.stdout).to.match(/DECISION\s+no text: number withheld/);
   });
 
+  it('demo --transport modem runs the pipeline against the simulated modem on a pseudo-terminal', async () => {
+    const r = await mctb(['demo', '--transport', 'modem'], { timeoutMs: 60_000 });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.include('through a simulated GSM modem (AT commands) on the pseudo-terminal');
+    expect(r.stdout).to.match(/SMS\s+submitted to \+14155550123 .*id mr:/);
+    expect(r.stdout).to.match(/RECEIPT\s+delivered \(id mr:/);
+    expect(r.stdout).to.match(/4 texted, 4 not texted; 4 SMS submitted, 4 delivery receipts/);
+  });
+
   it('demo --json prints one JSON object per line', async () => {
     const r = await mctb(['demo', '--json', '--transport', 'log']);
     expect(r.code, r.stderr).to.equal(0);
