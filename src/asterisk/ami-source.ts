@@ -151,7 +151,11 @@ export class AmiSource extends EventEmitter<AmiSourceEvents> {
     const reader = new AmiFrameReader((record) => {
       if (generation !== this.generation) return;
       if (record.event !== undefined) this.emit('frame', record, this.clock());
-      else manager.emit('rawevent', record);
+      // Only answers to our own actions go to asterisk-manager: it emits each response under its
+      // ActionID as an event name, so a PBX frame with `ActionID: rawevent` crashed the process (a
+      // TypeError in the library, thrown from process.nextTick) and `ActionID: close` forced a
+      // reconnect (ending every call in progress as unknown_end). The library's ActionIDs are digits.
+      else if (typeof record.actionid === 'string' && /^\d+$/.test(record.actionid)) manager.emit('rawevent', record);
     });
     this.reader = reader;
     if (socket) {

@@ -31,7 +31,11 @@ export type { ConfigProblem } from './types';
 /** "config/x.yaml:3:5: asterisk.ami.port: expected ..." ("file: message" when not tied to a line). */
 export function formatProblem(p: ConfigProblem): string {
   const where = p.line > 0 ? `${p.file}:${p.line}:${p.column}` : p.file;
-  return p.path ? `${where}: ${p.path}: ${p.message}` : `${where}: ${p.message}`;
+  // One problem, one line: many messages quote the value as written (hours, quiet_hours, template
+  // variables, http.listen), and a block scalar's line break split the problem over two lines,
+  // the second not in this form (found by test/reliability/config.test.ts). Escaped as in JSON.
+  const text = p.path ? `${where}: ${p.path}: ${p.message}` : `${where}: ${p.message}`;
+  return text.replace(/[\r\n]/g, (c) => (c === '\n' ? '\\n' : '\\r'));
 }
 
 export class ConfigError extends Error {

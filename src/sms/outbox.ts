@@ -25,7 +25,7 @@ export class Outbox {
   private timer?: NodeJS.Timeout;
   private running = false;
   private stopping = false;
-  private readonly inFlight = new Map<number, Promise<void>>();
+  private readonly inFlight = new Map<number, Promise<boolean>>();
   private polling = false;
 
   constructor(
@@ -73,13 +73,21 @@ export class Outbox {
           for (const row of due) {
             if (this.inFlight.size >= MAX_IN_FLIGHT) break;
             if (this.inFlight.has(row.id)) continue;
-            const job = this.process(row).catch((err) => {
-              this.log.error('outbox could not process a send; it stays scheduled', { send: row.id, error: (err as Error).message });
-            });
+            const job = this.process(row).then(
+              () => true,
+              (err) => {
+                this.log.error('outbox could not process a send; it stays scheduled', { send: row.id, error: (err as Error).message });
+                return false;
+              },
+            );
             this.inFlight.set(row.id, job);
-            void job.finally(() => {
+            void job.then((done) => {
               this.inFlight.delete(row.id);
-              this.poke();
+              // Not after a failure (the ledger cannot be written: disk full, read-only): the next
+              // regular poll tries again. Poking here polled again at once, a loop that took the
+              // same row and logged ~300 errors a second for as long as the fault lasted (found by
+              // test/reliability/ledger.test.ts).
+              if (done) this.poke();
             });
           }
         }

@@ -234,7 +234,12 @@ export class SmppTransport implements SmsTransport {
         this.lost('corrupt stream');
         return;
       }
-      if (err && 'code' in err) {
+      // Socket errors carry a code; so do the RangeErrors the library throws while parsing a
+      // corrupt PDU (ERR_OUT_OF_RANGE, ERR_BUFFER_OUT_OF_BOUNDS). Those are no socket error: no
+      // 'close' follows, and the session stayed wedged (the library leaves _busy set) until the
+      // enquire_link timeout, its submits unanswered and re-sent after the reconnect, so a text the
+      // gateway had accepted went out twice (found by test/reliability). They are read past below.
+      if (err && 'code' in err && !(err instanceof RangeError || err instanceof TypeError)) {
         this.log.debug('SMPP socket error', { error: err.message });
         return; // 'close' follows
       }

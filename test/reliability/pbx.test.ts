@@ -1,0 +1,74 @@
+// Reliability 3, PBX faults: the AMI server goes away in the middle of three calls (the socket is
+// closed and nothing listens for a while), then comes back. The daemon reconnects; the calls whose
+// hangup it never saw end without a text as `unknown_end` in the ledger, also when the PBX sends
+// their late events after the reconnect; a call after the reconnect is handled normally.
+
+import { expect } from 'chai';
+import { AmiReplayServer } from '../../src/demo/ami-replay';
+import { business, sleep, waitFor } from '../support/harness';
+import { startPipeline, type Pipeline } from '../support/pipeline';
+import { callerNumber, getHealth, missedCall, NO_LIMITS } from '../support/reliability';
+
+describe('reliability: PBX faults', function () {
+  this.timeout(60_000);
+  let p: Pipeline | undefined;
+  afterEach(async () => {
+    await p?.stop();
+    p = undefined;
+  });
+
+  it('AMI connection closed mid-call: reconnects, cut calls end as unknown_end with no text, the next call is texted', async () => {
+    p = await startPipeline({ businesses: [business({ limits: NO_LIMITS })], top: { http: { listen: '127.0.0.1:0' } } });
+    const port = p.daemon.healthPort!;
+    const ledger = p.daemon.ledgerHandle;
+
+    // A call before the fault, handled normally.
+    const before = missedCall(1, callerNumber(2001));
+    await p.pbx.play(before.events);
+    await waitFor('the first text', () => p!.smsc.submits.length === 1);
+
+    // Three calls in progress: everything up to (not including) their first Hangup event.
+    const cut = [missedCall(2, callerNumber(2002)), missedCall(3, callerNumber(2003), 'busy'), missedCall(4, callerNumber(2004))];
+    const head = (c: { events: string }) => c.events.slice(0, c.events.indexOf('Event: Hangup'));
+    for (const c of cut) await p.pbx.play(head(c));
+    await waitFor('three calls followed', () => p!.daemon.openCalls === 3);
+
+    // The PBX goes away: the socket closes and nothing listens (connection refused) for a while.
+    const amiPort = p.config.asterisk.ami.port;
+    await p.pbx.close();
+    await waitFor('the cut calls decided', () => cut.every((c) => p!.decided.some((d) => d.call.callId === c.callId)));
+    await waitFor('unhealthy while the PBX is away', async () => {
+      const h = await getHealth(port);
+      return h.status === 503 && !h.body.pbx.up && h.body.ledger.up;
+    });
+    await sleep(1500);
+
+    // It comes back on the same port; the daemon logs in again.
+    const again = new AmiReplayServer({ getvar: () => 'allowed_not_screened' });
+    await again.listen(amiPort);
+    p.pbx = again; // closed by p.stop()
+    await again.waitForLogin(15_000);
+    await waitFor('healthy again', async () => (await getHealth(port)).status === 200, 10_000);
+
+    // A PBX may send the rest of the cut calls' events late: they change nothing.
+    for (const c of cut) await again.play(c.events.slice(head(c).length));
+    // A new call after the reconnect is handled normally.
+    const after = missedCall(5, callerNumber(2005));
+    await again.play(after.events);
+    await waitFor('the text after the reconnect', () => p!.smsc.submits.length >= 2, 10_000);
+    await sleep(1000); // anything else would have gone out by now
+
+    for (const c of cut) {
+      const d = p.decided.find((x) => x.call.callId === c.callId)!;
+      expect(d, c.callId).to.include({ decision: 'no_text', reason: 'unknown_end', recorded: true });
+      expect(d.call.outcome).to.equal('unknown_end');
+      const row = await ledger.getCall(c.callId);
+      expect(row, c.callId).to.include({ outcome: 'unknown_end', decision: 'no_text', reason: 'unknown_end', number: c.number });
+      expect(await ledger.findSends({ number: c.number, limit: 10 }), `no text to ${c.number}`).to.deep.equal([]);
+    }
+    expect(p.smsc.submits.map((s) => s.destination)).to.deep.equal([before.number, after.number]);
+    expect(await ledger.getCall(after.callId)).to.include({ outcome: 'noanswer', decision: 'text', reason: 'missed' });
+    expect(p.daemon.openCalls, 'nothing left half-followed').to.equal(0);
+    expect(p.logLines.filter((l) => /AMI connection down/.test(l)), 'the outage is logged once').to.have.length(1);
+  });
+});
