@@ -252,8 +252,16 @@ export class Ledger {
   }
 
   /** Puts a send back in the queue (gateway down, throttled) to be tried again at `dueAt`. */
-  async reschedule(id: number, dueAt: number, error: string, now: number): Promise<void> {
-    await this.db.run(`UPDATE sends SET state = 'scheduled', due_at = ?, error = ?, updated_at = ? WHERE id = ?`, [dueAt, error, now, id]);
+  /**
+   * Puts a send back in the queue to be tried again at `dueAt`. `uncertain`: it may have reached
+   * the gateway already (the link died before its answer), so it is marked interrupted, like a
+   * send found on the wire after a crash: the ledger says which texts may have gone out twice.
+   */
+  async reschedule(id: number, dueAt: number, error: string, now: number, uncertain = false): Promise<void> {
+    await this.db.run(
+      `UPDATE sends SET state = 'scheduled', due_at = ?, error = ?, updated_at = ?, interrupted = interrupted + ? WHERE id = ?`,
+      [dueAt, error, now, uncertain ? 1 : 0, id],
+    );
   }
 
   /** Ends a send that will never reach the gateway (failed, cancelled, skipped). */

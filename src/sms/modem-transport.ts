@@ -537,9 +537,10 @@ export class ModemTransport implements SmsTransport {
           return { kind: 'retry', error: `modem_error${r.code ? `: ${r.code}` : ''}` };
         case 'TIMEOUT':
           if (alive) this.lost('no answer to AT+CMGS');
-          return { kind: 'retry', error: 'modem_timeout' };
+          return { kind: 'retry', error: 'modem_timeout', uncertain: true };
         case 'GONE':
-          return { kind: 'retry', error: 'modem_gone' };
+          // The PDU may have left before the port vanished.
+          return { kind: 'retry', error: 'modem_gone', uncertain: true };
       }
     }
     return { kind: 'accepted', messageIds };

@@ -125,7 +125,7 @@ export class Outbox {
         break;
       case 'retry': {
         const nextAt = after + Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(row.attempts, 10));
-        await this.ledger.reschedule(row.id, nextAt, result.error, after);
+        await this.ledger.reschedule(row.id, nextAt, result.error, after, result.uncertain === true);
         this.log.warn('gateway did not take the text; will retry', { send: row.id, error: result.error, retry_in_ms: nextAt - after });
         this.events.retrying?.(row, result.error, nextAt);
         break;

@@ -166,11 +166,11 @@ export class SmppTransport implements SmsTransport {
       };
       // The session died with this submit on the wire: the gateway may or may not have it. It is
       // retried (a missed text is worse than a rare double), and the outbox keeps the row.
-      const onLost = () => settle({ kind: 'retry', error: 'connection_lost' });
+      const onLost = () => settle({ kind: 'retry', error: 'connection_lost', uncertain: true });
       this.awaitingResp.add(onLost);
       const timer = setTimeout(() => {
         this.log.warn('no submit_sm_resp in time; dropping the session', { to: maskNumber(sms.to) });
-        settle({ kind: 'retry', error: 'response_timeout' });
+        settle({ kind: 'retry', error: 'response_timeout', uncertain: true });
         this.lost('submit_sm_resp timeout');
       }, RESPONSE_TIMEOUT_MS);
       const sent = session.submit_sm(

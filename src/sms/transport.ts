@@ -4,8 +4,11 @@ import type { ReceiptState } from '../ledger/ledger';
 
 export type SubmitResult =
   | { kind: 'accepted'; messageIds: string[] }
-  /** Nothing was sent, or the gateway asked us to come back later (throttled, queue full, down). */
-  | { kind: 'retry'; error: string }
+  /**
+   * Nothing was sent, or the gateway asked us to come back later (throttled, queue full, down).
+   * `uncertain`: the text was on the wire when the link died, so the gateway may have it.
+   */
+  | { kind: 'retry'; error: string; uncertain?: boolean }
   /** The gateway refused this message for good. */
   | { kind: 'failed'; error: string };
 

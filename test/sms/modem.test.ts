@@ -184,7 +184,7 @@ describe('GSM modem transport', function () {
       const { sim, t, lines } = await readyModem({}, { commandTimeoutMs: 400, probeTimeoutMs: 200, probeAttempts: 2 });
       await sim.command({ hang: true });
       const r = await t.submit(sms('into the void'));
-      expect(r).to.deep.equal({ kind: 'retry', error: 'modem_timeout' });
+      expect(r).to.deep.equal({ kind: 'retry', error: 'modem_timeout', uncertain: true });
       expect(t.ready).to.equal(false);
       await waitFor('a reopen', () => lines.some((l) => /no answer to AT\+CMGS|does not answer AT/.test(l)));
       const mark = sim.history.length;
