@@ -9,7 +9,7 @@ import { AriSource } from './asterisk/ari-source';
 import { CallTracker } from './calls/tracker';
 import type { CallEvent, EndedCall, InboundCallStarted } from './calls/types';
 import type { Config } from './config/types';
-import { Ledger, type ContactRow, type NewNotification, type NewSend, type NotificationRow, type SendRow } from './ledger/ledger';
+import { Ledger, type NewNotification, type NewSend, type NotificationRow, type SendRow } from './ledger/ledger';
 import { Inbox, type InboxEvent } from './inbox/inbox';
 import { alertsFor } from './notify/events';
 import { WebhookSender } from './notify/webhook';
@@ -307,11 +307,11 @@ export class Daemon {
     const screened = screenCall(call, business);
     if (!isCandidate(screened) && screened.reason === 'outbound' && !call.number) return; // internal calls are not ours to keep
     let verdict: CallDecision;
-    let contact: ContactRow | undefined;
+    let contactName: string | undefined;
     if (isCandidate(screened)) {
       const facts = await ledger.callFacts(screened.caller.number, screened.business.name, now);
       verdict = decideCandidate(screened, facts, this.config.limits, now);
-      if (verdict.decision === 'text') contact = await ledger.getContact(screened.caller.number);
+      contactName = facts.contactName;
     } else {
       verdict = screened;
     }
@@ -338,7 +338,7 @@ export class Daemon {
     if (verdict.decision === 'text' && verdict.business && number) {
       const b = verdict.business;
       dueAt = call.endedAt + b.delay_ms;
-      const ctx = { contactName: contact?.name ?? undefined, now };
+      const ctx = { contactName, now };
       const source = this.sourceOf(b);
       sends.push({ business: b.name, number, sourceAddr: source, body: composeTextBack(b, call, { ...ctx, messageKind: verdict.messageKind ?? 'open' }), dueAt, kind: 'text_back' });
       if (b.follow_up) {
@@ -347,13 +347,13 @@ export class Daemon {
       }
     }
     const alerts = business && call.direction === 'inbound' && isMissed(call.outcome) ? this.missedCallAlerts(business, call, verdict, number, now) : { sends: [], notifications: [] as NewNotification[] };
-    const res = await ledger.recordCall(record, [...sends, ...alerts.sends], alerts.notifications);
+    const opensTask = business && number && !call.withheld && isMissed(call.outcome) ? { business: business.name, number } : undefined;
+    const res = await ledger.recordCall(record, [...sends, ...alerts.sends], alerts.notifications, opensTask);
     const recorded = res.inserted;
     if (sends.length > 0) sendId = res.sendId;
     if (recorded && (sends.length > 0 || alerts.sends.length > 0)) this.outbox?.poke();
     if (recorded && alerts.notifications.length > 0) this.webhooks?.poke();
     if (recorded && verdict.reason === 'rate_limited') this.noteRateLimited(verdict, now);
-    if (recorded && business && number && !call.withheld && isMissed(call.outcome)) await ledger.openTask(business.name, number, call.callId, now);
     if (call.outcome === 'answered' && number && recorded) {
       // The caller reached a person (called again, or staff called them): a waiting text would be noise.
       const scope = call.direction === 'inbound' ? business?.name : undefined;

@@ -185,7 +185,13 @@ export class Ledger {
    * Records a call and, when given, its send, in one transaction. A call id seen before (the
    * same events replayed) changes nothing: `inserted` is false and no send is created.
    */
-  recordCall(call: CallRecord, send?: NewSend | readonly NewSend[], notifications: readonly NewNotification[] = []): Promise<{ inserted: boolean; sendId?: number }> {
+  recordCall(
+    call: CallRecord,
+    send?: NewSend | readonly NewSend[],
+    notifications: readonly NewNotification[] = [],
+    /** A missed call from a number that can be called back opens (or adds to) a callback task. */
+    task?: { business: string; number: string },
+  ): Promise<{ inserted: boolean; sendId?: number }> {
     return this.db.transaction(async (s) => {
       const res = await s.run(
         `INSERT OR IGNORE INTO calls (call_id, direction, business, did, number, number_raw, caller_name, outcome, decision, reason, detail, started_at, ended_at, recorded_at)
@@ -209,6 +215,7 @@ export class Ledger {
         sendId ??= id;
       }
       for (const n of notifications) await insertNotification(s, n, call.recordedAt);
+      if (task) await openTaskIn(s, task.business, task.number, call.callId, call.recordedAt);
       return { inserted: true, sendId };
     });
   }
@@ -346,49 +353,53 @@ export class Ledger {
    * Everything the decision needs to know about a caller, read in one go. Counts cover texts
    * created (scheduled or sent, not cancelled or skipped) in each cap's window.
    */
-  callFacts(number: string, business: string, now: number): Promise<CallFacts> {
-    return this.db.serial(async (s) => {
-      const hour = now - 3600_000;
-      const day = now - 86_400_000;
-      const prefix = numberPrefix(number);
-      const optOut = await s.get(`SELECT 1 FROM opt_outs WHERE number = ? AND (business = ? OR business = '*') LIMIT 1`, [number, business]);
-      const contact = await s.get<{ do_not_text: number }>(`SELECT do_not_text FROM contacts WHERE number = ?`, [number]);
-      const last = await s.get<{ t: number | null; pending: number }>(
-        `SELECT MAX(CASE WHEN state IN ('sending','submitted','delivered') THEN COALESCE(submitted_at, updated_at) END) AS t,
-                SUM(state IN ('scheduled','sending')) AS pending
-         FROM sends WHERE number = ? AND business = ? AND kind IN ('text_back','follow_up')`,
-        [number, business],
-      );
-      const inbound = await s.get<{ t: number | null }>(`SELECT MAX(received_at) AS t FROM messages WHERE number = ? AND keyword IS NULL AND (business = ? OR business IS NULL)`, [number, business]);
-      // Automatic texts to callers count against the caps; replies to keywords and staff alerts do not.
-      const counted = `state NOT IN ('cancelled','skipped') AND kind IN ('text_back','follow_up')`;
-      const c = await s.get<Record<string, number>>(
+  callFacts(number: string, business: string, now: number): Promise<CallFacts & { contactName?: string }> {
+    const hour = now - 3600_000;
+    const day = now - 86_400_000;
+    const prefix = numberPrefix(number);
+    // Automatic texts to callers count against the caps; replies to keywords and staff alerts do not.
+    const counted = `state NOT IN ('cancelled','skipped') AND kind IN ('text_back','follow_up')`;
+    // One statement, one trip to sqlite's thread: this runs for every missed call.
+    return this.db
+      .get<Record<string, number | string | null>>(
         `SELECT
-           SUM(business = ? AND created_at >= ?) AS businessHour,
-           SUM(business = ?) AS businessDay,
-           SUM(business = ? AND number_prefix = ? AND created_at >= ?) AS businessPrefixHour,
-           SUM(created_at >= ?) AS globalHour,
-           COUNT(*) AS globalDay,
-           SUM(number_prefix = ? AND created_at >= ?) AS globalPrefixHour
-         FROM sends WHERE created_at >= ? AND ${counted}`,
-        [business, hour, business, business, prefix, hour, hour, prefix, hour, day],
-      );
-      return {
-        optedOut: optOut !== undefined,
-        doNotText: (contact?.do_not_text ?? 0) !== 0,
-        lastTextAt: last?.t ?? undefined,
-        pendingText: (last?.pending ?? 0) > 0,
-        lastInboundMessageAt: inbound?.t ?? undefined,
-        counts: {
-          businessHour: c?.businessHour ?? 0,
-          businessDay: c?.businessDay ?? 0,
-          businessPrefixHour: c?.businessPrefixHour ?? 0,
-          globalHour: c?.globalHour ?? 0,
-          globalDay: c?.globalDay ?? 0,
-          globalPrefixHour: c?.globalPrefixHour ?? 0,
-        },
-      };
-    });
+           (SELECT 1 FROM opt_outs WHERE number = $n AND (business = $b OR business = '*') LIMIT 1) AS opted,
+           (SELECT do_not_text FROM contacts WHERE number = $n) AS dnt,
+           (SELECT name FROM contacts WHERE number = $n) AS contact_name,
+           (SELECT MAX(CASE WHEN state IN ('sending','submitted','delivered') THEN COALESCE(submitted_at, updated_at) END)
+              FROM sends WHERE number = $n AND business = $b AND kind IN ('text_back','follow_up')) AS last_t,
+           (SELECT COUNT(*) FROM sends WHERE number = $n AND business = $b AND kind IN ('text_back','follow_up') AND state IN ('scheduled','sending')) AS pending,
+           (SELECT MAX(received_at) FROM messages WHERE number = $n AND keyword IS NULL AND (business = $b OR business IS NULL)) AS inbound_t,
+           c.*
+         FROM (SELECT
+                 SUM(business = $b AND created_at >= $hour) AS businessHour,
+                 SUM(business = $b) AS businessDay,
+                 SUM(business = $b AND number_prefix = $p AND created_at >= $hour) AS businessPrefixHour,
+                 SUM(created_at >= $hour) AS globalHour,
+                 COUNT(*) AS globalDay,
+                 SUM(number_prefix = $p AND created_at >= $hour) AS globalPrefixHour
+               FROM sends WHERE created_at >= $day AND ${counted}) c`,
+        { $n: number, $b: business, $p: prefix, $hour: hour, $day: day },
+      )
+      .then((r) => {
+        const n = (k: string) => Number(r?.[k] ?? 0);
+        return {
+          optedOut: r?.opted != null,
+          doNotText: n('dnt') !== 0,
+          contactName: typeof r?.contact_name === 'string' ? r.contact_name : undefined,
+          lastTextAt: r?.last_t == null ? undefined : Number(r.last_t),
+          pendingText: n('pending') > 0,
+          lastInboundMessageAt: r?.inbound_t == null ? undefined : Number(r.inbound_t),
+          counts: {
+            businessHour: n('businessHour'),
+            businessDay: n('businessDay'),
+            businessPrefixHour: n('businessPrefixHour'),
+            globalHour: n('globalHour'),
+            globalDay: n('globalDay'),
+            globalPrefixHour: n('globalPrefixHour'),
+          },
+        };
+      });
   }
 
   getContact(number: string): Promise<ContactRow | undefined> {
@@ -488,15 +499,8 @@ export class Ledger {
   }
 
   /** A missed call opens a callback task, or adds to the open one for this business and number. */
-  async openTask(business: string, number: string, callId: string, now: number): Promise<number> {
-    return this.db.transaction(async (s) => {
-      const open = await s.get<{ id: number }>(`SELECT id FROM tasks WHERE business = ? AND number = ? AND closed_at IS NULL`, [business, number]);
-      if (open) {
-        await s.run(`UPDATE tasks SET calls = calls + 1, last_call_at = ?, call_id = ? WHERE id = ?`, [now, callId, open.id]);
-        return open.id;
-      }
-      return (await s.run(`INSERT INTO tasks (business, number, call_id, opened_at, last_call_at) VALUES (?,?,?,?,?)`, [business, number, callId, now, now])).lastID;
-    });
+  openTask(business: string, number: string, callId: string, now: number): Promise<number> {
+    return this.db.transaction((s) => openTaskIn(s, business, number, callId, now));
   }
 
   /** Closes the open tasks for a number (one business, or all when undefined). */
@@ -814,6 +818,15 @@ async function insertSend(s: Statements, callId: string | null, send: NewSend, n
     [callId, send.business, send.number, numberPrefix(send.number), send.sourceAddr, send.body, send.kind ?? 'manual', send.dueAt, now, now],
   );
   return res.lastID;
+}
+
+async function openTaskIn(s: Statements, business: string, number: string, callId: string, now: number): Promise<number> {
+  const open = await s.get<{ id: number }>(`SELECT id FROM tasks WHERE business = ? AND number = ? AND closed_at IS NULL`, [business, number]);
+  if (open) {
+    await s.run(`UPDATE tasks SET calls = calls + 1, last_call_at = ?, call_id = ? WHERE id = ?`, [now, callId, open.id]);
+    return open.id;
+  }
+  return (await s.run(`INSERT INTO tasks (business, number, call_id, opened_at, last_call_at) VALUES (?,?,?,?,?)`, [business, number, callId, now, now])).lastID;
 }
 
 async function insertNotification(s: Statements, n: NewNotification, now: number): Promise<void> {

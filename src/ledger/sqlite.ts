@@ -14,23 +14,66 @@ export interface Statements {
   exec(sql: string): Promise<void>;
 }
 
+/**
+ * Data statements are kept prepared. PRAGMA and VACUUM are not: a PRAGMA that returns a row is
+ * left mid-step by run(), and a kept statement "in progress" makes VACUUM refuse to run.
+ */
+function cacheable(sql: string): boolean {
+  return !/^\s*(PRAGMA|VACUUM|ATTACH|DETACH|BEGIN|COMMIT|ROLLBACK)\b/i.test(sql);
+}
+
 export class SqliteFile {
   private tail: Promise<unknown> = Promise.resolve();
   private readonly raw: Statements;
 
+  /**
+   * Prepared statements by SQL text. sqlite3's db.run/get/all prepare, run and finalize a new
+   * statement on every call (three trips to its worker thread); the ledger runs the same few
+   * dozen statements for every call, so each is prepared once. Safe because operations run one
+   * at a time (see serial()).
+   */
+  private readonly statements = new Map<string, sqlite3.Statement>();
+
   private constructor(private readonly db: sqlite3.Database) {
+    const prepared = (sql: string): Promise<sqlite3.Statement> => {
+      const cached = this.statements.get(sql);
+      if (cached) return Promise.resolve(cached);
+      return new Promise((resolve, reject) => {
+        const stmt = db.prepare(sql, (err) => {
+          if (err) reject(err);
+          else {
+            this.statements.set(sql, stmt);
+            resolve(stmt);
+          }
+        });
+      });
+    };
+    const all = async <T>(sql: string, params: Params = []): Promise<T[]> => {
+      if (!cacheable(sql)) return new Promise<T[]>((resolve, reject) => db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
+      const stmt = await prepared(sql);
+      // all() steps to the end, so no read transaction is left open on the statement.
+      return new Promise<T[]>((resolve, reject) => stmt.all(params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
+    };
     this.raw = {
-      run: (sql, params = []) =>
-        new Promise((resolve, reject) =>
-          db.run(sql, params, function (this: sqlite3.RunResult, err: Error | null) {
+      run: async (sql, params = []) => {
+        if (!cacheable(sql)) {
+          return new Promise((resolve, reject) =>
+            db.run(sql, params, function (this: sqlite3.RunResult, err: Error | null) {
+              if (err) reject(err);
+              else resolve({ changes: this.changes, lastID: this.lastID });
+            }),
+          );
+        }
+        const stmt = await prepared(sql);
+        return new Promise((resolve, reject) =>
+          stmt.run(params, function (this: sqlite3.RunResult, err: Error | null) {
             if (err) reject(err);
             else resolve({ changes: this.changes, lastID: this.lastID });
           }),
-        ),
-      get: <T>(sql: string, params: Params = []) =>
-        new Promise<T | undefined>((resolve, reject) => db.get(sql, params, (err, row) => (err ? reject(err) : resolve(row as T | undefined)))),
-      all: <T>(sql: string, params: Params = []) =>
-        new Promise<T[]>((resolve, reject) => db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[])))),
+        );
+      },
+      get: async <T>(sql: string, params: Params = []) => (await all<T>(sql, params))[0],
+      all,
       exec: (sql) => new Promise((resolve, reject) => db.exec(sql, (err) => (err ? reject(err) : resolve()))),
     };
   }
@@ -74,6 +117,10 @@ export class SqliteFile {
   }
 
   close(): Promise<void> {
-    return this.serial(() => new Promise<void>((resolve, reject) => this.db.close((err) => (err ? reject(err) : resolve()))));
+    return this.serial(async () => {
+      for (const stmt of this.statements.values()) await new Promise<void>((resolve) => stmt.finalize(() => resolve()));
+      this.statements.clear();
+      await new Promise<void>((resolve, reject) => this.db.close((err) => (err ? reject(err) : resolve())));
+    });
   }
 }
