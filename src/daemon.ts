@@ -58,6 +58,8 @@ export interface DaemonEvents {
 }
 
 const TICK_MS = 200;
+/** Calls recorded in one transaction at most. */
+const DECISION_BATCH = 200;
 
 export class Daemon {
   readonly events = new EventEmitter<DaemonEvents>();
@@ -77,6 +79,7 @@ export class Daemon {
   private pbxState = 'connecting';
   private readonly pending = new Set<Promise<unknown>>();
   private decisionChain: Promise<void> = Promise.resolve();
+  private readonly decisionQueue: EndedCall[] = [];
   /** Running totals since start (shown in logs; the ledger keeps the durable record). */
   readonly counters = { rate_limited: 0 };
   private readonly rateWarned = new Map<string, number>();
@@ -284,28 +287,52 @@ export class Daemon {
   }
 
   /**
-   * Decisions run one at a time: each reads the ledger (opt-outs, recent texts) and writes its
-   * verdict before the next reads, so two calls ending in the same instant cannot both text.
+   * Decisions run one at a time: each reads the ledger (opt-outs, recent texts, caps) and writes
+   * its verdict before the next reads, so two calls ending in the same instant cannot both text.
+   * Calls that end together are recorded in one transaction (one commit for the burst), each in
+   * a savepoint of its own; what follows a decision (events, logs, waking the outbox) runs after
+   * the commit.
    */
   private decide(ended: EndedCall[]): void {
-    for (const call of ended) {
-      const job = this.decisionChain.then(() =>
-        this.onCallEnded(call).catch((err) => {
-          this.log.error('could not record a call; its events are lost', { call: call.callId, error: (err as Error).message });
-        }),
-      );
-      this.decisionChain = job;
-      this.pending.add(job);
-      void job.finally(() => this.pending.delete(job));
+    if (ended.length === 0) return;
+    this.decisionQueue.push(...ended);
+    if (this.decisionQueue.length > ended.length) return; // a batch is queued already
+    const job = this.decisionChain.then(() => this.runDecisions());
+    this.decisionChain = job;
+    this.pending.add(job);
+    void job.finally(() => this.pending.delete(job));
+  }
+
+  private async runDecisions(): Promise<void> {
+    while (this.decisionQueue.length > 0) {
+      const batch = this.decisionQueue.splice(0, DECISION_BATCH);
+      let effects: (() => void)[] = [];
+      try {
+        effects = await this.ledgerHandle.batch(async () => {
+          const out: (() => void)[] = [];
+          for (const call of batch) {
+            try {
+              out.push(await this.onCallEnded(call));
+            } catch (err) {
+              this.log.error('could not record a call; its events are lost', { call: call.callId, error: (err as Error).message });
+            }
+          }
+          return out;
+        });
+      } catch (err) {
+        this.log.error('could not record a call (nor the rest of its batch); their events are lost', { calls: batch.length, error: (err as Error).message });
+      }
+      for (const effect of effects) effect();
     }
   }
 
-  private async onCallEnded(call: EndedCall): Promise<void> {
+  /** Records one ended call and returns what to do once it is committed. */
+  private async onCallEnded(call: EndedCall): Promise<() => void> {
     const ledger = this.ledgerHandle;
     const now = this.clock();
     const business = this.directory.forDid(call.did);
     const screened = screenCall(call, business);
-    if (!isCandidate(screened) && screened.reason === 'outbound' && !call.number) return; // internal calls are not ours to keep
+    if (!isCandidate(screened) && screened.reason === 'outbound' && !call.number) return () => undefined; // internal calls are not ours to keep
     let verdict: CallDecision;
     let contactName: string | undefined;
     if (isCandidate(screened)) {
@@ -351,35 +378,38 @@ export class Daemon {
     const res = await ledger.recordCall(record, [...sends, ...alerts.sends], alerts.notifications, opensTask);
     const recorded = res.inserted;
     if (sends.length > 0) sendId = res.sendId;
-    if (recorded && (sends.length > 0 || alerts.sends.length > 0)) this.outbox?.poke();
-    if (recorded && alerts.notifications.length > 0) this.webhooks?.poke();
-    if (recorded && verdict.reason === 'rate_limited') this.noteRateLimited(verdict, now);
+    let cancelled = 0;
     if (call.outcome === 'answered' && number && recorded) {
       // The caller reached a person (called again, or staff called them): a waiting text would be noise.
       const scope = call.direction === 'inbound' ? business?.name : undefined;
-      const cancelled = await ledger.cancelScheduled(number, scope, 'called_back', now);
-      if (cancelled > 0) this.log.info('waiting text cancelled: caller reached a person', { to: maskNumber(number), count: cancelled });
+      cancelled = await ledger.cancelScheduled(number, scope, 'called_back', now);
       await ledger.closeTasksFor(number, scope, 'answered', now);
     }
-    part(this.log, 'calls').info(recorded ? 'call decided' : 'call already in the ledger (replayed events); nothing to do', {
-      call: call.callId,
-      did: call.did ?? call.didRaw,
-      caller: number ? maskNumber(number) : call.withheld ? 'withheld' : 'invalid',
-      outcome: call.outcome,
-      decision: verdict.decision,
-      reason: verdict.reason,
-      ...(dueAt !== undefined && recorded ? { text_in_ms: Math.max(0, dueAt - now) } : {}),
-    });
-    this.events.emit('call.decided', {
-      call,
-      business: business?.name,
-      decision: recorded ? verdict.decision : 'no_text',
-      reason: verdict.reason,
-      detail: verdict.detail,
-      sendId,
-      dueAt,
-      recorded,
-    });
+    return () => {
+      if (recorded && (sends.length > 0 || alerts.sends.length > 0)) this.outbox?.poke();
+      if (recorded && alerts.notifications.length > 0) this.webhooks?.poke();
+      if (recorded && verdict.reason === 'rate_limited') this.noteRateLimited(verdict, now);
+      if (cancelled > 0 && number) this.log.info('waiting text cancelled: caller reached a person', { to: maskNumber(number), count: cancelled });
+      part(this.log, 'calls').info(recorded ? 'call decided' : 'call already in the ledger (replayed events); nothing to do', {
+        call: call.callId,
+        did: call.did ?? call.didRaw,
+        caller: number ? maskNumber(number) : call.withheld ? 'withheld' : 'invalid',
+        outcome: call.outcome,
+        decision: verdict.decision,
+        reason: verdict.reason,
+        ...(dueAt !== undefined && recorded ? { text_in_ms: Math.max(0, dueAt - now) } : {}),
+      });
+      this.events.emit('call.decided', {
+        call,
+        business: business?.name,
+        decision: recorded ? verdict.decision : 'no_text',
+        reason: verdict.reason,
+        detail: verdict.detail,
+        sendId,
+        dueAt,
+        recorded,
+      });
+    };
   }
 
   private sourceOf(b: BusinessConfig): string {

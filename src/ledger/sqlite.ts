@@ -2,6 +2,7 @@
 // single connection between callers, so a BEGIN from one caller would otherwise swallow another
 // caller's statements into its transaction.
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import sqlite3 from 'sqlite3';
 
 export type Row = Record<string, unknown>;
@@ -19,7 +20,7 @@ export interface Statements {
  * left mid-step by run(), and a kept statement "in progress" makes VACUUM refuse to run.
  */
 function cacheable(sql: string): boolean {
-  return !/^\s*(PRAGMA|VACUUM|ATTACH|DETACH|BEGIN|COMMIT|ROLLBACK)\b/i.test(sql);
+  return !/^\s*(PRAGMA|VACUUM|ATTACH|DETACH|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b/i.test(sql);
 }
 
 export class SqliteFile {
@@ -33,6 +34,8 @@ export class SqliteFile {
    * at a time (see serial()).
    */
   private readonly statements = new Map<string, sqlite3.Statement>();
+  /** Set while a transaction's fn runs: its own calls join the transaction instead of queueing behind it. */
+  private readonly inside = new AsyncLocalStorage<{ depth: number }>();
 
   private constructor(private readonly db: sqlite3.Database) {
     const prepared = (sql: string): Promise<sqlite3.Statement> => {
@@ -84,19 +87,29 @@ export class SqliteFile {
     });
   }
 
-  /** Runs fn alone on the connection. */
+  /**
+   * Runs fn alone on the connection. Called from inside a transaction's fn (the same async
+   * context), it runs at once, as part of that transaction: that is how a batch of calls shares
+   * one transaction (one commit, one WAL write) while each uses the ordinary methods.
+   */
   serial<T>(fn: (s: Statements) => Promise<T>): Promise<T> {
+    if (this.inside.getStore()) return fn(this.raw);
     const result = this.tail.then(() => fn(this.raw));
     this.tail = result.catch(() => undefined);
     return result;
   }
 
-  /** Runs fn alone, inside one transaction (IMMEDIATE: takes the write lock up front). */
+  /**
+   * Runs fn alone, inside one transaction (IMMEDIATE: takes the write lock up front). Nested in
+   * another transaction it is a savepoint: it rolls back alone, and commits with the outer one.
+   */
   transaction<T>(fn: (s: Statements) => Promise<T>): Promise<T> {
+    const outer = this.inside.getStore();
+    if (outer) return this.savepoint(outer, fn);
     return this.serial(async (s) => {
       await s.exec('BEGIN IMMEDIATE');
       try {
-        const out = await fn(s);
+        const out = await this.inside.run({ depth: 0 }, () => fn(s));
         await s.exec('COMMIT');
         return out;
       } catch (err) {
@@ -104,6 +117,19 @@ export class SqliteFile {
         throw err;
       }
     });
+  }
+
+  private async savepoint<T>(outer: { depth: number }, fn: (s: Statements) => Promise<T>): Promise<T> {
+    const name = `sp${++outer.depth}`;
+    await this.raw.exec(`SAVEPOINT ${name}`);
+    try {
+      const out = await fn(this.raw);
+      await this.raw.exec(`RELEASE ${name}`);
+      return out;
+    } catch (err) {
+      await this.raw.exec(`ROLLBACK TO ${name}; RELEASE ${name}`).catch(() => undefined);
+      throw err;
+    }
   }
 
   run(sql: string, params?: Params) {
