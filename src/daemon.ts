@@ -58,8 +58,8 @@ export interface DaemonEvents {
 }
 
 const TICK_MS = 200;
-/** Calls recorded in one transaction at most. */
-const DECISION_BATCH = 200;
+/** Calls recorded in one transaction at most: small enough that the outbox, queued behind a batch, waits milliseconds. */
+const DECISION_BATCH = 50;
 
 export class Daemon {
   readonly events = new EventEmitter<DaemonEvents>();
