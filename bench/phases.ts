@@ -1,0 +1,586 @@
+// The benchmark phases. Each one drives the real `mctb run` process over loopback sockets: a
+// replayed PBX (AmiReplayServer) in front, a loopback SMSC (LoopbackSmsc) behind, its SQLite
+// ledger on disk. This process is the load generator and the stopwatch; mctb runs in its own.
+
+import { fork, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sqlite3 from 'sqlite3';
+import { AmiReplayServer } from '../src/demo/ami-replay';
+import { LoopbackSmsc } from '../src/demo/loopback-smsc';
+import { Ledger } from '../src/ledger/ledger';
+import { NumberPool, renderCall, ShiftPool, type Scenario } from './calls';
+import { cpuSecondsOf, LedgerProbe, ledgerBytes, MCTB_BIN, memoryOf, metric, freePort, sleep, startMctb, until, writeConfig, type MctbProcess } from './mctb';
+import { round, summarize, type Summary } from './stats';
+
+export interface Context {
+  dir: string;
+  scenarios: Scenario[];
+  shifts: ShiftPool;
+  numbers: NumberPool;
+  /** Extra node flags for the mctb child (profile mode: --cpu-prof). */
+  nodeFlags: (phase: string) => string[];
+  env: (phase: string) => NodeJS.ProcessEnv;
+  profiling: boolean;
+  log: (line: string) => void;
+}
+
+const SECRET = { username: 'mctb', secret: 's3cret' };
+
+/** A replayed PBX that answers Getvar CALLERID(pres) as Asterisk would: prohib for the withheld-PAI capture's caller. */
+async function replayServer(ctx: Context): Promise<{ pbx: AmiReplayServer; port: number }> {
+  const withheld = new Set(ctx.scenarios.filter((s) => s.name === 'anonymous-pai').map((s) => s.rootChannel));
+  const pbx = new AmiReplayServer({ ...SECRET, getvar: (channel) => (withheld.has(channel) ? 'prohib_not_screened' : 'allowed_not_screened') });
+  return { pbx, port: await pbx.listen() };
+}
+
+/**
+ * Writes chunks as fast as the client's socket takes them: a few writes outstanding at a time,
+ * so the kernel's buffers stay full without piling the whole stream up in this process.
+ */
+async function stream(pbx: AmiReplayServer, chunks: Iterable<Buffer>, opts: { window?: number; until?: number } = {}): Promise<void> {
+  const window = opts.window ?? 4;
+  const inFlight = new Set<Promise<void>>();
+  for (const chunk of chunks) {
+    // A daemon that reads no faster than it decides would make a long stream outlast the budget.
+    if (opts.until !== undefined && performance.now() > opts.until) break;
+    const p: Promise<void> = pbx.play(chunk).then(() => void inFlight.delete(p));
+    inFlight.add(p);
+    if (inFlight.size >= window) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+}
+
+/** Rounds of every capture, each call a fresh copy; one Buffer per round. */
+function* mixRounds(ctx: Context, rounds: number, tally: { events: number; calls: number; bytes: number }): Generator<Buffer> {
+  for (let r = 0; r < rounds; r++) {
+    let text = '';
+    for (const s of ctx.scenarios) {
+      const c = renderCall(s, ctx.shifts, ctx.numbers);
+      text += c.head + c.tail;
+      tally.events += s.events;
+      tally.calls += s.calls;
+    }
+    const buf = Buffer.from(text, 'utf8');
+    tally.bytes += buf.length;
+    yield buf;
+  }
+}
+
+async function startDaemon(
+  ctx: Context,
+  phase: string,
+  pbx: AmiReplayServer,
+  amiPort: number,
+  opts: { smppPort?: number; smsc?: LoopbackSmsc; http?: boolean; nodeFlags?: string[]; env?: NodeJS.ProcessEnv },
+) {
+  await until(() => pbx.clientCount === 0, 10_000, 'the previous AMI client to leave');
+  const ledger = join(ctx.dir, `${phase}.db`);
+  const config = join(ctx.dir, `${phase}.yaml`);
+  const httpPort = opts.http ? await freePort() : undefined;
+  writeConfig(config, { amiPort, ledger, smppPort: opts.smppPort, httpPort });
+  const bound = opts.smsc ? new Promise<void>((resolve) => opts.smsc!.once('bind', () => resolve())) : Promise.resolve();
+  const mctb = startMctb(config, { nodeFlags: [...ctx.nodeFlags(phase), ...(opts.nodeFlags ?? [])], env: { ...ctx.env(phase), ...opts.env } });
+  try {
+    await Promise.race([
+      Promise.all([pbx.waitForLogin(20_000), bound]),
+      new Promise((_, reject) => mctb.child.once('exit', (code) => reject(new Error(`mctb exited (${code}) at start:\n${mctb.log()}`)))),
+    ]);
+  } catch (err) {
+    await mctb.stop();
+    throw err;
+  }
+  // The ledger exists (the daemon opens it before it connects to the PBX).
+  const probe = await LedgerProbe.open(ledger);
+  return { mctb, probe, ledger, httpPort };
+}
+
+/**
+ * Stops the daemon. In profile mode it must exit by itself (V8 writes the profile at exit), so it
+ * gets all the time it needs; otherwise a backlog it would still decide is cut short.
+ */
+async function stopDaemon(mctb: MctbProcess, probe: LedgerProbe, ctx: Context, phase: string): Promise<void> {
+  await probe.close();
+  const { code, killed } = await mctb.stop(ctx.profiling ? 600_000 : 10_000);
+  const warnings = mctb
+    .log()
+    .split('\n')
+    .filter((l) => / (warn|error) /.test(l));
+  if (killed) ctx.log(`  (mctb ${phase}: still deciding its backlog after 10 s; killed)`);
+  else if (code !== 0) ctx.log(`  ! mctb (${phase}) exited with ${code}`);
+  for (const w of warnings.slice(0, 5)) ctx.log(`  ! mctb (${phase}): ${w.slice(0, 300)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Ingest: AMI events per second through the whole pipeline, against a bare client.
+
+export interface IngestResult {
+  rounds: number;
+  calls: number;
+  events: number;
+  megabytes: number;
+  bare: { seconds: number; events_per_s: number };
+  pipeline: { seconds: number; events_per_s: number; calls_per_s: number; cpu_s: number; cpu_us_per_event: number };
+  /** pipeline / bare events per second: the headline. */
+  ratio: number;
+  /** What the pipeline decided, from its ledger (the realistic mix, checked). */
+  mix: { outcome: string; decision: string; reason: string; n: number }[];
+}
+
+export async function ingest(ctx: Context, rounds: number, opts: { bare: boolean }): Promise<IngestResult> {
+  const tally = { events: 0, calls: 0, bytes: 0 };
+  // The same bytes for both clients, rendered before any clock starts.
+  const chunks = [...mixRounds(ctx, rounds, tally)];
+  const { pbx, port } = await replayServer(ctx);
+  try {
+    let bare = { seconds: NaN, events_per_s: NaN };
+    if (opts.bare) {
+      const child = fork(join(__dirname, 'bare-ami.js'), [String(port), String(tally.events)], { stdio: 'ignore' });
+      try {
+        await pbx.waitForLogin(20_000);
+        const done = new Promise<number>((resolve) => child.on('message', () => resolve(performance.now())));
+        const t0 = performance.now();
+        await stream(pbx, chunks);
+        const seconds = ((await withTimeout(done, 600_000, 'the bare client')) - t0) / 1000;
+        bare = { seconds: round(seconds, 3)!, events_per_s: Math.round(tally.events / seconds) };
+      } finally {
+        child.kill();
+      }
+    }
+
+    const { mctb, probe } = await startDaemon(ctx, 'ingest', pbx, port, {});
+    try {
+      await sleep(500); // let start-up work (migrations, first timers) finish before the clock starts
+      const cpu0 = cpuSecondsOf(mctb.pid);
+      const t0 = performance.now();
+      await stream(pbx, chunks);
+      const t1 = await probe.waitForCalls(tally.calls, 600_000, 10);
+      const cpu = cpuSecondsOf(mctb.pid) - cpu0;
+      const seconds = (t1 - t0) / 1000;
+      const mix = await probe.all<{ outcome: string; decision: string; reason: string; n: number }>(
+        'SELECT outcome, decision, reason, COUNT(*) AS n FROM calls GROUP BY outcome, decision, reason ORDER BY n DESC, outcome, reason',
+      );
+      const pipeline = {
+        seconds: round(seconds, 3)!,
+        events_per_s: Math.round(tally.events / seconds),
+        calls_per_s: Math.round(tally.calls / seconds),
+        cpu_s: round(cpu, 2)!,
+        cpu_us_per_event: round((cpu * 1e6) / tally.events, 2)!,
+      };
+      return {
+        rounds,
+        calls: tally.calls,
+        events: tally.events,
+        megabytes: round(tally.bytes / 1e6, 1)!,
+        bare,
+        pipeline,
+        ratio: round(pipeline.events_per_s / bare.events_per_s, 3) ?? NaN,
+        mix,
+      };
+    } finally {
+      await stopDaemon(mctb, probe, ctx, 'ingest');
+    }
+  } finally {
+    await pbx.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Latency: the caller's final Hangup frame leaving the PBX → submit_sm at the SMSC.
+
+export interface RateResult {
+  rate: number;
+  seconds: number;
+  offered: number;
+  /** Texted by the end of the window, and by the end of the drain period. */
+  texted_in_window: number;
+  texted: number;
+  /** Texts per second received during the window. */
+  texts_per_s: number;
+  latency_ms: Summary;
+  /** CPU the mctb process used over the window, in % of one core. */
+  mctb_cpu_pct: number;
+}
+
+export interface LatencyResult {
+  ring_ms: number;
+  drain_s: number;
+  grace: string;
+  rates: RateResult[];
+  /** The same SMSC's submit_sm → submit_sm_resp round trip for a bare smpp client: the floor. */
+  bare_smpp_rtt_ms: Summary;
+}
+
+/** How long each call rings (its first events to the caller's hangup); Getvar is long answered by then, as on a real PBX. */
+const RING_MS = 1000;
+
+export async function latency(ctx: Context, rates: readonly number[], seconds: number, drainS: number, bareCount: number): Promise<LatencyResult> {
+  const noanswer = ctx.scenarios.find((s) => s.name === 'noanswer');
+  if (!noanswer) throw new Error('the noanswer capture is missing');
+  const smsc = new LoopbackSmsc();
+  const smppPort = await smsc.listen();
+  const { pbx, port } = await replayServer(ctx);
+  const results: RateResult[] = [];
+  try {
+    for (const rate of rates) {
+      const phase = `latency-${rate}`;
+      const { mctb, probe } = await startDaemon(ctx, phase, pbx, port, { smppPort, smsc });
+      try {
+        // Warm-up (not measured): the first calls pay for JIT compilation and cold caches.
+        await paced(ctx, pbx, smsc, noanswer, Math.min(rate, 100), Math.min(rate, 100), 5000);
+        const cpu0 = cpuSecondsOf(mctb.pid);
+        const r = await paced(ctx, pbx, smsc, noanswer, rate, Math.round(rate * seconds), drainS * 1000, () => cpuSecondsOf(mctb.pid) - cpu0);
+        results.push({ rate, seconds, ...r });
+        ctx.log(`  ${rate} calls/s: p50 ${r.latency_ms.p50} ms, p99 ${r.latency_ms.p99} ms, texted ${r.texted}/${r.offered}`);
+      } finally {
+        await stopDaemon(mctb, probe, ctx, phase);
+      }
+    }
+    // The floor, on the same SMSC, with mctb gone.
+    const child = fork(join(__dirname, 'bare-smpp.js'), [String(smppPort), String(bareCount)], { stdio: 'ignore' });
+    const msg = await withTimeout(new Promise<{ rtts?: number[]; error?: string }>((resolve) => child.on('message', (m) => resolve(m as never))), 120_000, 'the bare smpp client');
+    child.kill();
+    if (msg.error) throw new Error(`bare smpp client: ${msg.error}`);
+    return { ring_ms: RING_MS, drain_s: drainS, grace: '2s', rates: results, bare_smpp_rtt_ms: summarize(msg.rtts ?? [], 3) };
+  } finally {
+    await pbx.close();
+    await smsc.close();
+  }
+}
+
+/**
+ * Offers `n` missed calls at `rate` per second: each call's events up to the caller's hangup at
+ * its start, the Hangup frame (and what follows it) RING_MS later. The time is taken just before
+ * the Hangup frame is written, and matched to the submit_sm for that caller's number.
+ */
+async function paced(
+  ctx: Context,
+  pbx: AmiReplayServer,
+  smsc: LoopbackSmsc,
+  s: Scenario,
+  rate: number,
+  n: number,
+  drainMs: number,
+  cpu?: () => number,
+): Promise<Omit<RateResult, 'rate' | 'seconds'>> {
+  const hungUpAt = new Float64Array(n).fill(NaN);
+  const textedAt = new Float64Array(n).fill(NaN);
+  const indexOf = new Map<string, number>();
+  let texted = 0;
+  const onSubmit = (sub: { destination: string }) => {
+    const now = performance.now();
+    const i = indexOf.get(sub.destination);
+    if (i === undefined || !Number.isNaN(textedAt[i])) return;
+    textedAt[i] = now;
+    texted++;
+  };
+  smsc.on('submit', onSubmit);
+  const tails: { i: number; due: number; bytes: string }[] = [];
+  const period = 1000 / rate;
+  const start = performance.now() + 20;
+  let nextHead = 0;
+  let nextTail = 0;
+  let cpuUsed = 0;
+  await new Promise<void>((resolve) => {
+    // A 1 ms timer; each tick writes every Hangup that is due, then every call start that is due.
+    const timer = setInterval(() => {
+      const now = performance.now();
+      let out = '';
+      while (nextTail < tails.length && tails[nextTail].due <= now) {
+        const t = tails[nextTail++];
+        hungUpAt[t.i] = now;
+        out += t.bytes;
+      }
+      while (nextHead < n && start + nextHead * period <= now) {
+        const c = renderCall(s, ctx.shifts, ctx.numbers);
+        indexOf.set(c.numbers[0], nextHead);
+        tails.push({ i: nextHead, due: start + nextHead * period + RING_MS, bytes: c.tail });
+        out += c.head;
+        nextHead++;
+      }
+      if (out) void pbx.play(out);
+      if (nextTail === n) {
+        clearInterval(timer);
+        if (cpu) cpuUsed = cpu();
+        resolve();
+      }
+    }, 1);
+  });
+  const windowEnd = performance.now();
+  const firstHangup = hungUpAt[0];
+  await until(() => texted === n, drainMs, 'texts', 20).catch(() => undefined);
+  smsc.off('submit', onSubmit);
+  const latencies: number[] = [];
+  let inWindow = 0;
+  for (let i = 0; i < n; i++) {
+    if (Number.isNaN(textedAt[i])) continue;
+    latencies.push(textedAt[i] - hungUpAt[i]);
+    if (textedAt[i] <= windowEnd) inWindow++;
+  }
+  const windowS = (windowEnd - firstHangup) / 1000;
+  return {
+    offered: n,
+    texted_in_window: inWindow,
+    texted,
+    texts_per_s: round(inWindow / windowS, 1)!,
+    latency_ms: summarize(latencies, 2),
+    mctb_cpu_pct: round(((cpuUsed || 0) / ((windowEnd - start) / 1000)) * 100, 1)!,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Memory: RSS idle, after streaming many calls, and once they are all decided; ledger size.
+
+export interface HeapReading {
+  used: number;
+  total: number;
+}
+
+export interface MemoryResult {
+  calls_wanted: number;
+  /** Calls streamed: all that were wanted, unless the time budget ran out first. */
+  calls: number;
+  /** Every call decided (and texted) within the time budget; else `decided` says how many were. */
+  all_decided: boolean;
+  decided: number;
+  rss_idle_mb: number;
+  rss_after_stream_mb: number;
+  /** Once all are decided (or when the budget ran out: see all_decided). */
+  rss_after_decided_mb: number;
+  /** Peak RSS over the whole run (VmHWM). */
+  rss_peak_mb: number;
+  /** V8 heap after a full GC (MB): in use (what is really alive) and reserved, at each point. */
+  heap_live_mb: { idle: HeapReading; after_stream: HeapReading; after_decided: HeapReading };
+  /** Calls not yet in the ledger when the last byte had been written. */
+  queued_after_stream: number;
+  /** Live heap per call still waiting to be decided when the stream ended (KB). */
+  heap_kb_per_queued_call: number;
+  open_calls_after: number | undefined;
+  outbox_depth_after: number | undefined;
+  stream_seconds: number;
+  decided_seconds: number;
+  ledger_bytes: number;
+  ledger_bytes_per_call: number;
+  /** After the daemon stopped (a clean stop checkpoints the WAL into the main file). */
+  ledger_bytes_per_call_closed: number;
+  /** Once a second while it ran: seconds since the stream began, calls in the ledger, RSS. */
+  samples: { s: number; calls: number; rss_mb: number }[];
+}
+
+export async function memory(ctx: Context, calls: number, budgetS: number): Promise<MemoryResult> {
+  const perRound = ctx.scenarios.reduce((sum, s) => sum + s.calls, 0);
+  const rounds = Math.ceil(calls / perRound);
+  const { pbx, port } = await replayServer(ctx);
+  try {
+    const heapFile = join(ctx.dir, 'memory.heap.jsonl');
+    const { mctb, probe, ledger, httpPort } = await startDaemon(ctx, 'memory', pbx, port, {
+      http: true,
+      nodeFlags: ['--expose-gc', '-r', join(__dirname, 'heap-probe.js')],
+      env: { BENCH_HEAP_FILE: heapFile },
+    });
+    // The live heap after a full GC (bench/heap-probe.ts), taken after each RSS reading.
+    const readings = () => (existsSync(heapFile) ? readFileSync(heapFile, 'utf8').split('\n').filter(Boolean) : []);
+    const heap = async (): Promise<HeapReading> => {
+      const before = readings().length;
+      process.kill(mctb.pid, 'SIGUSR2');
+      await until(() => readings().length > before, 30_000, 'a heap reading', 20);
+      const r = JSON.parse(readings()[before]) as { heap_used_mb: number; heap_total_mb: number };
+      return { used: r.heap_used_mb, total: r.heap_total_mb };
+    };
+    let result: MemoryResult;
+    try {
+      await sleep(2000);
+      const idle = memoryOf(mctb.pid);
+      const heapIdle = await heap();
+      const tally = { events: 0, calls: 0, bytes: 0 };
+      const t0 = performance.now();
+      const budgetEnd = t0 + budgetS * 1000;
+      // Every second: calls in the ledger and RSS, to show how both grow while the backlog is worked off.
+      const samples: MemoryResult['samples'] = [];
+      const sampler = setInterval(() => {
+        void probe.calls().then((calls) => samples.push({ s: Math.round((performance.now() - t0) / 1000), calls, rss_mb: round(memoryOf(mctb.pid).rssMb, 1)! }));
+      }, 1000);
+      await stream(pbx, mixRounds(ctx, rounds, tally), { until: budgetEnd - 30_000 });
+      const afterStream = memoryOf(mctb.pid);
+      const t1 = performance.now();
+      const queued = tally.calls - (await probe.calls());
+      const heapAfterStream = await heap();
+      // Decided and texted: every call in the ledger, the tracker empty, the outbox empty. A
+      // backlog the ledger cannot work off within the budget is reported as such.
+      let allDecided = true;
+      try {
+        await probe.waitForCalls(tally.calls, Math.max(0, budgetEnd - performance.now()), 100);
+        await until(async () => (await metric(httpPort!, 'mctb_open_calls')) === 0 && (await metric(httpPort!, 'mctb_outbox_depth')) === 0, 60_000, 'the daemon to go idle', 200);
+      } catch {
+        allDecided = false;
+      }
+      clearInterval(sampler);
+      const t2 = performance.now();
+      const decided = await probe.calls();
+      if (allDecided) await sleep(2000);
+      const after = memoryOf(mctb.pid);
+      const heapAfter = await heap();
+      const bytes = ledgerBytes(ledger);
+      result = {
+        calls_wanted: calls,
+        calls: tally.calls,
+        all_decided: allDecided,
+        decided,
+        rss_idle_mb: round(idle.rssMb, 1)!,
+        rss_after_stream_mb: round(afterStream.rssMb, 1)!,
+        rss_after_decided_mb: round(after.rssMb, 1)!,
+        rss_peak_mb: round(after.hwmMb, 1)!,
+        heap_live_mb: { idle: heapIdle, after_stream: heapAfterStream, after_decided: heapAfter },
+        queued_after_stream: queued,
+        heap_kb_per_queued_call: round(((heapAfterStream.used - heapIdle.used) * 1024) / Math.max(1, queued), 2)!,
+        open_calls_after: await metric(httpPort!, 'mctb_open_calls'),
+        outbox_depth_after: await metric(httpPort!, 'mctb_outbox_depth'),
+        stream_seconds: round((t1 - t0) / 1000, 1)!,
+        decided_seconds: round((t2 - t0) / 1000, 1)!,
+        ledger_bytes: bytes,
+        ledger_bytes_per_call: Math.round(bytes / decided),
+        ledger_bytes_per_call_closed: NaN,
+        samples,
+      };
+    } finally {
+      await stopDaemon(mctb, probe, ctx, 'memory');
+    }
+    // After the daemon is gone (a killed one leaves its WAL behind): the calls that made it in.
+    const closed = await LedgerProbe.open(ledger);
+    const stored = await closed.calls();
+    await closed.close();
+    result.ledger_bytes_per_call_closed = Math.round(ledgerBytes(ledger) / stored);
+    return result;
+  } finally {
+    await pbx.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. `mctb report` over a big ledger, built fast with SQL in a few big transactions.
+
+export interface ReportResult {
+  calls: number;
+  build_seconds: number;
+  ledger_bytes_per_call: number;
+  /** 'ok', or 'pending' when this build's mctb has no `report` command yet. */
+  status: 'ok' | 'pending' | 'failed';
+  /** Wall time of `mctb report --since 365d --json`, each run, and the median. */
+  runs_s?: number[];
+  median_s?: number;
+  error?: string;
+}
+
+/**
+ * The mix of the ingest phase (13 calls a round, as the pipeline decides them): outcome,
+ * decision, reason. Missed calls of a number the policy may text get a text_back.
+ */
+const MIX: [string, string, string][] = [
+  ['answered', 'no_text', 'answered'],
+  ['answered', 'no_text', 'answered'],
+  ['noanswer', 'text', 'missed'],
+  ['noanswer', 'text', 'missed'],
+  ['busy', 'text', 'missed'],
+  ['cancel', 'text', 'missed'],
+  ['unavailable', 'text', 'missed'],
+  ['voicemail', 'text', 'missed'],
+  ['queue_abandon', 'text', 'missed'],
+  ['noanswer', 'no_text', 'withheld'],
+  ['noanswer', 'no_text', 'withheld'],
+  ['noanswer', 'text', 'missed'],
+  ['noanswer', 'no_text', 'deduped'],
+];
+
+export async function report(ctx: Context, calls: number): Promise<ReportResult> {
+  const path = join(ctx.dir, 'report.db');
+  const t0 = performance.now();
+  // The real schema: the Ledger class runs every migration.
+  await (await Ledger.open(path)).close();
+  const db = await new Promise<sqlite3.Database>((resolve, reject) => {
+    const d = new sqlite3.Database(path, (err) => (err ? reject(err) : resolve(d)));
+  });
+  const exec = (sql: string) => new Promise<void>((resolve, reject) => db.exec(sql, (err) => (err ? reject(err) : resolve())));
+  const now = Date.now();
+  const year = 365 * 86_400_000;
+  try {
+    await exec('PRAGMA synchronous = OFF; PRAGMA cache_size = -200000;');
+    await exec(
+      `CREATE TEMP TABLE mix (k INTEGER PRIMARY KEY, outcome TEXT, decision TEXT, reason TEXT);
+       INSERT INTO mix VALUES ${MIX.map((m, k) => `(${k}, '${m[0]}', '${m[1]}', '${m[2]}')`).join(',')};`,
+    );
+    const batch = 100_000;
+    for (let a = 0; a < calls; a += batch) {
+      const b = Math.min(calls, a + batch);
+      // Rows as the pipeline writes them: the call, its contact, and for a texted call its
+      // text_back (delivered, 2% failed) with its one part; spread evenly over the past year
+      // (less a day at each end, so `--since 365d` covers every one of them).
+      await exec(`BEGIN;
+        WITH RECURSIVE seq(i) AS (SELECT ${a} UNION ALL SELECT i + 1 FROM seq WHERE i + 1 < ${b})
+        INSERT INTO calls (call_id, direction, business, did, number, number_raw, caller_name, outcome, decision, reason, detail, started_at, ended_at, recorded_at)
+        SELECT printf('%d.%d', 1700000000 + i, i), 'inbound', 'Brightside Dental', '+15550001000', '+1415' || (2000000 + i), '+1415' || (2000000 + i), 'Jane Doe',
+               m.outcome, m.decision, m.reason, 'bench', e - 20000, e, e + 5
+        FROM (SELECT i, ${now - year + 86_400_000} + i * ${Math.floor((year - 2 * 86_400_000) / calls)} AS e FROM seq) JOIN mix m ON m.k = i % ${MIX.length};
+        INSERT OR IGNORE INTO contacts (number, caller_id_name, first_seen_at, last_call_at)
+          SELECT number, caller_name, recorded_at, ended_at FROM calls WHERE rowid > ${a} AND rowid <= ${b};
+        INSERT INTO sends (call_id, business, number, number_prefix, source_addr, body, kind, state, reason, due_at, attempts, created_at, updated_at, submitted_at, finished_at)
+          SELECT call_id, business, number, substr(number, 1, length(number) - 4), '+15550001000',
+                 'Hi Jane, this is Brightside Dental. Sorry we missed your call! How can we help?', 'text_back',
+                 CASE WHEN rowid % 50 = 0 THEN 'failed' ELSE 'delivered' END, CASE WHEN rowid % 50 = 0 THEN 'receipt_undeliverable' END,
+                 ended_at, 1, recorded_at, ended_at + 4000, ended_at + 300 + rowid % 700, ended_at + 4000
+          FROM calls WHERE rowid > ${a} AND rowid <= ${b} AND decision = 'text';
+        INSERT INTO send_parts (send_id, part, message_id, state, updated_at)
+          SELECT id, 1, 'm' || id, CASE state WHEN 'failed' THEN 'undeliverable' ELSE 'delivered' END, updated_at FROM sends WHERE call_id IN (SELECT call_id FROM calls WHERE rowid > ${a} AND rowid <= ${b});
+        COMMIT;`);
+    }
+    await exec('PRAGMA wal_checkpoint(TRUNCATE);');
+  } finally {
+    await new Promise<void>((resolve) => db.close(() => resolve()));
+  }
+  const buildSeconds = (performance.now() - t0) / 1000;
+  const base: ReportResult = { calls, build_seconds: round(buildSeconds, 1)!, ledger_bytes_per_call: Math.round(ledgerBytes(path) / calls), status: 'pending' };
+
+  const config = join(ctx.dir, 'report.yaml');
+  writeConfig(config, { amiPort: 5038, ledger: path });
+  const help = await run(['report', '--help']);
+  if (help.code !== 0) return base;
+  const runs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    const r = await run(['report', '-c', config, '--since', '365d', '--json']);
+    const s = (performance.now() - t) / 1000;
+    if (r.code !== 0) return { ...base, status: 'failed', error: r.stderr.slice(0, 500) };
+    if (i === 0) {
+      const total = (JSON.parse(r.stdout) as { calls?: { total?: number } }).calls?.total;
+      if (total !== calls) return { ...base, status: 'failed', error: `report counted ${total} calls of ${calls}` };
+    }
+    runs.push(round(s, 3)!);
+  }
+  return { ...base, status: 'ok', runs_s: runs, median_s: [...runs].sort((x, y) => x - y)[1] };
+}
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MCTB_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,0 +1,231 @@
+// `npm run bench`: ingest, latency, memory and report figures of the real `mctb run` process
+// over loopback (a replayed PBX, a loopback SMSC, a ledger file), side by side with bare
+// clients on the same servers. Prints a table and writes bench/results.json.
+//
+//   npm run bench                  full run (under 10 minutes on 2 cores)
+//   BENCH_QUICK=1 npm run bench    everything ~10x smaller, for development
+//   npm run bench -- --profile     CPU profiles of mctb (ingest, 100 calls/s) and sqlite3 calls
+//                                  per call, written to bench/profile.json
+//
+// Other load on the machine skews every figure: results.json records the load average.
+
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { loadScenarios, NumberPool, selfCheck, ShiftPool } from './calls';
+import { ROOT } from './mctb';
+import { ingest, latency, memory, report, type Context } from './phases';
+import { summarizeProfile, type ProfileSummary } from './profile';
+import { round, table } from './stats';
+
+const QUICK = /^(1|true|yes)$/i.test(process.env.BENCH_QUICK ?? '') || process.argv.includes('--quick');
+const PROFILE = process.argv.includes('--profile');
+
+/** memoryBudgetS: streaming and deciding the memory phase's calls together, so the full run stays under 10 minutes. */
+const SCALE = QUICK
+  ? { ingestRounds: 50, latencySeconds: 3, drainSeconds: 3, bareSmpp: 300, memoryCalls: 10_000, memoryBudgetS: 90, reportCalls: 100_000 }
+  : { ingestRounds: 500, latencySeconds: 30, drainSeconds: 10, bareSmpp: 3000, memoryCalls: 100_000, memoryBudgetS: 270, reportCalls: 1_000_000 };
+const RATES = [10, 100, 1000];
+
+const TARGETS = {
+  ingestRatio: 0.7,
+  p99At100Ms: 25,
+  rssMb: 120,
+  reportS: 2,
+};
+
+const BENCH_DIR = join(ROOT, 'bench');
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    cpus: cpus.length,
+    cpu_model: cpus[0]?.model ?? 'unknown',
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    memory_gb: round(os.totalmem() / 2 ** 30, 1),
+    loadavg_start: os.loadavg().map((x) => round(x, 2)),
+  };
+}
+
+function makeContext(dir: string, profileDir?: string): Context {
+  const scenarios = loadScenarios();
+  selfCheck(scenarios);
+  return {
+    dir,
+    scenarios,
+    shifts: new ShiftPool(),
+    numbers: new NumberPool(),
+    // Profile mode: a V8 CPU profile of the mctb process, and a count of its sqlite3 calls.
+    nodeFlags: (phase) => (profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${phase}.cpuprofile`, '-r', join(__dirname, 'sqlite-count.js')] : []),
+    env: (phase) => (profileDir ? { BENCH_SQLITE_COUNT_FILE: join(profileDir, `${phase}.sqlite.json`) } : {}),
+    profiling: profileDir !== undefined,
+    log: (line) => process.stdout.write(line + '\n'),
+  };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const dir = mkdtempSync(join(os.tmpdir(), 'mctb-bench-'));
+  try {
+    if (PROFILE) await profileMode(dir);
+    else await benchMode(dir);
+  } finally {
+    if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
+    else process.stdout.write(`(kept ${dir})\n`);
+  }
+  process.stdout.write(`done in ${Math.round((Date.now() - started) / 1000)} s\n`);
+}
+
+async function benchMode(dir: string): Promise<void> {
+  const ctx = makeContext(dir);
+  const info = machine();
+  const t0 = Date.now();
+  ctx.log(`mctb bench${QUICK ? ' (quick: BENCH_QUICK=1, ~10x smaller)' : ''}: ${info.cpus} × ${info.cpu_model}, node ${info.node}, load ${info.loadavg_start.join(' ')}`);
+
+  ctx.log(`ingest: ${SCALE.ingestRounds} rounds of ${ctx.scenarios.length} captures, bare asterisk-manager then mctb ...`);
+  const ing = await ingest(ctx, SCALE.ingestRounds, { bare: true });
+  ctx.log(`latency: ${RATES.join(', ')} calls/s for ${SCALE.latencySeconds} s each ...`);
+  const lat = await latency(ctx, RATES, SCALE.latencySeconds, SCALE.drainSeconds, SCALE.bareSmpp);
+  ctx.log(`memory: ${SCALE.memoryCalls} calls ...`);
+  const mem = await memory(ctx, SCALE.memoryCalls, SCALE.memoryBudgetS);
+  ctx.log(`report: building a ${SCALE.reportCalls}-call ledger ...`);
+  const rep = await report(ctx, SCALE.reportCalls);
+
+  const at100 = lat.rates.find((r) => r.rate === 100);
+  const rssWorst = Math.max(mem.rss_after_stream_mb, mem.rss_after_decided_mb);
+  const targets = [
+    { figure: 'ingest: pipeline / bare events per second', target: `>= ${TARGETS.ingestRatio}`, value: ing.ratio, pass: ing.ratio >= TARGETS.ingestRatio },
+    {
+      figure: 'latency: p99 hangup → submit_sm at 100 calls/s (ms)',
+      target: `<= ${TARGETS.p99At100Ms}`,
+      value: at100?.latency_ms.p99,
+      pass: at100 !== undefined && at100.texted === at100.offered && (at100.latency_ms.p99 ?? Infinity) <= TARGETS.p99At100Ms,
+    },
+    { figure: `memory: RSS after ${mem.calls} calls (MB)`, target: `< ${TARGETS.rssMb}`, value: rssWorst, pass: rssWorst < TARGETS.rssMb },
+    {
+      figure: `report: mctb report over ${rep.calls} calls (s)`,
+      target: `< ${TARGETS.reportS}`,
+      value: rep.status === 'ok' ? rep.median_s : rep.status,
+      pass: rep.status === 'ok' ? (rep.median_s ?? Infinity) < TARGETS.reportS : null,
+    },
+  ];
+
+  const results = {
+    generated_at: new Date().toISOString(),
+    quick: QUICK,
+    machine: { ...info, loadavg_end: os.loadavg().map((x) => round(x, 2)) },
+    duration_s: Math.round((Date.now() - t0) / 1000),
+    ingest: ing,
+    latency: lat,
+    memory: mem,
+    report: rep,
+    targets,
+  };
+  writeFileSync(join(BENCH_DIR, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+
+  const out: string[] = [''];
+  out.push(
+    table(
+      ['ingest (all captures, as fast as the socket takes them)', 'events', 'seconds', 'events/s', 'calls/s'],
+      [
+        ['bare asterisk-manager (counts managerevents)', ing.events, ing.bare.seconds, ing.bare.events_per_s, undefined],
+        [`mctb run (parse → track → decide → ledger), ${ing.pipeline.cpu_us_per_event} µs CPU/event`, ing.events, ing.pipeline.seconds, ing.pipeline.events_per_s, ing.pipeline.calls_per_s],
+        ['ratio pipeline / bare', undefined, undefined, ing.ratio, undefined],
+      ],
+    ),
+  );
+  out.push('');
+  out.push(
+    table(
+      ['latency: hangup frame → submit_sm', 'offered', 'texted', 'texts/s', 'p50 ms', 'p99 ms', 'max ms', 'mctb CPU'],
+      [
+        ...lat.rates.map((r) => [`${r.rate} calls/s × ${r.seconds} s`, r.offered, `${r.texted_in_window}+${r.texted - r.texted_in_window}`, r.texts_per_s, r.latency_ms.p50, r.latency_ms.p99, r.latency_ms.max, `${r.mctb_cpu_pct}%`]),
+        [`bare smpp client round trip (floor)`, lat.bare_smpp_rtt_ms.n, undefined, undefined, lat.bare_smpp_rtt_ms.p50, lat.bare_smpp_rtt_ms.p99, lat.bare_smpp_rtt_ms.max, undefined],
+      ],
+    ),
+  );
+  const slowest = lat.rates[0];
+  out.push(`  texted: in the window + during the ${lat.drain_s} s drain; each call rings ${lat.ring_ms} ms`);
+  if (slowest) out.push(`  decision_grace ${lat.grace} is not waited for: max ${slowest.latency_ms.max} ms at ${slowest.rate} calls/s (calls are decided when their last channel is gone)`);
+  out.push('');
+  out.push(
+    table(
+      ['memory and ledger', 'value'],
+      [
+        ['RSS idle (MB)', mem.rss_idle_mb],
+        [
+          `RSS after streaming ${mem.calls}${mem.calls < mem.calls_wanted ? ` of ${mem.calls_wanted} (time budget)` : ''} calls (MB), ${mem.stream_seconds} s`,
+          mem.rss_after_stream_mb,
+        ],
+        [
+          mem.all_decided
+            ? `RSS once all decided (MB), ${mem.decided_seconds} s after the stream began; open calls ${mem.open_calls_after}`
+            : `RSS when the ${SCALE.memoryBudgetS} s budget ran out, ${mem.decided} of ${mem.calls} decided (MB)`,
+          mem.rss_after_decided_mb,
+        ],
+        ['RSS peak (VmHWM, MB)', mem.rss_peak_mb],
+        [
+          'live V8 heap after a full GC: idle / after stream / decided (MB)',
+          `${mem.heap_live_mb.idle.used} / ${mem.heap_live_mb.after_stream.used} / ${mem.heap_live_mb.after_decided.used}`,
+        ],
+        [`live heap per call queued for the ledger (${mem.queued_after_stream} queued), KB`, mem.heap_kb_per_queued_call],
+        ['ledger bytes per call (db + WAL + shm, live)', mem.ledger_bytes_per_call],
+        ['ledger bytes per call (closed)', mem.ledger_bytes_per_call_closed],
+        [`ledger bytes per call at ${rep.calls} calls (built in ${rep.build_seconds} s)`, rep.ledger_bytes_per_call],
+        [`mctb report --since 365d --json over ${rep.calls} calls (s)`, rep.status === 'ok' ? `${rep.median_s} (runs ${rep.runs_s?.join(', ')})` : rep.status + (rep.error ? `: ${rep.error}` : '')],
+      ],
+    ),
+  );
+  out.push('');
+  out.push(table(['target', 'wanted', 'measured', 'pass'], targets.map((t) => [t.figure, t.target, t.value, t.pass === null ? 'pending' : t.pass ? 'PASS' : 'FAIL'])));
+  out.push('');
+  out.push(`bench/results.json written${QUICK ? ' (quick mode)' : ''}; load average at start ${info.loadavg_start.join(' ')}, at end ${results.machine.loadavg_end.join(' ')}`);
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+/** Profiles mctb through the ingest phase and 100 calls/s, and counts its sqlite3 calls per call. */
+async function profileMode(dir: string): Promise<void> {
+  const profileDir = join(BENCH_DIR, 'profiles');
+  rmSync(profileDir, { recursive: true, force: true });
+  mkdirSync(profileDir, { recursive: true });
+  const ctx = makeContext(dir, profileDir);
+  ctx.log(`profile: ingest (${SCALE.ingestRounds} rounds), then 100 calls/s for ${SCALE.latencySeconds} s; CPU profiles in bench/profiles/`);
+  const ing = await ingest(ctx, SCALE.ingestRounds, { bare: false });
+  const lat = await latency(ctx, [100], SCALE.latencySeconds, SCALE.drainSeconds, 10);
+  const phases: Record<string, { calls: number; profile: ProfileSummary; sqlite_calls_per_call: number; statements_per_call: Record<string, number> }> = {};
+  const callsOf: Record<string, number> = { ingest: ing.calls, 'latency-100': (lat.rates[0]?.offered ?? 0) + 100 /* warm-up */ };
+  for (const phase of Object.keys(callsOf)) {
+    const prof = readdirSync(profileDir).find((f) => f === `${phase}.cpuprofile`);
+    if (!prof) throw new Error(`no CPU profile for ${phase} (did mctb exit cleanly?)`);
+    const counts = JSON.parse(readFileSync(join(profileDir, `${phase}.sqlite.json`), 'utf8')) as Record<string, number>;
+    const calls = callsOf[phase];
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    phases[phase] = {
+      calls,
+      profile: summarizeProfile(join(profileDir, prof)),
+      sqlite_calls_per_call: round(total / calls, 1)!,
+      statements_per_call: Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, round(v / calls, 2)!])),
+    };
+  }
+  writeFileSync(join(BENCH_DIR, 'profile.json'), JSON.stringify({ generated_at: new Date().toISOString(), quick: QUICK, machine: machine(), ingest: ing, latency: lat, phases }, null, 2) + '\n');
+  const out: string[] = [''];
+  out.push(`ingest: ${ing.pipeline.events_per_s} events/s (${ing.pipeline.calls_per_s} calls/s) under the profiler; 100 calls/s: p50 ${lat.rates[0]?.latency_ms.p50} ms, p99 ${lat.rates[0]?.latency_ms.p99} ms`);
+  for (const [phase, p] of Object.entries(phases)) {
+    out.push('');
+    out.push(`== ${phase}: ${p.calls} calls, ${p.profile.busyMs} ms busy of ${p.profile.totalMs} ms sampled; ${p.sqlite_calls_per_call} sqlite3 calls per call`);
+    out.push(table(['stage (self time)', 'ms', '%'], p.profile.stages.map((s) => [s.stage, s.selfMs, s.pct])));
+    out.push('');
+    out.push(table(['top functions (self time)', 'where', 'ms', '%'], p.profile.top.map((f) => [f.fn, f.where, f.selfMs, f.pct])));
+    out.push('');
+    out.push(table(['sqlite3 statements per call', 'n'], Object.entries(p.statements_per_call).slice(0, 25).map(([k, v]) => [k, v])));
+  }
+  out.push('');
+  out.push('bench/profile.json and bench/profiles/*.cpuprofile written (open a .cpuprofile in Chrome DevTools → Performance)');
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});
