@@ -336,7 +336,7 @@ export class Daemon {
     let verdict: CallDecision;
     let contactName: string | undefined;
     if (isCandidate(screened)) {
-      const facts = await ledger.callFacts(screened.caller.number, screened.business.name, now);
+      const facts = await ledger.callFacts(screened.caller.number, screened.business.name, now, { own: screened.business.limits, global: this.config.limits });
       verdict = decideCandidate(screened, facts, this.config.limits, now);
       contactName = facts.contactName;
     } else {

@@ -11,6 +11,7 @@ import { SqliteFile, type Statements } from './sqlite';
 import { MIGRATIONS } from './migrations';
 import { numberPrefix } from '../numbers/phone';
 import type { CallFacts } from '../policy/decide';
+import type { Limits } from '../config/types';
 
 export type SendState = 'scheduled' | 'sending' | 'submitted' | 'delivered' | 'failed' | 'cancelled' | 'skipped';
 export const FINAL_SEND_STATES: readonly SendState[] = ['delivered', 'failed', 'cancelled', 'skipped'];
@@ -362,13 +363,19 @@ export class Ledger {
    * Everything the decision needs to know about a caller, read in one go. Counts cover texts
    * created (scheduled or sent, not cancelled or skipped) in each cap's window.
    */
-  callFacts(number: string, business: string, now: number): Promise<CallFacts & { contactName?: string }> {
+  /**
+   * Everything the decision needs to know about a caller, read in one statement (it runs for every
+   * missed call). Texts are counted only for the caps that are set, and only up to the cap: the
+   * answer is "reached or not", so a busy day does not make every decision count the whole day.
+   */
+  callFacts(number: string, business: string, now: number, caps: { own: Limits; global: Limits } = { own: {}, global: {} }): Promise<CallFacts & { contactName?: string }> {
     const hour = now - 3600_000;
     const day = now - 86_400_000;
     const prefix = numberPrefix(number);
     // Automatic texts to callers count against the caps; replies to keywords and staff alerts do not.
     const counted = `state NOT IN ('cancelled','skipped') AND kind IN ('text_back','follow_up')`;
-    // One statement, one trip to sqlite's thread: this runs for every missed call.
+    const capped = (limit: number | undefined, where: string) =>
+      limit === undefined ? 'NULL' : `(SELECT COUNT(*) FROM (SELECT 1 FROM sends WHERE ${where} AND ${counted} LIMIT ${Math.max(0, Math.floor(limit))}))`;
     return this.db
       .get<Record<string, number | string | null>>(
         `SELECT
@@ -379,15 +386,12 @@ export class Ledger {
               FROM sends WHERE number = $n AND business = $b AND kind IN ('text_back','follow_up')) AS last_t,
            (SELECT COUNT(*) FROM sends WHERE number = $n AND business = $b AND kind IN ('text_back','follow_up') AND state IN ('scheduled','sending')) AS pending,
            (SELECT MAX(received_at) FROM messages WHERE number = $n AND keyword IS NULL AND (business = $b OR business IS NULL)) AS inbound_t,
-           c.*
-         FROM (SELECT
-                 SUM(business = $b AND created_at >= $hour) AS businessHour,
-                 SUM(business = $b) AS businessDay,
-                 SUM(business = $b AND number_prefix = $p AND created_at >= $hour) AS businessPrefixHour,
-                 SUM(created_at >= $hour) AS globalHour,
-                 COUNT(*) AS globalDay,
-                 SUM(number_prefix = $p AND created_at >= $hour) AS globalPrefixHour
-               FROM sends WHERE created_at >= $day AND ${counted}) c`,
+           ${capped(caps.own.per_hour, 'created_at >= $hour AND business = $b')} AS businessHour,
+           ${capped(caps.own.per_day, 'created_at >= $day AND business = $b')} AS businessDay,
+           ${capped(caps.own.per_prefix_per_hour, 'number_prefix = $p AND created_at >= $hour AND business = $b')} AS businessPrefixHour,
+           ${capped(caps.global.per_hour, 'created_at >= $hour')} AS globalHour,
+           ${capped(caps.global.per_day, 'created_at >= $day')} AS globalDay,
+           ${capped(caps.global.per_prefix_per_hour, 'number_prefix = $p AND created_at >= $hour')} AS globalPrefixHour`,
         { $n: number, $b: business, $p: prefix, $hour: hour, $day: day },
       )
       .then((r) => {
