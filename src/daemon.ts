@@ -45,7 +45,7 @@ export interface CallDecided {
 
 export interface DaemonEvents {
   'call.decided': [CallDecided];
-  'send.submitted': [SendRow, string[]];
+  'send.submitted': [SendRow, string[], number | undefined];
   'send.finished': [SendRow, 'failed' | 'cancelled' | 'skipped', string];
   'send.retrying': [SendRow, string, number];
   'receipt.received': [DeliveryReceipt, { sendId?: number; sendState?: string }];
@@ -114,13 +114,10 @@ export class Daemon {
     this.events.on('call.decided', (d) => {
       if (d.recorded) m.calls.inc({ outcome: d.call.outcome, decision: d.decision, reason: d.reason });
     });
-    this.events.on('send.submitted', (row) => {
+    this.events.on('send.submitted', (row, _ids, callEndedAt) => {
       m.texts.inc({ kind: row.kind, status: 'submitted', reason: '' });
-      if (row.kind === 'text_back' && row.call_id) {
-        void this.ledger?.getCall(row.call_id).then((call) => {
-          if (call) m.hangupToSubmit.observe(Math.max(0, this.clock() - call.ended_at) / 1000);
-        }, () => undefined);
-      }
+      // The outbox read the call anyway: no second trip to the ledger per text.
+      if (row.kind === 'text_back' && callEndedAt !== undefined) m.hangupToSubmit.observe(Math.max(0, this.clock() - callEndedAt) / 1000);
     });
     this.events.on('send.finished', (row, state, reason) => m.texts.inc({ kind: row.kind, status: state, reason }));
     this.events.on('send.retrying', (row, error) => m.texts.inc({ kind: row.kind, status: 'retrying', reason: error }));
@@ -180,7 +177,7 @@ export class Daemon {
       new Map(cfg.businesses.map((b) => [b.name, b])),
       part(this.log, 'outbox'),
       {
-        submitted: (row, ids) => this.events.emit('send.submitted', row, ids),
+        submitted: (row, ids, callEndedAt) => this.events.emit('send.submitted', row, ids, callEndedAt),
         finished: (row, state, reason) => this.events.emit('send.finished', row, state, reason),
         retrying: (row, error, at) => this.events.emit('send.retrying', row, error, at),
       },

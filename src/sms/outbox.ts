@@ -4,14 +4,15 @@
 // row that says what to do next.
 
 import type { BusinessConfig } from '../config/types';
-import type { Ledger, SendRow } from '../ledger/ledger';
+import type { CallRow, Ledger, SendRow } from '../ledger/ledger';
 import type { Logger } from '../log';
 import { maskNumber } from '../numbers/phone';
 import { checkDue, type DueFacts } from '../policy/decide';
 import type { SmsTransport } from './transport';
 
 export interface OutboxEvents {
-  submitted(send: SendRow, messageIds: string[]): void;
+  /** `callEndedAt`: when the caller hung up, for texts that answer a call (hangup → submit timing). */
+  submitted(send: SendRow, messageIds: string[], callEndedAt?: number): void;
   finished(send: SendRow, state: 'failed' | 'cancelled' | 'skipped', reason: string): void;
   retrying(send: SendRow, error: string, nextAt: number): void;
 }
@@ -102,7 +103,8 @@ export class Outbox {
 
   private async process(row: SendRow): Promise<void> {
     const now = this.clock();
-    const verdict = checkDue(row.kind, await this.dueFacts(row), this.businesses.get(row.business), now);
+    const call = row.call_id ? await this.ledger.getCall(row.call_id) : undefined;
+    const verdict = checkDue(row.kind, await this.dueFacts(row, call), this.businesses.get(row.business), now);
     if (verdict.action === 'finish') {
       await this.ledger.finishSend(row.id, verdict.state, verdict.reason, now);
       this.log.info(`text ${verdict.state}`, { send: row.id, kind: row.kind, call: row.call_id, to: maskNumber(row.number), business: row.business, reason: verdict.reason });
@@ -121,7 +123,7 @@ export class Outbox {
       case 'accepted':
         await this.ledger.markSubmitted(row.id, result.messageIds, after);
         this.log.info('text submitted', { send: row.id, call: row.call_id, to: maskNumber(row.number), business: row.business, message_ids: result.messageIds.join(',') });
-        this.events.submitted?.(row, result.messageIds);
+        this.events.submitted?.(row, result.messageIds, call?.ended_at);
         break;
       case 'retry': {
         const nextAt = after + Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(row.attempts, 10));
@@ -139,8 +141,7 @@ export class Outbox {
   }
 
   /** The ledger facts the due-time rules read, for this row's kind. */
-  private async dueFacts(row: SendRow): Promise<DueFacts> {
-    const call = row.call_id ? await this.ledger.getCall(row.call_id) : undefined;
+  private async dueFacts(row: SendRow, call: CallRow | undefined): Promise<DueFacts> {
     const since = call?.ended_at ?? row.created_at;
     const toCaller = row.kind === 'text_back' || row.kind === 'follow_up';
     return {
