@@ -53,6 +53,8 @@ export interface DaemonEvents {
   'webhook.delivered': [NotificationRow];
   /** The PBX connection (AMI or ARI). */
   'pbx.state': [AmiState, string];
+  /** Reading PBX events paused (true) or resumed (false) for back-pressure, with the calls waiting then. */
+  'pbx.paused': [boolean, number];
   /** The SMS link (SMPP session or modem). */
   'sms.state': [string, string];
 }
@@ -60,6 +62,26 @@ export interface DaemonEvents {
 const TICK_MS = 200;
 /** Calls recorded in one transaction at most: small enough that the outbox, queued behind a batch, waits milliseconds. */
 const DECISION_BATCH = 50;
+/**
+ * Ended calls waiting for the ledger past which the PBX's events stop being read (TCP
+ * back-pressure: the socket buffers fill and Asterisk holds the rest), and below which reading
+ * resumes. A burst the ledger cannot keep up with waits in the PBX, not in this process's memory.
+ */
+const BACKLOG_PAUSE = 1000;
+const BACKLOG_RESUME = 500;
+
+/** Knobs for tests: the back-pressure thresholds. */
+export interface DaemonTuning {
+  backlogPause?: number;
+  backlogResume?: number;
+}
+
+interface CallSource {
+  start(): void;
+  stop(): Promise<void>;
+  pause(): void;
+  resume(): void;
+}
 
 export class Daemon {
   readonly events = new EventEmitter<DaemonEvents>();
@@ -67,7 +89,14 @@ export class Daemon {
   private transport?: SmsTransport;
   private outbox?: Outbox;
   private webhooks?: WebhookSender;
-  private source?: { start(): void; stop(): Promise<void> };
+  private source?: CallSource;
+  /** Since when the PBX has not been read (back-pressure), if it is paused now. */
+  private pausedSince?: number;
+  private pauseWarnedAt = -Infinity;
+  private readonly backlogPause: number;
+  private readonly backlogResume: number;
+  /** Ended calls taken from the queue and not yet committed. */
+  private deciding = 0;
   private tracker: CallTracker;
   private readonly directory: BusinessDirectory;
   private tickTimer?: NodeJS.Timeout;
@@ -90,8 +119,11 @@ export class Daemon {
     readonly config: Config,
     logger: Logger,
     private readonly clock: () => number = Date.now,
+    tuning: DaemonTuning = {},
   ) {
     this.log = logger;
+    this.backlogPause = tuning.backlogPause ?? BACKLOG_PAUSE;
+    this.backlogResume = tuning.backlogResume ?? BACKLOG_RESUME;
     this.directory = new BusinessDirectory(config.businesses);
     this.tracker = new CallTracker({
       inboundContexts: config.asterisk.inbound_contexts,
@@ -104,6 +136,7 @@ export class Daemon {
     this.metrics = new Metrics(
       () => (this.ledger ? this.ledger.countOpenSends() : Promise.resolve(0)),
       () => this.tracker.size,
+      () => this.backlog,
     );
     this.wireMetrics();
   }
@@ -198,7 +231,10 @@ export class Daemon {
       this.healthServer = new HealthServer(cfg.http, () => this.health(), this.metrics, part(this.log, 'http'));
       this.healthPort = await this.healthServer.start();
     }
-    this.tickTimer = setInterval(() => this.decide(this.tracker.due(this.clock())), TICK_MS);
+    this.tickTimer = setInterval(() => {
+      // While the PBX is not read, a call's settling events may be unread: no wait runs out then.
+      if (this.pausedSince === undefined) this.decide(this.tracker.due(this.clock()));
+    }, TICK_MS);
     const retention = cfg.ledger.retention_ms;
     if (retention) {
       const prune = () => void this.pruneLedger(retention);
@@ -242,7 +278,7 @@ export class Daemon {
   }
 
   /** The PBX side: AMI or ARI, each translated into the tracker's CallEvents. */
-  private makeSource(): { start(): void; stop(): Promise<void> } {
+  private makeSource(): CallSource {
     const cfg = this.config.asterisk;
     const onState = (state: AmiState, detail: string) => {
       // Events lost while disconnected: calls we were following end as unknown_end, not guessed.
@@ -293,6 +329,7 @@ export class Daemon {
   private decide(ended: EndedCall[]): void {
     if (ended.length === 0) return;
     this.decisionQueue.push(...ended);
+    if (this.decisionQueue.length >= this.backlogPause) this.pauseSource();
     if (this.decisionQueue.length > ended.length) return; // a batch is queued already
     const job = this.decisionChain.then(() => this.runDecisions());
     this.decisionChain = job;
@@ -303,6 +340,7 @@ export class Daemon {
   private async runDecisions(): Promise<void> {
     while (this.decisionQueue.length > 0) {
       const batch = this.decisionQueue.splice(0, DECISION_BATCH);
+      this.deciding = batch.length;
       let effects: (() => void)[] = [];
       try {
         effects = await this.ledgerHandle.batch(async () => {
@@ -319,8 +357,45 @@ export class Daemon {
       } catch (err) {
         this.log.error('could not record a call (nor the rest of its batch); their events are lost', { calls: batch.length, error: (err as Error).message });
       }
+      this.deciding = 0;
+      if (this.decisionQueue.length < this.backlogResume) this.resumeSource();
       for (const effect of effects) effect();
     }
+  }
+
+  /** Ended calls not yet in the ledger. */
+  get backlog(): number {
+    return this.decisionQueue.length + this.deciding;
+  }
+
+  /** Whether PBX events are being left unread (back-pressure) right now. */
+  get pbxPaused(): boolean {
+    return this.pausedSince !== undefined;
+  }
+
+  private pauseSource(): void {
+    if (this.pausedSince !== undefined || this.stopped) return;
+    this.pausedSince = this.clock();
+    this.source?.pause();
+    this.events.emit('pbx.paused', true, this.decisionQueue.length);
+    this.metrics.pbxPaused.set(1);
+    // Under a sustained flood this pauses about once a second: warn at most once a minute.
+    if (this.pausedSince - this.pauseWarnedAt < 60_000) return;
+    this.pauseWarnedAt = this.pausedSince;
+    this.log.warn('decisions are behind: reading PBX events paused until they catch up (see mctb_pbx_paused_seconds_total)', { waiting: this.decisionQueue.length });
+  }
+
+  private resumeSource(): void {
+    if (this.pausedSince === undefined) return;
+    const pausedMs = this.clock() - this.pausedSince;
+    this.pausedSince = undefined;
+    this.metrics.pbxPaused.set(0);
+    this.metrics.pbxPausedSeconds.inc(pausedMs / 1000);
+    // Calls still open saw no events meanwhile: their grace and waits do not count the pause.
+    this.tracker.stall(pausedMs);
+    this.log.debug('decisions caught up: reading PBX events again', { paused_ms: pausedMs });
+    this.events.emit('pbx.paused', false, this.decisionQueue.length);
+    this.source?.resume();
   }
 
   /** Records one ended call and returns what to do once it is committed. */

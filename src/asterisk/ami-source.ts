@@ -44,6 +44,10 @@ export class AmiSource extends EventEmitter<AmiSourceEvents> {
   private pingOutstanding = false;
   private stopped = false;
   private getvarRefused = false;
+  /** Reading stopped by the daemon while its decisions catch up (back-pressure onto the PBX). */
+  private paused = false;
+  /** Timeouts of actions waiting for an answer: held while paused, since the answer sits unread. */
+  private readonly actionTimeouts = new Map<() => void, NodeJS.Timeout | undefined>();
   /** Bumped on every connection, so callbacks of a dead one are ignored. */
   private generation = 0;
 
@@ -73,6 +77,42 @@ export class AmiSource extends EventEmitter<AmiSourceEvents> {
   }
 
   /**
+   * Stop reading the PBX's events: the kernel's socket buffer fills and Asterisk holds the rest.
+   * The Ping watchdog and action timeouts stand still meanwhile, since their answers are queued
+   * behind the unread events.
+   */
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.socket?.pause();
+    for (const [fire, timer] of this.actionTimeouts) {
+      clearTimeout(timer);
+      this.actionTimeouts.set(fire, undefined);
+    }
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.pingOutstanding = false;
+    for (const fire of this.actionTimeouts.keys()) this.actionTimeouts.set(fire, setTimeout(fire, ACTION_TIMEOUT_MS));
+    this.socket?.resume();
+  }
+
+  /** `fire` after ACTION_TIMEOUT_MS of reading (paused time does not count); returns the cancel. */
+  private actionTimeout(fire: () => void): () => void {
+    const wrapped = () => {
+      this.actionTimeouts.delete(wrapped);
+      fire();
+    };
+    this.actionTimeouts.set(wrapped, this.paused ? undefined : setTimeout(wrapped, ACTION_TIMEOUT_MS));
+    return () => {
+      clearTimeout(this.actionTimeouts.get(wrapped));
+      this.actionTimeouts.delete(wrapped);
+    };
+  }
+
+  /**
    * CALLERID(pres) of a live channel, or undefined when the PBX would not say (refused, gone,
    * timed out). A refusal is logged once per process, not per call.
    */
@@ -82,9 +122,9 @@ export class AmiSource extends EventEmitter<AmiSourceEvents> {
     const manager = this.manager;
     if (!manager) return Promise.resolve(undefined);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), ACTION_TIMEOUT_MS);
+      const cancel = this.actionTimeout(() => resolve(undefined));
       manager.action({ action: 'Getvar', channel, variable: 'CALLERID(pres)' }, (err, res) => {
-        clearTimeout(timer);
+        cancel();
         if (err || !res) {
           const message = err ? field(err, 'message') : 'no answer';
           if (/permission|denied|privilege/i.test(message) && !this.getvarRefused) {
@@ -161,6 +201,7 @@ export class AmiSource extends EventEmitter<AmiSourceEvents> {
     if (socket) {
       socket.removeAllListeners('data');
       socket.on('data', (chunk: string | Buffer) => reader.push(typeof chunk === 'string' ? chunk : chunk.toString('utf8')));
+      if (this.paused) socket.pause();
     }
   }
 
@@ -173,7 +214,7 @@ export class AmiSource extends EventEmitter<AmiSourceEvents> {
     clearInterval(this.pingTimer);
     this.pingOutstanding = false;
     this.pingTimer = setInterval(() => {
-      if (generation !== this.generation || !this.manager) return;
+      if (generation !== this.generation || !this.manager || this.paused) return;
       if (this.pingOutstanding) {
         this.log.warn('AMI did not answer Ping in time; reconnecting', { interval_ms: this.cfg.ping_interval_ms });
         this.lost('ping timeout');
@@ -205,6 +246,8 @@ export class AmiSource extends EventEmitter<AmiSourceEvents> {
     }
     this.socket?.destroy();
     this.socket = undefined;
+    // Answers to this connection's actions will never come.
+    for (const fire of [...this.actionTimeouts.keys()]) fire();
   }
 
   private setState(state: AmiState, detail: string): void {

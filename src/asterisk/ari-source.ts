@@ -65,6 +65,8 @@ interface WsLike {
   removeAllListeners(event?: string): unknown;
   terminate(): void;
   ping(): void;
+  /** ws's own socket: paused and resumed for back-pressure (ws 6 has no pause of its own). */
+  _socket?: { pause(): void; resume(): void } | null;
 }
 
 interface AriClient {
@@ -80,12 +82,19 @@ interface AriModule {
   connect(url: string, user: string, pass: string): PromiseLike<AriClient>;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const ari = require('ari-client') as AriModule;
+let ariModule: AriModule | undefined;
+/** ari-client (and swagger-client under it) load when an ARI source is made: an AMI daemon never pays their memory. */
+function loadAri(): AriModule {
+  if (!ariModule) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    ariModule = require('ari-client') as AriModule;
+    patchSwaggerClient();
+  }
+  return ariModule;
+}
 
 /** Where swagger-client's console.log notices go (the most recent source's logger). */
 let swaggerLog: Logger | undefined;
-patchSwaggerClient();
 
 const WS_OPEN = 1;
 const PRESENTATION_VARIABLE = 'CALLERID(pres)';
@@ -106,6 +115,8 @@ export class AriSource extends EventEmitter<AriSourceEvents> {
   private pingTimer?: NodeJS.Timeout;
   private expireTimer?: NodeJS.Timeout;
   private pongOutstanding = false;
+  /** Reading stopped by the daemon while its decisions catch up. */
+  private paused = false;
   private presentationRefused = false;
   private malformed = 0;
 
@@ -122,10 +133,28 @@ export class AriSource extends EventEmitter<AriSourceEvents> {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
     this.reconnect = new Reconnect(log, { up: 'ARI connected', down: 'ARI connection down; reconnecting with backoff' }, options.reconnectMinMs, options.reconnectMaxMs);
     swaggerLog = log;
+    loadAri();
   }
 
   get connected(): boolean {
     return this.state === 'connected';
+  }
+
+  /**
+   * Stop reading events: the socket's buffers fill and Asterisk holds the rest. The ping watchdog
+   * stands still meanwhile, since the pong is queued behind the unread frames.
+   */
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.ws?._socket?.pause();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.pongOutstanding = false;
+    this.ws?._socket?.resume();
   }
 
   start(): void {
@@ -201,7 +230,7 @@ export class AriSource extends EventEmitter<AriSourceEvents> {
     }, this.connectTimeoutMs);
     let connecting: PromiseLike<AriClient>;
     try {
-      connecting = ari.connect(this.cfg.url, this.cfg.username, this.cfg.password);
+      connecting = loadAri().connect(this.cfg.url, this.cfg.username, this.cfg.password);
     } catch (err) {
       this.failed(generation, err);
       return;
@@ -281,6 +310,7 @@ export class AriSource extends EventEmitter<AriSourceEvents> {
       this.pongOutstanding = false;
     }) as never);
     this.ws = ws;
+    if (this.paused) ws._socket?.pause();
     this.translator.reset();
     this.reconnect.connected({ url: this.cfg.url, app: this.cfg.app });
     this.setState('connected', this.cfg.url);
@@ -313,7 +343,7 @@ export class AriSource extends EventEmitter<AriSourceEvents> {
     clearInterval(this.pingTimer);
     this.pongOutstanding = false;
     this.pingTimer = setInterval(() => {
-      if (generation !== this.generation || !this.ws) return;
+      if (generation !== this.generation || !this.ws || this.paused) return;
       if (this.pongOutstanding) {
         this.log.warn('ARI did not answer the WebSocket ping in time; reconnecting', { interval_ms: this.pingIntervalMs });
         this.lost('ping timeout');

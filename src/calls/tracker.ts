@@ -50,6 +50,8 @@ interface TrackedCall {
   /** Event time of the caller's channel appearing (PBX time when given, else arrival). */
   createdEventAt: number;
   firstSeenAt: number;
+  /** Time the event stream stood still while this call was open: its waits are pushed back by it. */
+  stalledMs: number;
   /** uniqueid → is a Local/ channel. */
   legs: Map<string, boolean>;
   /** Legs (not the caller's channel) still up. */
@@ -182,16 +184,26 @@ export class CallTracker {
   due(now: number): EndedCall[] {
     const out: EndedCall[] = this.takeReady();
     for (const [id, call] of this.calls) {
-      const wait = this.opts.graceMs + (call.presentationPending ? this.opts.presentationWaitMs ?? 0 : 0);
+      const wait = this.opts.graceMs + (call.presentationPending ? this.opts.presentationWaitMs ?? 0 : 0) + call.stalledMs;
       if (call.hangupAt !== undefined && now - call.hangupAt >= wait) {
         this.calls.delete(id);
         out.push(this.verdict(call, classify(call), call.hangupAt));
-      } else if (call.hangupAt === undefined && now - call.firstSeenAt >= this.opts.maxCallMs) {
+      } else if (call.hangupAt === undefined && now - call.firstSeenAt >= this.opts.maxCallMs + call.stalledMs) {
         this.calls.delete(id);
         out.push(this.verdict(call, 'unknown_end', now));
       }
     }
     return out;
+  }
+
+  /**
+   * The event stream stood still for `ms` (the daemon stopped reading the PBX while decisions
+   * caught up): events that would end or settle a call may sit unread, so no open call's wait
+   * counts that time.
+   */
+  stall(ms: number): void {
+    if (ms <= 0) return;
+    for (const call of this.calls.values()) call.stalledMs += ms;
   }
 
   /**
@@ -229,6 +241,7 @@ export class CallTracker {
       startedAt: startTimeOf(ev.uniqueid) ?? ev.at,
       createdEventAt: ev.at,
       firstSeenAt: now,
+      stalledMs: 0,
       legs: new Map(),
       liveLegs: new Set(),
       rootBridged: false,

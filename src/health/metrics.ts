@@ -16,8 +16,10 @@ export class Metrics {
   });
   readonly linkUp = new client.Gauge({ name: 'mctb_link_up', help: 'Whether each link is up (pbx, sms, ledger)', labelNames: ['link'], registers: [this.registry] });
   readonly webhooks = new client.Counter({ name: 'mctb_webhook_deliveries_total', help: 'Webhook events delivered', registers: [this.registry] });
+  readonly pbxPaused = new client.Gauge({ name: 'mctb_pbx_paused', help: 'Whether reading PBX events is paused because ended calls wait for the ledger (1) or not (0)', registers: [this.registry] });
+  readonly pbxPausedSeconds = new client.Counter({ name: 'mctb_pbx_paused_seconds_total', help: 'Time PBX events were not read because decisions were behind', registers: [this.registry] });
 
-  constructor(outboxDepth: () => Promise<number>, openCalls: () => number) {
+  constructor(outboxDepth: () => Promise<number>, openCalls: () => number, callsWaiting: () => number = () => 0) {
     new client.Gauge({
       name: 'mctb_outbox_depth',
       help: 'Texts scheduled or on the wire',
@@ -32,6 +34,14 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(openCalls());
+      },
+    });
+    new client.Gauge({
+      name: 'mctb_calls_waiting',
+      help: 'Ended calls waiting to be decided and recorded in the ledger',
+      registers: [this.registry],
+      collect() {
+        this.set(callsWaiting());
       },
     });
     for (const link of ['pbx', 'sms', 'ledger']) this.linkUp.set({ link }, 0);

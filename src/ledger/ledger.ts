@@ -360,13 +360,10 @@ export class Ledger {
   }
 
   /**
-   * Everything the decision needs to know about a caller, read in one go. Counts cover texts
-   * created (scheduled or sent, not cancelled or skipped) in each cap's window.
-   */
-  /**
    * Everything the decision needs to know about a caller, read in one statement (it runs for every
-   * missed call). Texts are counted only for the caps that are set, and only up to the cap: the
-   * answer is "reached or not", so a busy day does not make every decision count the whole day.
+   * missed call). Counts cover texts created (scheduled or sent, not cancelled or skipped) in each
+   * cap's window, only for the caps that are set; the answer is "reached or not", so a count
+   * may stop at the cap.
    */
   callFacts(number: string, business: string, now: number, caps: { own: Limits; global: Limits } = { own: {}, global: {} }): Promise<CallFacts & { contactName?: string }> {
     const hour = now - 3600_000;
@@ -376,6 +373,15 @@ export class Ledger {
     const counted = `state NOT IN ('cancelled','skipped') AND kind IN ('text_back','follow_up')`;
     const capped = (limit: number | undefined, where: string) =>
       limit === undefined ? 'NULL' : `(SELECT COUNT(*) FROM (SELECT 1 FROM sends WHERE ${where} AND ${counted} LIMIT ${Math.max(0, Math.floor(limit))}))`;
+    // Whole minutes of the window from send_counts (kept by triggers), the minute it starts in
+    // from the texts themselves: exact, and a day of texts costs at most 1,440 small rows.
+    const windowed = (limit: number | undefined, scope: '$b' | "'*'", since: '$hour' | '$day') => {
+      if (limit === undefined) return 'NULL';
+      const minute = `${since}m`;
+      const edge = `created_at >= ${since} AND created_at < (${minute} + 1) * 60000${scope === '$b' ? ' AND business = $b' : ''}`;
+      return `((SELECT COALESCE(SUM(n), 0) FROM send_counts WHERE business = ${scope} AND minute > ${minute}) +
+        (SELECT COUNT(*) FROM (SELECT 1 FROM sends INDEXED BY sends_created WHERE ${edge} AND ${counted} LIMIT ${Math.max(0, Math.floor(limit))})))`;
+    };
     return this.db
       .get<Record<string, number | string | null>>(
         `SELECT
@@ -386,13 +392,13 @@ export class Ledger {
               FROM sends WHERE number = $n AND business = $b AND kind IN ('text_back','follow_up')) AS last_t,
            (SELECT COUNT(*) FROM sends WHERE number = $n AND business = $b AND kind IN ('text_back','follow_up') AND state IN ('scheduled','sending')) AS pending,
            (SELECT MAX(received_at) FROM messages WHERE number = $n AND keyword IS NULL AND (business = $b OR business IS NULL)) AS inbound_t,
-           ${capped(caps.own.per_hour, 'created_at >= $hour AND business = $b')} AS businessHour,
-           ${capped(caps.own.per_day, 'created_at >= $day AND business = $b')} AS businessDay,
+           ${windowed(caps.own.per_hour, '$b', '$hour')} AS businessHour,
+           ${windowed(caps.own.per_day, '$b', '$day')} AS businessDay,
            ${capped(caps.own.per_prefix_per_hour, 'number_prefix = $p AND created_at >= $hour AND business = $b')} AS businessPrefixHour,
-           ${capped(caps.global.per_hour, 'created_at >= $hour')} AS globalHour,
-           ${capped(caps.global.per_day, 'created_at >= $day')} AS globalDay,
+           ${windowed(caps.global.per_hour, "'*'", '$hour')} AS globalHour,
+           ${windowed(caps.global.per_day, "'*'", '$day')} AS globalDay,
            ${capped(caps.global.per_prefix_per_hour, 'number_prefix = $p AND created_at >= $hour')} AS globalPrefixHour`,
-        { $n: number, $b: business, $p: prefix, $hour: hour, $day: day },
+        { $n: number, $b: business, $p: prefix, $hour: hour, $day: day, $hourm: Math.floor(hour / 60000), $daym: Math.floor(day / 60000) },
       )
       .then((r) => {
         const n = (k: string) => Number(r?.[k] ?? 0);
@@ -820,6 +826,8 @@ export class Ledger {
         if (n < batch) break;
       }
     }
+    // Per-minute text counts serve windows of a day at most.
+    await this.db.run(`DELETE FROM send_counts WHERE minute < ?`, [Math.floor(Math.min(cutoff, now - 86_400_000) / 60000)]);
     return result;
   }
 }

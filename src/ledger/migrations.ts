@@ -156,4 +156,38 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX sends_reply ON sends (number, kind, submitted_at, created_at, business);
   CREATE INDEX messages_received ON messages (received_at);
   `,
+  `
+  -- Texts counted against the caps (limits), per business and per minute ('*': all businesses),
+  -- kept by triggers: a decision sums at most a day of minutes, however many texts the day held.
+  CREATE TABLE send_counts (
+    business  TEXT NOT NULL,
+    minute    INTEGER NOT NULL,               -- created_at / 60000
+    n         INTEGER NOT NULL,
+    PRIMARY KEY (business, minute)
+  ) WITHOUT ROWID;
+  INSERT INTO send_counts (business, minute, n)
+    SELECT business, created_at / 60000, COUNT(*) FROM sends
+    WHERE kind IN ('text_back','follow_up') AND state NOT IN ('cancelled','skipped') GROUP BY 1, 2;
+  INSERT INTO send_counts (business, minute, n)
+    SELECT '*', minute, SUM(n) FROM send_counts GROUP BY minute;
+  CREATE TRIGGER send_counts_insert AFTER INSERT ON sends
+    WHEN NEW.kind IN ('text_back','follow_up') AND NEW.state NOT IN ('cancelled','skipped')
+  BEGIN
+    INSERT INTO send_counts (business, minute, n) VALUES (NEW.business, NEW.created_at / 60000, 1), ('*', NEW.created_at / 60000, 1)
+      ON CONFLICT (business, minute) DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER send_counts_update AFTER UPDATE OF state ON sends
+    WHEN NEW.kind IN ('text_back','follow_up') AND (OLD.state IN ('cancelled','skipped')) != (NEW.state IN ('cancelled','skipped'))
+  BEGIN
+    INSERT INTO send_counts (business, minute, n)
+      VALUES (NEW.business, NEW.created_at / 60000, IIF(NEW.state IN ('cancelled','skipped'), -1, 1)),
+             ('*', NEW.created_at / 60000, IIF(NEW.state IN ('cancelled','skipped'), -1, 1))
+      ON CONFLICT (business, minute) DO UPDATE SET n = n + excluded.n;
+  END;
+  CREATE TRIGGER send_counts_delete AFTER DELETE ON sends
+    WHEN OLD.kind IN ('text_back','follow_up') AND OLD.state NOT IN ('cancelled','skipped')
+  BEGIN
+    UPDATE send_counts SET n = n - 1 WHERE business IN (OLD.business, '*') AND minute = OLD.created_at / 60000;
+  END;
+  `,
 ];

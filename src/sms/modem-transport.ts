@@ -33,7 +33,7 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import type { Logger } from '../log';
 import { maskNumber } from '../numbers/phone';
 import { Reconnect } from '../reconnect';
@@ -583,7 +583,10 @@ export class ModemTransport implements SmsTransport {
     if (this.stopped) return;
     const generation = ++this.generation;
     this.setState('opening', this.cfg.device);
-    const port = new SerialPort({ path: this.cfg.device, baudRate: this.cfg.baud_rate, autoOpen: false });
+    // Loaded on first use: a daemon on SMPP never pays serialport's native module and its memory.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { SerialPort: Port } = require('serialport') as typeof import('serialport');
+    const port = new Port({ path: this.cfg.device, baudRate: this.cfg.baud_rate, autoOpen: false });
     this.port = port;
     // Always listen: serialport emits 'error' (EIO) when the device vanishes, and an 'error'
     // without a listener would end the process.
