@@ -122,8 +122,8 @@ export class Daemon {
     tuning: DaemonTuning = {},
   ) {
     this.log = logger;
-    this.backlogPause = tuning.backlogPause ?? BACKLOG_PAUSE;
-    this.backlogResume = tuning.backlogResume ?? BACKLOG_RESUME;
+    this.backlogPause = Math.max(1, tuning.backlogPause ?? BACKLOG_PAUSE);
+    this.backlogResume = Math.min(this.backlogPause, Math.max(1, tuning.backlogResume ?? BACKLOG_RESUME));
     this.directory = new BusinessDirectory(config.businesses);
     this.tracker = new CallTracker({
       inboundContexts: config.asterisk.inbound_contexts,
@@ -329,7 +329,7 @@ export class Daemon {
   private decide(ended: EndedCall[]): void {
     if (ended.length === 0) return;
     this.decisionQueue.push(...ended);
-    if (this.decisionQueue.length >= this.backlogPause) this.pauseSource();
+    if (this.backlog >= this.backlogPause) this.pauseSource();
     if (this.decisionQueue.length > ended.length) return; // a batch is queued already
     const job = this.decisionChain.then(() => this.runDecisions());
     this.decisionChain = job;
@@ -377,12 +377,12 @@ export class Daemon {
     if (this.pausedSince !== undefined || this.stopped) return;
     this.pausedSince = this.clock();
     this.source?.pause();
-    this.events.emit('pbx.paused', true, this.decisionQueue.length);
+    this.events.emit('pbx.paused', true, this.backlog);
     this.metrics.pbxPaused.set(1);
     // Under a sustained flood this pauses about once a second: warn at most once a minute.
     if (this.pausedSince - this.pauseWarnedAt < 60_000) return;
     this.pauseWarnedAt = this.pausedSince;
-    this.log.warn('decisions are behind: reading PBX events paused until they catch up (see mctb_pbx_paused_seconds_total)', { waiting: this.decisionQueue.length });
+    this.log.warn('decisions are behind: reading PBX events paused until they catch up (see mctb_pbx_paused_seconds_total)', { waiting: this.backlog });
   }
 
   private resumeSource(): void {
@@ -394,7 +394,7 @@ export class Daemon {
     // Calls still open saw no events meanwhile: their grace and waits do not count the pause.
     this.tracker.stall(pausedMs);
     this.log.debug('decisions caught up: reading PBX events again', { paused_ms: pausedMs });
-    this.events.emit('pbx.paused', false, this.decisionQueue.length);
+    this.events.emit('pbx.paused', false, this.backlog);
     this.source?.resume();
   }
 

@@ -1,10 +1,20 @@
 // The AMI connection against a loopback AMI server: dead-peer detection by Ping, login refusal,
-// reconnects logged once.
+// reconnects logged once, and pause/resume (the daemon's back-pressure): nothing read, nothing
+// lost, no false Ping timeout and no Getvar given up while paused.
 
 import { expect } from 'chai';
-import { AmiSource } from '../../src/asterisk/ami-source';
-import { AmiReplayServer } from '../../src/demo/ami-replay';
-import { testLogger, waitFor } from '../support/harness';
+import type { AmiFrame } from '../../src/asterisk/ami-events';
+import { AmiFrameReader } from '../../src/asterisk/ami-reader';
+import { AmiSource, type AmiState } from '../../src/asterisk/ami-source';
+import { AmiReplayServer, loadCapture, rewriteCapture } from '../../src/demo/ami-replay';
+import { sleep, testLogger, waitFor } from '../support/harness';
+
+/** The frames a client should read from `text`, parsed by the same reader the source uses. */
+function framesOf(text: string): AmiFrame[] {
+  const out: AmiFrame[] = [];
+  new AmiFrameReader((f) => f.event !== undefined && out.push(f)).push(text);
+  return out;
+}
 
 describe('AMI connection', function () {
   this.timeout(20_000);
@@ -62,5 +72,92 @@ describe('AMI connection', function () {
       await source.stop();
       await server.close();
     }
+  });
+
+  describe('pause and resume (back-pressure)', () => {
+    const PING_MS = 200;
+
+    it('paused for many Ping intervals: no reconnect, nothing read; after resume every event written meanwhile arrives, in order', async () => {
+      const server = new AmiReplayServer();
+      const port = await server.listen();
+      const { logger, lines } = testLogger();
+      const source = new AmiSource({ host: '127.0.0.1', port, username: 'mctb', secret: 'x', ping_interval_ms: PING_MS, check_presentation: false }, logger);
+      const states: AmiState[] = [];
+      const got: AmiFrame[] = [];
+      source.on('state', (s) => states.push(s));
+      source.on('frame', (f) => got.push(f));
+      let logins = 0;
+      server.on('login', () => logins++);
+      const pings = () => server.actions.filter((a) => a.action.toLowerCase() === 'ping').length;
+      source.start();
+      try {
+        await waitFor('connected', () => source.connected);
+        // Before the pause: a call goes through, and Pings are answered.
+        const first = rewriteCapture(loadCapture('noanswer'), 100);
+        await server.play(first);
+        await waitFor('the first call read', () => got.length === framesOf(first).length);
+        await waitFor('a Ping answered', () => pings() >= 2, 5000);
+
+        source.pause();
+        const pausedAt = Date.now();
+        // 30 calls (~1,400 events, ~550 KB, held by the kernel's socket buffers), written in six
+        // bursts while the client reads nothing.
+        const calls = Array.from({ length: 30 }, (_, i) => rewriteCapture(loadCapture(i % 2 ? 'busy' : 'noanswer'), (i + 2) * 100));
+        const writes: Promise<void>[] = [];
+        for (let burst = 0; burst < 6; burst++) {
+          writes.push(server.play(calls.slice(burst * 5, burst * 5 + 5).join('')));
+          await sleep(PING_MS);
+        }
+        await sleep(Math.max(0, pausedAt + 8 * PING_MS - Date.now())); // 8 Ping intervals paused
+        expect(got.length, 'nothing is read while paused').to.equal(framesOf(first).length);
+        expect(states, 'no reconnect while paused').to.deep.equal(['connecting', 'connected']);
+        expect(source.connected).to.equal(true);
+
+        source.resume();
+        const expected = [...framesOf(first), ...framesOf(calls.join(''))];
+        await waitFor('every event written during the pause', () => got.length >= expected.length, 10_000);
+        await Promise.all(writes);
+        expect(got).to.deep.equal(expected);
+        // Still the same connection, and the Ping watchdog works again.
+        const before = pings();
+        await sleep(4 * PING_MS);
+        expect(pings(), 'Pings sent after resume').to.be.at.least(before + 2);
+        expect(states).to.deep.equal(['connecting', 'connected']);
+        expect(logins).to.equal(1);
+        expect(lines.filter((l) => /did not answer Ping|AMI connection down/.test(l))).to.deep.equal([]);
+      } finally {
+        await source.stop();
+        await server.close();
+      }
+    });
+
+    it('a Getvar asked just before a pause longer than its 5 s timeout gets the PBX\'s real answer after resume', async () => {
+      const server = new AmiReplayServer({ getvar: (channel, variable) => (variable === 'CALLERID(pres)' ? `prohib_passed_screen/${channel}` : undefined) });
+      const port = await server.listen();
+      const { logger } = testLogger();
+      const source = new AmiSource({ host: '127.0.0.1', port, username: 'mctb', secret: 'x', ping_interval_ms: PING_MS, check_presentation: true }, logger);
+      const states: AmiState[] = [];
+      source.on('state', (s) => states.push(s));
+      source.start();
+      try {
+        await waitFor('connected', () => source.connected);
+        // Sanity: answered at once when not paused.
+        expect(await source.getPresentation('PJSIP/trunk-00000001')).to.equal('prohib_passed_screen/PJSIP/trunk-00000001');
+
+        let settled: { value: string | undefined } | undefined;
+        const asked = source.getPresentation('PJSIP/trunk-00000002').then((value) => (settled = { value }));
+        source.pause(); // the answer comes back at once, and sits unread in the socket
+        await waitFor('the PBX answered', () => server.actions.some((a) => a.action.toLowerCase() === 'getvar' && a.channel === 'PJSIP/trunk-00000002'));
+        await sleep(5600);
+        expect(settled, 'not given up while paused').to.equal(undefined);
+        source.resume();
+        await asked;
+        expect(settled).to.deep.equal({ value: 'prohib_passed_screen/PJSIP/trunk-00000002' });
+        expect(states).to.deep.equal(['connecting', 'connected']);
+      } finally {
+        await source.stop();
+        await server.close();
+      }
+    });
   });
 });

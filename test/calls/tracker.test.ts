@@ -1,4 +1,4 @@
-// The tracker on its own (pure): bounded state, unknown ends, presentation wait, outbound calls.
+// The tracker on its own (pure): bounded state, unknown ends, presentation wait, stalls, outbound calls.
 
 import { expect } from 'chai';
 import { CallTracker } from '../../src/calls/tracker';
@@ -94,6 +94,54 @@ describe('call tracker (pure)', () => {
     t.handle(hangup('7.1'), T0);
     expect(t.due(T0 + 3999)).to.have.length(0);
     expect(t.due(T0 + 4000)[0].withheld).to.equal(false);
+  });
+
+  it('stall: time the event stream stood still (PBX not read) does not count towards any wait', () => {
+    // A leg outlives the caller: grace (1 s) runs from the caller's hangup, plus the stall.
+    const t = tracker();
+    const leg = (id: string, linkedid: string): CallEvent => ({ type: 'channel_created', at: T0, uniqueid: id, linkedid, channel: `PJSIP/101-${id}`, context: 'internal', exten: 's', callerNum: '101', callerName: '', state: 0 });
+    t.handle(created('1.1'), T0);
+    t.handle(leg('1.2', '1.1'), T0);
+    t.handle(hangup('1.1'), T0 + 5000);
+    // A call still ringing: maxCallMs (60 s) is pushed back too.
+    t.handle(created('2.1', { callerNum: '+14155550124' }), T0 + 5000);
+    // Reading stood still for 10 s from T0 + 5200 (the leg's Hangup may be among the unread events).
+    t.stall(10_000);
+    t.stall(0);
+    t.stall(-5); // nothing: only time that passed counts
+    expect(t.due(T0 + 6000), 'grace alone is not enough').to.deep.equal([]);
+    expect(t.due(T0 + 15_999)).to.deep.equal([]);
+    const [call] = t.due(T0 + 16_000);
+    expect(call).to.include({ callId: '1.1', outcome: 'noanswer', endedAt: T0 + 5000 });
+    // A call that starts after the stall is not pushed back.
+    t.handle(created('3.1', { callerNum: '+14155550125' }), T0 + 16_000);
+    t.handle(leg('3.2', '3.1'), T0 + 16_000);
+    t.handle(hangup('3.1'), T0 + 17_000);
+    expect(t.due(T0 + 17_999)).to.deep.equal([]);
+    expect(t.due(T0 + 18_000).map((c) => c.callId)).to.deep.equal(['3.1']);
+    // The ringing call: unknown_end only after maxCallMs + the stall.
+    expect(t.due(T0 + 5000 + 60_000 + 9_999)).to.deep.equal([]);
+    expect(t.due(T0 + 5000 + 70_000).map((c) => [c.callId, c.outcome])).to.deep.equal([['2.1', 'unknown_end']]);
+    expect(t.size).to.equal(0);
+  });
+
+  it('stall: a call waiting for its presentation answer waits grace + presentation wait + the stall', () => {
+    const t = tracker({ presentationWaitMs: 3000 });
+    t.handle(created('6.1'), T0);
+    t.handle(hangup('6.1'), T0);
+    t.handle(created('7.1', { callerNum: '+14155550124' }), T0);
+    t.handle(hangup('7.1'), T0);
+    t.stall(2000);
+    t.stall(500); // stalls add up
+    expect(t.due(T0 + 4000), 'the wait alone (1 s + 3 s) is not enough').to.deep.equal([]);
+    // The answer, unread during the stall, arrives: that call is decided at once, with it.
+    t.handle({ type: 'presentation', at: T0, linkedid: '6.1', value: 'prohib_passed_screen' }, T0 + 6000);
+    const [answered] = t.takeReady();
+    expect(answered).to.include({ callId: '6.1', withheld: true });
+    // No answer at all: decided once grace + presentation wait + stall have passed.
+    expect(t.due(T0 + 6499)).to.deep.equal([]);
+    const [late] = t.due(T0 + 6500);
+    expect(late).to.include({ callId: '7.1', withheld: false, outcome: 'noanswer' });
   });
 
   it('follows outbound calls to a number and says whether a person answered (staff calling back)', () => {

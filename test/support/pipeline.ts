@@ -2,7 +2,7 @@
 // SMSC and a ledger file in a temp dir.
 
 import type { Config } from '../../src/config/types';
-import { Daemon, type CallDecided } from '../../src/daemon';
+import { Daemon, type CallDecided, type DaemonTuning } from '../../src/daemon';
 import { AmiReplayServer, type ReplayOptions } from '../../src/demo/ami-replay';
 import { LoopbackSmsc, type SmscBehaviour } from '../../src/demo/loopback-smsc';
 import { tempDir, testConfig, testLogger, waitFor, type BusinessYaml } from './harness';
@@ -20,15 +20,17 @@ export interface Pipeline {
   stop(): Promise<void>;
 }
 
-export async function startPipeline(opts: { smsc?: SmscBehaviour; pbx?: ReplayOptions; businesses?: BusinessYaml[]; top?: Record<string, unknown>; smscPort?: number; startSmsc?: boolean; tps?: number; clock?: () => number } = {}): Promise<Pipeline> {
+export async function startPipeline(opts: { smsc?: SmscBehaviour; pbx?: ReplayOptions; businesses?: BusinessYaml[]; top?: Record<string, unknown>; smscPort?: number; startSmsc?: boolean; tps?: number; clock?: () => number; tuning?: DaemonTuning; amend?: (config: Config) => void } = {}): Promise<Pipeline> {
   const { dir, cleanup } = tempDir();
   const pbx = new AmiReplayServer({ getvar: () => 'allowed_not_screened', ...opts.pbx });
   const amiPort = await pbx.listen();
   const smsc = new LoopbackSmsc({ receiptDelayMs: 20, ...opts.smsc });
   const smppPort = opts.startSmsc === false ? (opts.smscPort ?? 0) : await smsc.listen(opts.smscPort ?? 0);
   const config = testConfig({ dir, amiPort, smppPort, businesses: opts.businesses, tps: opts.tps, top: opts.top });
+  // Values the config file refuses (e.g. a Ping interval under 1 s), set after the loader.
+  opts.amend?.(config);
   const { logger, lines } = testLogger();
-  const daemon = new Daemon(config, logger, opts.clock);
+  const daemon = new Daemon(config, logger, opts.clock, opts.tuning);
   const decided: CallDecided[] = [];
   daemon.events.on('call.decided', (d) => decided.push(d));
   await daemon.start();

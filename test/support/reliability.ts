@@ -81,10 +81,14 @@ export function missedCall(i: number, number: string, capture = 'noanswer'): Mis
 export const CAPTURE_CALLERS: Record<string, string> = {
   noanswer: '+14155550123',
   busy: '+13125550147',
+  answered: '+16175550110',
+  voicemail: '+13055550172',
 };
 export const CAPTURE_DIDS: Record<string, string> = {
   noanswer: '+15550001000',
   busy: '+15550001001',
+  answered: '+15550001003',
+  voicemail: '+15550001005',
 };
 
 /** `+1312555` and four digits: distinct callers (one 10,000-number block: per_prefix_per_hour must be high). */
