@@ -68,8 +68,18 @@ export interface MctbProcess {
   stop(graceMs?: number): Promise<{ code: number | null; killed: boolean }>;
 }
 
+/**
+ * The node flags the service runs with (between node and bin/mctb in the systemd unit's
+ * ExecStart): the benchmarks measure mctb as installed.
+ */
+export function serviceNodeFlags(unitFile = join(ROOT, 'systemd', 'mctb.service')): string[] {
+  const line = /^ExecStart=\S+ (.*?)\S*\/bin\/mctb run /m.exec(readFileSync(unitFile, 'utf8'));
+  if (!line) throw new Error(`${unitFile}: no ExecStart=NODE [FLAGS] .../bin/mctb run line`);
+  return line[1].split(' ').filter(Boolean);
+}
+
 export function startMctb(configFile: string, opts: { nodeFlags?: string[]; env?: NodeJS.ProcessEnv } = {}): MctbProcess {
-  const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), MCTB_BIN, 'run', '-c', configFile], {
+  const child = spawn(process.execPath, [...serviceNodeFlags(), ...(opts.nodeFlags ?? []), MCTB_BIN, 'run', '-c', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },
   });

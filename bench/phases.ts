@@ -356,6 +356,8 @@ export interface MemoryResult {
   /** Live heap per call still waiting to be decided when the stream ended (KB). */
   heap_kb_per_queued_call: number;
   open_calls_after: number | undefined;
+  /** Seconds the daemon left the PBX unread because more than 1,000 ended calls waited for the ledger. */
+  pbx_paused_s: number | undefined;
   outbox_depth_after: number | undefined;
   stream_seconds: number;
   decided_seconds: number;
@@ -434,6 +436,7 @@ export async function memory(ctx: Context, calls: number, budgetS: number): Prom
         queued_after_stream: queued,
         heap_kb_per_queued_call: round(((heapAfterStream.used - heapIdle.used) * 1024) / Math.max(1, queued), 2)!,
         open_calls_after: await metric(httpPort!, 'mctb_open_calls'),
+        pbx_paused_s: round((await metric(httpPort!, 'mctb_pbx_paused_seconds_total')) ?? NaN, 1),
         outbox_depth_after: await metric(httpPort!, 'mctb_outbox_depth'),
         stream_seconds: round((t1 - t0) / 1000, 1)!,
         decided_seconds: round((t2 - t0) / 1000, 1)!,

@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import os from 'node:os';
 import { join } from 'node:path';
 import { loadScenarios, NumberPool, selfCheck, ShiftPool } from './calls';
-import { ROOT } from './mctb';
+import { ROOT, serviceNodeFlags } from './mctb';
 import { ingest, latency, memory, report, type Context } from './phases';
 import { summarizeProfile, type ProfileSummary } from './profile';
 import { round, table } from './stats';
@@ -82,6 +82,7 @@ async function benchMode(dir: string): Promise<void> {
   const info = machine();
   const t0 = Date.now();
   ctx.log(`mctb bench${QUICK ? ' (quick: BENCH_QUICK=1, ~10x smaller)' : ''}: ${info.cpus} × ${info.cpu_model}, node ${info.node}, load ${info.loadavg_start.join(' ')}`);
+  ctx.log(`mctb runs as the systemd unit runs it: node ${serviceNodeFlags().join(' ')}`);
 
   ctx.log(`ingest: ${SCALE.ingestRounds} rounds of ${ctx.scenarios.length} captures, bare asterisk-manager then mctb ...`);
   const ing = await ingest(ctx, SCALE.ingestRounds, { bare: true });
@@ -115,6 +116,8 @@ async function benchMode(dir: string): Promise<void> {
     generated_at: new Date().toISOString(),
     quick: QUICK,
     machine: { ...info, loadavg_end: os.loadavg().map((x) => round(x, 2)) },
+    /** As the systemd unit runs it (systemd/mctb.service ExecStart), in every phase. */
+    mctb_node_flags: serviceNodeFlags(),
     duration_s: Math.round((Date.now() - t0) / 1000),
     ingest: ing,
     latency: lat,
@@ -165,6 +168,7 @@ async function benchMode(dir: string): Promise<void> {
           mem.rss_after_decided_mb,
         ],
         ['RSS peak (VmHWM, MB)', mem.rss_peak_mb],
+        ['PBX reading paused while decisions caught up (back-pressure), s', mem.pbx_paused_s],
         [
           'live V8 heap after a full GC: idle / after stream / decided (MB)',
           `${mem.heap_live_mb.idle.used} / ${mem.heap_live_mb.after_stream.used} / ${mem.heap_live_mb.after_decided.used}`,

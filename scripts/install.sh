@@ -171,9 +171,10 @@ chmod 0755 "$bindir/mctb"
 # ---- systemd -----------------------------------------------------------------------------------
 unitdir=$DESTDIR/etc/systemd/system
 mkdir -p "$unitdir" "$DESTDIR/etc/sysusers.d" "$DESTDIR/etc/tmpfiles.d"
-sed "s|^ExecStart=/usr/bin/node /opt/mctb/bin/mctb |ExecStart=$NODE $PREFIX/bin/mctb |" \
+# The node flags between the two paths are kept.
+sed "s|^ExecStart=/usr/bin/node \(.*\)/opt/mctb/bin/mctb |ExecStart=$NODE \1$PREFIX/bin/mctb |" \
   "$src/systemd/mctb.service" >"$unitdir/mctb.service.tmp"
-grep -q "^ExecStart=$NODE $PREFIX/bin/mctb run " "$unitdir/mctb.service.tmp" \
+grep -q "^ExecStart=$NODE .*$PREFIX/bin/mctb run " "$unitdir/mctb.service.tmp" \
   || die "could not set ExecStart in mctb.service (has its ExecStart line changed?)"
 chmod 0644 "$unitdir/mctb.service.tmp"
 mv "$unitdir/mctb.service.tmp" "$unitdir/mctb.service"

@@ -7,12 +7,15 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { serviceNodeFlags } from '../../bench/mctb';
 
 const root = join(__dirname, '..', '..', '..');
 const script = join(root, 'scripts', 'install.sh');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
 // The node running this test; given explicitly so the expected ExecStart is known.
 const node = process.execPath;
+// The unit's node flags (a small, steady footprint) survive the rewrite of its paths.
+const flags = serviceNodeFlags(join(root, 'systemd', 'mctb.service')).join(' ');
 
 interface Run {
   code: number | null;
@@ -63,7 +66,7 @@ describe('packaging: scripts/install.sh', function () {
 
     it('puts the unit, sysusers and tmpfiles in place, ExecStart pointing at PREFIX', () => {
       const unit = readFileSync(join(dest, 'etc', 'systemd', 'system', 'mctb.service'), 'utf8');
-      expect(unit).to.include(`\nExecStart=${node} /opt/mctb/bin/mctb run -c /etc/mctb/mctb.yaml\n`);
+      expect(unit).to.include(`\nExecStart=${node} ${flags} /opt/mctb/bin/mctb run -c /etc/mctb/mctb.yaml\n`);
       expect(mode(join(dest, 'etc', 'systemd', 'system', 'mctb.service'))).to.equal(0o644);
       expect(readFileSync(join(dest, 'etc', 'sysusers.d', 'mctb.conf'), 'utf8')).to.equal(readFileSync(join(root, 'systemd', 'mctb.sysusers.conf'), 'utf8'));
       expect(readFileSync(join(dest, 'etc', 'tmpfiles.d', 'mctb.conf'), 'utf8')).to.equal(readFileSync(join(root, 'systemd', 'mctb.tmpfiles.conf'), 'utf8'));
@@ -135,7 +138,7 @@ describe('packaging: scripts/install.sh', function () {
     it('ExecStart, the command and the files follow PREFIX; the modem drop-in is installed', () => {
       expect(r.code, r.stderr + r.stdout).to.equal(0);
       const unit = readFileSync(join(dest, 'etc', 'systemd', 'system', 'mctb.service'), 'utf8');
-      expect(unit).to.include(`\nExecStart=${node} /srv/mctb/bin/mctb run -c /etc/mctb/mctb.yaml\n`);
+      expect(unit).to.include(`\nExecStart=${node} ${flags} /srv/mctb/bin/mctb run -c /etc/mctb/mctb.yaml\n`);
       expect(unit).not.to.match(/^ExecStart=.*\/opt\/mctb/m);
       expect(readFileSync(join(dest, 'usr', 'bin', 'mctb'), 'utf8')).to.include(`exec ${node} /srv/mctb/bin/mctb "$@"`);
       expect(readFileSync(join(dest, 'etc', 'systemd', 'system', 'mctb.service.d', 'modem.conf'), 'utf8')).to.equal(
@@ -167,5 +170,19 @@ describe('packaging: scripts/install.sh', function () {
     const usr = install(dest, [], { PREFIX: '/usr' });
     expect(usr.code).to.equal(1);
     expect(usr.stderr).to.include('PREFIX must be a directory of its own');
+  });
+});
+
+describe('packaging: the node flags the service runs with', () => {
+  it('this node accepts them, and the Docker image runs node with the same ones', () => {
+    expect(flags, 'the unit sets flags').to.match(/^--/);
+    // A flag node does not know stops the service before it logs a line: check them here.
+    const r = spawnSync(node, [...flags.split(' '), '-e', 'process.stdout.write("ok")'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.equal('ok');
+    expect(r.stderr).to.equal('');
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(root, 'docker', 'Dockerfile'), 'utf8'));
+    expect(entrypoint, 'Dockerfile ENTRYPOINT').to.not.equal(null);
+    expect(JSON.parse(entrypoint![1])).to.deep.equal(['node', ...flags.split(' '), '/opt/mctb/bin/mctb']);
   });
 });
