@@ -4,7 +4,7 @@
 
 import { EventEmitter } from 'node:events';
 import { AmiSource, type AmiState } from './asterisk/ami-source';
-import { toCallEvent } from './asterisk/ami-events';
+import { CALL_EVENT_FILTER, toCallEvent } from './asterisk/ami-events';
 import { AriSource } from './asterisk/ari-source';
 import { CallTracker } from './calls/tracker';
 import type { CallEvent, EndedCall, InboundCallStarted } from './calls/types';
@@ -292,7 +292,7 @@ export class Daemon {
       ari.on('state', onState);
       return ari;
     }
-    const ami = new AmiSource(cfg.ami, part(this.log, 'ami'), this.clock);
+    const ami = new AmiSource(cfg.ami, part(this.log, 'ami'), this.clock, CALL_EVENT_FILTER);
     const ask = cfg.ami.check_presentation ? (s: InboundCallStarted) => ami.getPresentation(s.channel) : undefined;
     ami.on('frame', (frame, arrival) => {
       let ev;

@@ -9,7 +9,7 @@ import type { AmiConfig } from '../config/types';
 import type { Logger } from '../log';
 import { field, type AmiFrame } from './ami-events';
 import { Reconnect } from '../reconnect';
-import { AmiFrameReader, type AmiReaderStats } from './ami-reader';
+import { AmiFrameReader, type AmiEventFilter, type AmiReaderStats } from './ami-reader';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const AsteriskManager = require('asterisk-manager') as (port?: number, host?: string) => AmiManager;
@@ -55,6 +55,8 @@ export class AmiSource extends EventEmitter<AmiSourceEvents> {
     private readonly cfg: AmiConfig,
     private readonly log: Logger,
     private readonly clock: () => number = Date.now,
+    /** Only these events are parsed and emitted (the reader skips the rest); all when undefined. */
+    private readonly filter?: AmiEventFilter,
   ) {
     super();
     this.reconnect = new Reconnect(log, { up: 'AMI connected', down: 'AMI connection down; reconnecting with backoff' });
@@ -196,7 +198,7 @@ export class AmiSource extends EventEmitter<AmiSourceEvents> {
       // TypeError in the library, thrown from process.nextTick) and `ActionID: close` forced a
       // reconnect (ending every call in progress as unknown_end). The library's ActionIDs are digits.
       else if (typeof record.actionid === 'string' && /^\d+$/.test(record.actionid)) manager.emit('rawevent', record);
-    });
+    }, undefined, this.filter);
     this.reader = reader;
     if (socket) {
       socket.removeAllListeners('data');
@@ -207,7 +209,7 @@ export class AmiSource extends EventEmitter<AmiSourceEvents> {
 
   /** Frames read, and frames skipped as malformed or oversized, on the current connection. */
   get readerStats(): AmiReaderStats {
-    return this.reader?.stats ?? { frames: 0, malformed: 0, oversized: 0 };
+    return this.reader?.stats ?? { frames: 0, malformed: 0, oversized: 0, filtered: 0 };
   }
 
   private startPing(generation: number): void {

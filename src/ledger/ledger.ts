@@ -181,6 +181,49 @@ export class Ledger {
   }
 
   /**
+   * Runs fn in a transaction shared with every other fn handed in meanwhile, each in a savepoint
+   * of its own (one that fails rolls back alone and rejects alone). Concurrent small writes (the
+   * outbox's texts) then wait once for the connection and commit once, instead of each waiting
+   * behind a burst of decisions. Resolves after the commit.
+   */
+  together<T>(fn: () => Promise<T>): Promise<T> {
+    // Already inside a transaction: join it (the shared one would wait behind it forever).
+    if (this.db.inTransaction) return this.db.transaction(() => fn());
+    return new Promise<T>((resolve, reject) => {
+      this.shared.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.sharing) void this.flushShared();
+    });
+  }
+
+  private readonly shared: { fn: () => Promise<unknown>; resolve: (v: unknown) => void; reject: (err: unknown) => void }[] = [];
+  private sharing = false;
+
+  private async flushShared(): Promise<void> {
+    this.sharing = true;
+    while (this.shared.length > 0) {
+      const group = this.shared.splice(0);
+      try {
+        const settle = await this.db.transaction(async () => {
+          const out: (() => void)[] = [];
+          for (const item of group) {
+            try {
+              const value = await this.db.transaction(() => item.fn());
+              out.push(() => item.resolve(value));
+            } catch (err) {
+              out.push(() => item.reject(err));
+            }
+          }
+          return out;
+        });
+        for (const done of settle) done();
+      } catch (err) {
+        for (const item of group) item.reject(err);
+      }
+    }
+    this.sharing = false;
+  }
+
+  /**
    * A real write, for health checks: a read-only file or a full disk fails here before a send
    * would fail to be recorded.
    */

@@ -87,6 +87,11 @@ export class SqliteFile {
     });
   }
 
+  /** Whether the caller runs inside a transaction of this connection (its async context). */
+  get inTransaction(): boolean {
+    return this.inside.getStore() !== undefined;
+  }
+
   /**
    * Runs fn alone on the connection. Called from inside a transaction's fn (the same async
    * context), it runs at once, as part of that transaction: that is how a batch of calls shares

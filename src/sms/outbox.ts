@@ -103,37 +103,42 @@ export class Outbox {
 
   private async process(row: SendRow): Promise<void> {
     const now = this.clock();
-    const call = row.call_id ? await this.ledger.getCall(row.call_id) : undefined;
-    const verdict = checkDue(row.kind, await this.dueFacts(row, call), this.businesses.get(row.business), now);
+    // The texts taken in one poll read their facts and are claimed in one shared transaction: one
+    // wait behind a burst of decisions for all of them, not one per statement per text.
+    const { call, verdict, claimed } = await this.ledger.together(async () => {
+      const call = row.call_id ? await this.ledger.getCall(row.call_id) : undefined;
+      const verdict = checkDue(row.kind, await this.dueFacts(row, call), this.businesses.get(row.business), now);
+      if (verdict.action === 'finish') await this.ledger.finishSend(row.id, verdict.state, verdict.reason, now);
+      else if (verdict.action === 'wait') await this.ledger.reschedule(row.id, verdict.until, verdict.reason, now);
+      return { call, verdict, claimed: verdict.action === 'send' && (await this.ledger.claimSend(row.id, now)) };
+    });
     if (verdict.action === 'finish') {
-      await this.ledger.finishSend(row.id, verdict.state, verdict.reason, now);
       this.log.info(`text ${verdict.state}`, { send: row.id, kind: row.kind, call: row.call_id, to: maskNumber(row.number), business: row.business, reason: verdict.reason });
       this.events.finished?.(row, verdict.state, verdict.reason);
       return;
     }
     if (verdict.action === 'wait') {
-      await this.ledger.reschedule(row.id, verdict.until, verdict.reason, now);
       this.log.info('text waits', { send: row.id, kind: row.kind, to: maskNumber(row.number), reason: verdict.reason, until: new Date(verdict.until).toISOString() });
       return;
     }
-    if (!(await this.ledger.claimSend(row.id, now))) return;
+    if (!claimed) return;
     const result = await this.transport.submit({ to: row.number, from: row.source_addr, text: row.body, reference: row.id & 0xff });
     const after = this.clock();
     switch (result.kind) {
       case 'accepted':
-        await this.ledger.markSubmitted(row.id, result.messageIds, after);
+        await this.ledger.together(() => this.ledger.markSubmitted(row.id, result.messageIds, after));
         this.log.info('text submitted', { send: row.id, call: row.call_id, to: maskNumber(row.number), business: row.business, message_ids: result.messageIds.join(',') });
         this.events.submitted?.(row, result.messageIds, call?.ended_at);
         break;
       case 'retry': {
         const nextAt = after + Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(row.attempts, 10));
-        await this.ledger.reschedule(row.id, nextAt, result.error, after, result.uncertain === true);
+        await this.ledger.together(() => this.ledger.reschedule(row.id, nextAt, result.error, after, result.uncertain === true));
         this.log.warn('gateway did not take the text; will retry', { send: row.id, error: result.error, retry_in_ms: nextAt - after });
         this.events.retrying?.(row, result.error, nextAt);
         break;
       }
       case 'failed':
-        await this.ledger.finishSend(row.id, 'failed', 'gateway_rejected', after, result.error);
+        await this.ledger.together(() => this.ledger.finishSend(row.id, 'failed', 'gateway_rejected', after, result.error));
         this.log.error('gateway rejected the text', { send: row.id, to: maskNumber(row.number), status: result.error });
         this.events.finished?.(row, 'failed', result.error);
         break;

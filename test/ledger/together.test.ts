@@ -1,0 +1,112 @@
+// Ledger.together: concurrent small writes share one transaction, each in a savepoint of its own.
+// The outbox relies on it under load (its texts' reads, claims and results would otherwise each
+// wait behind a burst of decisions): what it promises is checked on a real ledger file.
+
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { Ledger } from '../../src/ledger/ledger';
+import { SqliteFile } from '../../src/ledger/sqlite';
+import { tempDir } from '../support/harness';
+
+const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
+
+async function schedule(l: Ledger, n: number): Promise<number[]> {
+  const ids: number[] = [];
+  for (let i = 0; i < n; i++) ids.push(await l.scheduleSend({ business: 'Shop', number: `+1415555${1000 + i}`, sourceAddr: '+15550001000', body: `text ${i}`, dueAt: NOW }, NOW));
+  return ids;
+}
+
+describe('Ledger.together', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let path: string;
+  beforeEach(() => {
+    tmp = tempDir('together');
+    path = join(tmp.dir, 'ledger.db');
+  });
+  afterEach(() => tmp.cleanup());
+
+  it('runs each fn once, resolves each with its own value, and only after the commit', async () => {
+    const l = await Ledger.open(path);
+    const other = await SqliteFile.open(path);
+    try {
+      const ids = await schedule(l, 20);
+      const seen: string[] = [];
+      const results = await Promise.all(
+        ids.map((id) =>
+          l.together(async () => {
+            expect(await l.claimSend(id, NOW)).to.equal(true);
+            return id * 10;
+          }).then(async (value) => {
+            // Visible to another connection by the time the promise resolves: committed.
+            const row = await other.get<{ state: string }>(`SELECT state FROM sends WHERE id = ?`, [id]);
+            seen.push(row!.state);
+            return value;
+          }),
+        ),
+      );
+      expect(results).to.deep.equal(ids.map((id) => id * 10));
+      expect(seen).to.deep.equal(ids.map(() => 'sending'));
+    } finally {
+      await other.close();
+      await l.close();
+    }
+  });
+
+  it('one that fails rolls back alone and rejects alone; the others commit', async () => {
+    const l = await Ledger.open(path);
+    try {
+      const [a, b, c] = await schedule(l, 3);
+      const outcomes = await Promise.allSettled([
+        l.together(() => l.claimSend(a, NOW)),
+        l.together(async () => {
+          await l.claimSend(b, NOW);
+          throw new Error('no gateway');
+        }),
+        l.together(() => l.claimSend(c, NOW)),
+      ]);
+      expect(outcomes.map((o) => o.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled']);
+      expect(((outcomes[1] as PromiseRejectedResult).reason as Error).message).to.equal('no gateway');
+      expect((await l.getSend(a))?.state).to.equal('sending');
+      expect((await l.getSend(b))?.state, 'its claim rolled back').to.equal('scheduled');
+      expect((await l.getSend(c))?.state).to.equal('sending');
+    } finally {
+      await l.close();
+    }
+  });
+
+  it('fns handed in while another writer holds the lock wait, none lost, and all land once it lets go', async () => {
+    const l = await Ledger.open(path);
+    const lock = await SqliteFile.open(path);
+    try {
+      const ids = await schedule(l, 10);
+      await lock.serial((s) => s.exec('BEGIN IMMEDIATE'));
+      let settled = 0;
+      const first = l.together(() => l.claimSend(ids[0], NOW)).finally(() => settled++);
+      await new Promise((r) => setTimeout(r, 50));
+      // Queued behind the first group, which is waiting for the lock.
+      const rest = ids.slice(1).map((id) => l.together(() => l.claimSend(id, NOW)).finally(() => settled++));
+      await new Promise((r) => setTimeout(r, 150));
+      expect(settled, 'nothing settles while the lock is held').to.equal(0);
+      await lock.serial((s) => s.exec('COMMIT'));
+      expect(await Promise.all([first, ...rest])).to.deep.equal(ids.map(() => true));
+      const rows = await l.findSends({ state: 'sending', limit: 100 });
+      expect(rows.map((r) => r.id).sort((x, y) => x - y)).to.deep.equal(ids);
+    } finally {
+      await lock.close();
+      await l.close();
+    }
+  });
+
+  it('inside a transaction it joins it instead of waiting behind it', async () => {
+    const l = await Ledger.open(path);
+    try {
+      const [a] = await schedule(l, 1);
+      // Would never settle if together queued behind the batch it is called from.
+      const claimed = await l.batch(() => l.together(() => l.claimSend(a, NOW)));
+      expect(claimed).to.equal(true);
+      expect((await l.getSend(a))?.state).to.equal('sending');
+    } finally {
+      await l.close();
+    }
+  });
+});
