@@ -322,9 +322,9 @@ export class Daemon {
   /**
    * Decisions run one at a time: each reads the ledger (opt-outs, recent texts, caps) and writes
    * its verdict before the next reads, so two calls ending in the same instant cannot both text.
-   * Calls that end together are recorded in one transaction (one commit for the burst), each in
-   * a savepoint of its own; what follows a decision (events, logs, waking the outbox) runs after
-   * the commit.
+   * Calls that end together are recorded in one transaction (one commit for the burst; one that
+   * fails fails alone: Ledger.batchEach); what follows a decision (events, logs, waking the
+   * outbox) runs after the commit.
    */
   private decide(ended: EndedCall[]): void {
     if (ended.length === 0) return;
@@ -341,18 +341,12 @@ export class Daemon {
     while (this.decisionQueue.length > 0) {
       const batch = this.decisionQueue.splice(0, DECISION_BATCH);
       this.deciding = batch.length;
-      let effects: (() => void)[] = [];
+      const effects: (() => void)[] = [];
       try {
-        effects = await this.ledgerHandle.batch(async () => {
-          const out: (() => void)[] = [];
-          for (const call of batch) {
-            try {
-              out.push(await this.onCallEnded(call));
-            } catch (err) {
-              this.log.error('could not record a call; its events are lost', { call: call.callId, error: (err as Error).message });
-            }
-          }
-          return out;
+        const settled = await this.ledgerHandle.batchEach(batch.map((call) => () => this.onCallEnded(call)));
+        settled.forEach((r, i) => {
+          if (r.status === 'fulfilled') effects.push(r.value);
+          else this.log.error('could not record a call; its events are lost', { call: batch[i].callId, error: (r.reason as Error).message });
         });
       } catch (err) {
         this.log.error('could not record a call (nor the rest of its batch); their events are lost', { calls: batch.length, error: (err as Error).message });

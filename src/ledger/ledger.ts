@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { SqliteFile, type Statements } from './sqlite';
 import { MIGRATIONS } from './migrations';
 import { numberPrefix } from '../numbers/phone';
-import type { CallFacts } from '../policy/decide';
+import type { CallFacts, DueFacts } from '../policy/decide';
 import type { Limits } from '../config/types';
 
 export type SendState = 'scheduled' | 'sending' | 'submitted' | 'delivered' | 'failed' | 'cancelled' | 'skipped';
@@ -172,19 +172,42 @@ export class Ledger {
   }
 
   /**
-   * Runs fn in one transaction: every ledger call fn makes joins it (each of those that is a
-   * transaction of its own becomes a savepoint). The daemon records a burst of ended calls this
-   * way: one commit for the burst instead of one per call.
+   * Runs each fn in one transaction, and settles each alone. Optimistic: first with every fn
+   * joining the transaction (no savepoints: two statements less per fn); only when one fails,
+   * again with each in a savepoint of its own, so that it alone rolls back and rejects. So fns
+   * must be safe to run twice (they are: reads, then writes, nothing outside the ledger). Rejects
+   * as a whole when the transaction itself fails (disk full at the commit).
    */
-  batch<T>(fn: () => Promise<T>): Promise<T> {
-    return this.db.transaction(() => fn());
+  async batchEach<T>(fns: readonly (() => Promise<T>)[]): Promise<PromiseSettledResult<T>[]> {
+    try {
+      return await this.db.transaction(
+        async () => {
+          const out: PromiseSettledResult<T>[] = [];
+          for (const fn of fns) out.push({ status: 'fulfilled', value: await fn() });
+          return out;
+        },
+        { savepoints: false },
+      );
+    } catch (err) {
+      if (fns.length === 1) return [{ status: 'rejected', reason: err }];
+    }
+    return this.db.transaction(async () => {
+      const out: PromiseSettledResult<T>[] = [];
+      for (const fn of fns) {
+        try {
+          out.push({ status: 'fulfilled', value: await this.db.transaction(() => fn()) });
+        } catch (reason) {
+          out.push({ status: 'rejected', reason });
+        }
+      }
+      return out;
+    });
   }
 
   /**
-   * Runs fn in a transaction shared with every other fn handed in meanwhile, each in a savepoint
-   * of its own (one that fails rolls back alone and rejects alone). Concurrent small writes (the
-   * outbox's texts) then wait once for the connection and commit once, instead of each waiting
-   * behind a burst of decisions. Resolves after the commit.
+   * Runs fn in a transaction shared with every other fn handed in meanwhile (batchEach): concurrent
+   * small writes (the outbox's texts) then wait once for the connection and commit once, instead
+   * of each waiting behind a burst of decisions. Resolves after the commit.
    */
   together<T>(fn: () => Promise<T>): Promise<T> {
     // Already inside a transaction: join it (the shared one would wait behind it forever).
@@ -203,19 +226,8 @@ export class Ledger {
     while (this.shared.length > 0) {
       const group = this.shared.splice(0);
       try {
-        const settle = await this.db.transaction(async () => {
-          const out: (() => void)[] = [];
-          for (const item of group) {
-            try {
-              const value = await this.db.transaction(() => item.fn());
-              out.push(() => item.resolve(value));
-            } catch (err) {
-              out.push(() => item.reject(err));
-            }
-          }
-          return out;
-        });
-        for (const done of settle) done();
+        const settled = await this.batchEach(group.map((item) => item.fn));
+        settled.forEach((r, i) => (r.status === 'fulfilled' ? group[i].resolve(r.value) : group[i].reject(r.reason)));
       } catch (err) {
         for (const item of group) item.reject(err);
       }
@@ -376,30 +388,42 @@ export class Ledger {
     return (await this.db.run(`DELETE FROM opt_outs WHERE number = ? AND business = ?`, [number, business])).changes;
   }
 
-  /** When this number was last texted (or is being texted) for this business. */
-  async lastTextAt(number: string, business: string, excludeSendId?: number): Promise<number | undefined> {
-    const row = await this.db.get<{ t: number | null }>(
-      `SELECT MAX(COALESCE(submitted_at, updated_at)) AS t FROM sends
-       WHERE number = ? AND business = ? AND state IN ('sending','submitted','delivered') AND kind IN ('text_back','follow_up') AND id != ?`,
-      [number, business, excludeSendId ?? -1],
-    );
-    return row?.t ?? undefined;
-  }
-
   /** A scheduled send to this number for this business, other than `excludeSendId`. */
   async hasScheduledSend(number: string, business: string): Promise<boolean> {
     const row = await this.db.get(`SELECT 1 FROM sends WHERE number = ? AND business = ? AND state IN ('scheduled','sending') LIMIT 1`, [number, business]);
     return row !== undefined;
   }
 
-  /** Was this number answered by a person (inbound to this business, or any outbound call) after `since`? */
-  async answeredSince(number: string, business: string, since: number): Promise<boolean> {
-    const row = await this.db.get(
-      `SELECT 1 FROM calls WHERE number = ? AND outcome = 'answered' AND started_at >= ?
-       AND (direction = 'outbound' OR business = ?) LIMIT 1`,
-      [number, since, business],
+  /**
+   * What the due-time rules (checkDue) read about a send, in one statement: it runs for every
+   * text as it leaves. The caller-facing rules need the call it answers (`since` is its end).
+   */
+  async dueFacts(row: SendRow): Promise<DueFacts & { callEndedAt?: number }> {
+    const r = await this.db.get<Record<string, number | string | null>>(
+      `WITH c AS (SELECT number, ended_at FROM calls WHERE call_id = $call)
+       SELECT
+         (SELECT ended_at FROM c) AS call_ended,
+         (SELECT 1 FROM opt_outs WHERE number = $n AND (business = $b OR business = '*') LIMIT 1) AS opted,
+         (SELECT do_not_text FROM contacts WHERE number = $n) AS dnt,
+         (SELECT MAX(COALESCE(submitted_at, updated_at)) FROM sends
+            WHERE number = $n AND business = $b AND state IN ('sending','submitted','delivered') AND kind IN ('text_back','follow_up') AND id != $id) AS last_t,
+         (SELECT 1 FROM calls, c WHERE calls.number = c.number AND calls.outcome = 'answered' AND calls.started_at >= c.ended_at
+            AND (calls.direction = 'outbound' OR calls.business = $b) LIMIT 1) AS answered,
+         (SELECT 1 FROM messages WHERE number = $n AND business = $b AND keyword IS NULL
+            AND received_at >= COALESCE((SELECT ended_at FROM c), $created) LIMIT 1) AS replied,
+         (SELECT state FROM sends WHERE call_id = $call AND kind = 'text_back') AS first_state`,
+      { $call: row.call_id, $n: row.number, $b: row.business, $id: row.id, $created: row.created_at },
     );
-    return row !== undefined;
+    const toCaller = row.kind === 'text_back' || row.kind === 'follow_up';
+    return {
+      callEndedAt: r?.call_ended == null ? undefined : Number(r.call_ended),
+      optedOut: r?.opted != null,
+      doNotText: toCaller && Number(r?.dnt ?? 0) !== 0,
+      lastTextAt: row.kind === 'text_back' && r?.last_t != null ? Number(r.last_t) : undefined,
+      answeredSince: toCaller && r?.answered != null,
+      repliedSince: row.kind === 'follow_up' && r?.replied != null,
+      firstTextSent: row.kind === 'follow_up' && ['submitted', 'delivered'].includes(String(r?.first_state ?? '')),
+    };
   }
 
   /**
@@ -539,17 +563,6 @@ export class Ledger {
       [number, ...businesses],
     );
     return row?.business;
-  }
-
-  /** Did the contact write to this business (not a keyword) at or after `since`? */
-  async repliedSince(number: string, business: string, since: number): Promise<boolean> {
-    const row = await this.db.get(`SELECT 1 FROM messages WHERE number = ? AND business = ? AND keyword IS NULL AND received_at >= ? LIMIT 1`, [number, business, since]);
-    return row !== undefined;
-  }
-
-  /** State of a call's first text (text_back), for its follow-up. */
-  async textBackOf(callId: string): Promise<SendRow | undefined> {
-    return this.db.get<SendRow>(`SELECT * FROM sends WHERE call_id = ? AND kind = 'text_back'`, [callId]);
   }
 
   listMessages(number: string, limit = 20): Promise<{ id: number; business: string | null; body: string; keyword: string | null; received_at: number }[]> {

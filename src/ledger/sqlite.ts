@@ -35,7 +35,7 @@ export class SqliteFile {
    */
   private readonly statements = new Map<string, sqlite3.Statement>();
   /** Set while a transaction's fn runs: its own calls join the transaction instead of queueing behind it. */
-  private readonly inside = new AsyncLocalStorage<{ depth: number }>();
+  private readonly inside = new AsyncLocalStorage<{ depth: number; savepoints: boolean }>();
 
   private constructor(private readonly db: sqlite3.Database) {
     const prepared = (sql: string): Promise<sqlite3.Statement> => {
@@ -106,15 +106,17 @@ export class SqliteFile {
 
   /**
    * Runs fn alone, inside one transaction (IMMEDIATE: takes the write lock up front). Nested in
-   * another transaction it is a savepoint: it rolls back alone, and commits with the outer one.
+   * another transaction it is a savepoint: it rolls back alone, and commits with the outer one;
+   * unless the outer one was opened with `savepoints: false`, when it simply joins it (a failure
+   * then rolls back the whole outer transaction; two statements less per nested call).
    */
-  transaction<T>(fn: (s: Statements) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (s: Statements) => Promise<T>, opts: { savepoints?: boolean } = {}): Promise<T> {
     const outer = this.inside.getStore();
-    if (outer) return this.savepoint(outer, fn);
+    if (outer) return outer.savepoints ? this.savepoint(outer, fn) : fn(this.raw);
     return this.serial(async (s) => {
       await s.exec('BEGIN IMMEDIATE');
       try {
-        const out = await this.inside.run({ depth: 0 }, () => fn(s));
+        const out = await this.inside.run({ depth: 0, savepoints: opts.savepoints ?? true }, () => fn(s));
         await s.exec('COMMIT');
         return out;
       } catch (err) {
@@ -124,7 +126,7 @@ export class SqliteFile {
     });
   }
 
-  private async savepoint<T>(outer: { depth: number }, fn: (s: Statements) => Promise<T>): Promise<T> {
+  private async savepoint<T>(outer: { depth: number; savepoints: boolean }, fn: (s: Statements) => Promise<T>): Promise<T> {
     const name = `sp${++outer.depth}`;
     await this.raw.exec(`SAVEPOINT ${name}`);
     try {

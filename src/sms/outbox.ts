@@ -4,10 +4,10 @@
 // row that says what to do next.
 
 import type { BusinessConfig } from '../config/types';
-import type { CallRow, Ledger, SendRow } from '../ledger/ledger';
+import type { Ledger, SendRow } from '../ledger/ledger';
 import type { Logger } from '../log';
 import { maskNumber } from '../numbers/phone';
-import { checkDue, type DueFacts } from '../policy/decide';
+import { checkDue } from '../policy/decide';
 import type { SmsTransport } from './transport';
 
 export interface OutboxEvents {
@@ -72,7 +72,8 @@ export class Outbox {
         if (room > 0) {
           const due = await this.ledger.dueSends(this.clock(), room + this.inFlight.size);
           for (const row of due) {
-            if (this.inFlight.size >= MAX_IN_FLIGHT) break;
+            // stop() may have come while the ledger was read: it waits only for jobs already started.
+            if (this.stopping || this.inFlight.size >= MAX_IN_FLIGHT) break;
             if (this.inFlight.has(row.id)) continue;
             const job = this.process(row).then(
               () => true,
@@ -105,12 +106,12 @@ export class Outbox {
     const now = this.clock();
     // The texts taken in one poll read their facts and are claimed in one shared transaction: one
     // wait behind a burst of decisions for all of them, not one per statement per text.
-    const { call, verdict, claimed } = await this.ledger.together(async () => {
-      const call = row.call_id ? await this.ledger.getCall(row.call_id) : undefined;
-      const verdict = checkDue(row.kind, await this.dueFacts(row, call), this.businesses.get(row.business), now);
+    const { callEndedAt, verdict, claimed } = await this.ledger.together(async () => {
+      const facts = await this.ledger.dueFacts(row);
+      const verdict = checkDue(row.kind, facts, this.businesses.get(row.business), now);
       if (verdict.action === 'finish') await this.ledger.finishSend(row.id, verdict.state, verdict.reason, now);
       else if (verdict.action === 'wait') await this.ledger.reschedule(row.id, verdict.until, verdict.reason, now);
-      return { call, verdict, claimed: verdict.action === 'send' && (await this.ledger.claimSend(row.id, now)) };
+      return { callEndedAt: facts.callEndedAt, verdict, claimed: verdict.action === 'send' && (await this.ledger.claimSend(row.id, now)) };
     });
     if (verdict.action === 'finish') {
       this.log.info(`text ${verdict.state}`, { send: row.id, kind: row.kind, call: row.call_id, to: maskNumber(row.number), business: row.business, reason: verdict.reason });
@@ -128,7 +129,7 @@ export class Outbox {
       case 'accepted':
         await this.ledger.together(() => this.ledger.markSubmitted(row.id, result.messageIds, after));
         this.log.info('text submitted', { send: row.id, call: row.call_id, to: maskNumber(row.number), business: row.business, message_ids: result.messageIds.join(',') });
-        this.events.submitted?.(row, result.messageIds, call?.ended_at);
+        this.events.submitted?.(row, result.messageIds, callEndedAt);
         break;
       case 'retry': {
         const nextAt = after + Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(row.attempts, 10));
@@ -143,19 +144,5 @@ export class Outbox {
         this.events.finished?.(row, 'failed', result.error);
         break;
     }
-  }
-
-  /** The ledger facts the due-time rules read, for this row's kind. */
-  private async dueFacts(row: SendRow, call: CallRow | undefined): Promise<DueFacts> {
-    const since = call?.ended_at ?? row.created_at;
-    const toCaller = row.kind === 'text_back' || row.kind === 'follow_up';
-    return {
-      optedOut: await this.ledger.isOptedOut(row.number, row.business),
-      doNotText: toCaller && ((await this.ledger.getContact(row.number))?.do_not_text ?? 0) !== 0,
-      lastTextAt: row.kind === 'text_back' ? await this.ledger.lastTextAt(row.number, row.business, row.id) : undefined,
-      answeredSince: toCaller && call?.number ? await this.ledger.answeredSince(call.number, row.business, since) : false,
-      repliedSince: row.kind === 'follow_up' ? await this.ledger.repliedSince(row.number, row.business, since) : false,
-      firstTextSent: row.kind === 'follow_up' && row.call_id ? ['submitted', 'delivered'].includes((await this.ledger.textBackOf(row.call_id))?.state ?? '') : false,
-    };
   }
 }

@@ -16,7 +16,7 @@ async function schedule(l: Ledger, n: number): Promise<number[]> {
   return ids;
 }
 
-describe('Ledger.together', () => {
+describe('Ledger.batchEach and Ledger.together', () => {
   let tmp: ReturnType<typeof tempDir>;
   let path: string;
   beforeEach(() => {
@@ -97,13 +97,44 @@ describe('Ledger.together', () => {
     }
   });
 
+  it('batchEach: one fn failing rolls back alone, the others commit; a lone fn rejects alone', async () => {
+    const l = await Ledger.open(path);
+    try {
+      const [a, b, c, d] = await schedule(l, 4);
+      const runs: number[] = [];
+      const settled = await l.batchEach([
+        async () => (runs.push(a), l.claimSend(a, NOW)),
+        async () => {
+          runs.push(b);
+          await l.claimSend(b, NOW);
+          throw new Error('bad row');
+        },
+        async () => (runs.push(c), l.claimSend(c, NOW)),
+      ]);
+      expect(settled.map((r) => r.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled']);
+      // Optimistic first pass (a and b), then again each in a savepoint of its own.
+      expect(runs).to.deep.equal([a, b, a, b, c]);
+      expect([(await l.getSend(a))?.state, (await l.getSend(b))?.state, (await l.getSend(c))?.state]).to.deep.equal(['sending', 'scheduled', 'sending']);
+      const [lone] = await l.batchEach([
+        async () => {
+          await l.claimSend(d, NOW);
+          throw new Error('alone');
+        },
+      ]);
+      expect(lone.status).to.equal('rejected');
+      expect((await l.getSend(d))?.state).to.equal('scheduled');
+    } finally {
+      await l.close();
+    }
+  });
+
   it('inside a transaction it joins it instead of waiting behind it', async () => {
     const l = await Ledger.open(path);
     try {
       const [a] = await schedule(l, 1);
       // Would never settle if together queued behind the batch it is called from.
-      const claimed = await l.batch(() => l.together(() => l.claimSend(a, NOW)));
-      expect(claimed).to.equal(true);
+      const [claimed] = await l.batchEach([() => l.together(() => l.claimSend(a, NOW))]);
+      expect(claimed).to.deep.equal({ status: 'fulfilled', value: true });
       expect((await l.getSend(a))?.state).to.equal('sending');
     } finally {
       await l.close();
