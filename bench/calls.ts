@@ -7,7 +7,8 @@
 // that measures them), so each capture is cut once into literal pieces and the spots that
 // change; a self-check compares the result with rewriteCapture byte for byte.
 
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CAPTURE_DIR, loadCapture, rewriteCapture } from '../src/demo/ami-replay';
 import { classifyNumber } from '../src/numbers/phone';
 
@@ -48,6 +49,8 @@ class Template {
 
 export interface Scenario {
   name: string;
+  /** The capture's events as streamed (all of them, or what the PBX's eventfilter lets through). */
+  text: string;
   /** AMI frames with an `Event:` line (what the bare client counts as managerevents). */
   events: number;
   /** Calls (distinct Linkedids): rows the ledger gets. */
@@ -67,13 +70,31 @@ const SHIFT_STEP = 1000;
 /** The largest epoch that still matches rewriteCapture's 10-digit pattern. */
 const MAX_EPOCH = 1_999_999_999;
 
-export function loadScenarios(names?: readonly string[]): Scenario[] {
+/**
+ * The eventfilter lines of the AMI user mctb ships (dialplan/manager_mctb.conf). Asterisk sends an
+ * event when any of them, an unanchored regular expression, matches its text.
+ */
+export function managerEventFilters(file = join(__dirname, '..', '..', 'dialplan', 'manager_mctb.conf')): RegExp[] {
+  const filters = [...readFileSync(file, 'utf8').matchAll(/^eventfilter\s*=\s*([^;\r\n]*?)\s*(?:;.*)?$/gm)].map((m) => new RegExp(m[1]));
+  if (filters.length === 0) throw new Error(`${file}: no eventfilter lines`);
+  return filters;
+}
+
+/** A capture as Asterisk sends it to a user with these eventfilters: responses, and the events one matches. */
+export function applyEventFilters(text: string, filters: readonly RegExp[]): string {
+  return text
+    .split(/(?<=\r\n\r\n)/)
+    .filter((frame) => !frame.startsWith('Event: ') || filters.some((f) => f.test(frame.replace(/\r\n\r\n$/, ''))))
+    .join('');
+}
+
+export function loadScenarios(names?: readonly string[], filters?: readonly RegExp[]): Scenario[] {
   const all = readdirSync(CAPTURE_DIR)
     .filter((f) => /^ami-.*\.txt$/.test(f))
     .map((f) => f.slice(4, -4))
     .sort();
   return (names ?? all).map((name) => {
-    const text = loadCapture(name);
+    const text = filters ? applyEventFilters(loadCapture(name), filters) : loadCapture(name);
     const numbers = [...new Set(text.match(/^CallerIDNum: (\+1\d{10})\r$/gm)?.map((l) => l.slice(13, -1)) ?? [])];
     const linkedids = [...new Set([...text.matchAll(/^Linkedid: (\S+)\r$/gm)].map((m) => m[1]))];
     const root = linkedids[linkedids.length - 1];
@@ -85,6 +106,7 @@ export function loadScenarios(names?: readonly string[]): Scenario[] {
     const rootChannel = /\r\nChannel: ([^\r]+)\r\n/.exec(text.slice(newchannel, text.indexOf('\r\n\r\n', newchannel)))?.[1] ?? '';
     return {
       name,
+      text,
       events: (text.match(/^Event: /gm) ?? []).length,
       calls: linkedids.length,
       bytes: Buffer.byteLength(text),
@@ -164,6 +186,6 @@ export function selfCheck(scenarios: readonly Scenario[]): void {
   for (const s of scenarios) {
     const map = Object.fromEntries(s.numbers.map((n, i) => [n, `+1999000${String(i).padStart(4, '0')}`]));
     const ours = s.head.render(7000, map) + s.tail.render(7000, map);
-    if (ours !== rewriteCapture(loadCapture(s.name), 7000, map)) throw new Error(`bench template for ${s.name} differs from rewriteCapture`);
+    if (ours !== rewriteCapture(s.text, 7000, map)) throw new Error(`bench template for ${s.name} differs from rewriteCapture`);
   }
 }

@@ -12,7 +12,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { loadScenarios, NumberPool, selfCheck, ShiftPool } from './calls';
+import { loadScenarios, managerEventFilters, NumberPool, selfCheck, ShiftPool } from './calls';
 import { ROOT, serviceNodeFlags } from './mctb';
 import { ingest, latency, memory, report, type Context } from './phases';
 import { summarizeProfile, type ProfileSummary } from './profile';
@@ -86,6 +86,8 @@ async function benchMode(dir: string): Promise<void> {
 
   ctx.log(`ingest: ${SCALE.ingestRounds} rounds of ${ctx.scenarios.length} captures, bare asterisk-manager then mctb ...`);
   const ing = await ingest(ctx, SCALE.ingestRounds, { bare: true });
+  ctx.log(`ingest again, the captures as Asterisk sends them to the AMI user in dialplan/manager_mctb.conf (its eventfilter lines) ...`);
+  const ingFiltered = await ingest({ ...ctx, scenarios: loadScenarios(undefined, managerEventFilters()) }, SCALE.ingestRounds, { bare: true });
   ctx.log(`latency: ${RATES.join(', ')} calls/s for ${SCALE.latencySeconds} s each ...`);
   const lat = await latency(ctx, RATES, SCALE.latencySeconds, SCALE.drainSeconds, SCALE.bareSmpp);
   ctx.log(`memory: ${SCALE.memoryCalls} calls ...`);
@@ -97,6 +99,7 @@ async function benchMode(dir: string): Promise<void> {
   const rssWorst = Math.max(mem.rss_after_stream_mb, mem.rss_after_decided_mb);
   const targets = [
     { figure: 'ingest: pipeline / bare events per second', target: `>= ${TARGETS.ingestRatio}`, value: ing.ratio, pass: ing.ratio >= TARGETS.ingestRatio },
+
     {
       figure: 'latency: p99 hangup → submit_sm at 100 calls/s (ms)',
       target: `<= ${TARGETS.p99At100Ms}`,
@@ -120,6 +123,8 @@ async function benchMode(dir: string): Promise<void> {
     mctb_node_flags: serviceNodeFlags(),
     duration_s: Math.round((Date.now() - t0) / 1000),
     ingest: ing,
+    /** The same, with only the events the AMI user's eventfilter (dialplan/manager_mctb.conf) lets through. */
+    ingest_eventfilter: ingFiltered,
     latency: lat,
     memory: mem,
     report: rep,
@@ -128,16 +133,24 @@ async function benchMode(dir: string): Promise<void> {
   writeFileSync(join(BENCH_DIR, 'results.json'), JSON.stringify(results, null, 2) + '\n');
 
   const out: string[] = [''];
-  out.push(
-    table(
-      ['ingest (all captures, as fast as the socket takes them)', 'events', 'seconds', 'events/s', 'calls/s'],
-      [
-        ['bare asterisk-manager (counts managerevents)', ing.events, ing.bare.seconds, ing.bare.events_per_s, undefined],
-        [`mctb run (parse → track → decide → ledger), ${ing.pipeline.cpu_us_per_event} µs CPU/event`, ing.events, ing.pipeline.seconds, ing.pipeline.events_per_s, ing.pipeline.calls_per_s],
-        ['ratio pipeline / bare', undefined, undefined, ing.ratio, undefined],
-      ],
-    ),
-  );
+  for (const [title, r] of [
+    ['ingest, every event of the captures', ing],
+    ['ingest, as the eventfilter of dialplan/manager_mctb.conf lets them through', ingFiltered],
+  ] as const) {
+    out.push(
+      table(
+        [`${title} (as fast as the socket takes them)`, 'events', 'seconds', 'events/s', 'calls/s'],
+        [
+          ['bare asterisk-manager (counts managerevents)', r.events, r.bare.seconds, r.bare.events_per_s, undefined],
+          [`mctb run (parse → track → decide → ledger), ${r.pipeline.cpu_us_per_event} µs CPU/event`, r.events, r.pipeline.seconds, r.pipeline.events_per_s, r.pipeline.calls_per_s],
+          ['ratio pipeline / bare', undefined, undefined, r.ratio, undefined],
+        ],
+      ),
+    );
+    out.push('');
+  }
+  out.push('  mctb parses only the events that can change a call\'s outcome and skips the rest unread; the bare client parses every one.');
+  out.push(`  The target is set on the captures as streamed (${ing.ratio}); with the eventfilter (${ingFiltered.ratio}) there is less for mctb to skip.`);
   out.push('');
   out.push(
     table(

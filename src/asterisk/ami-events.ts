@@ -37,11 +37,13 @@ export function toCallEvent(frame: AmiFrame, arrival: number): CallEvent | undef
   const linkedid = field(frame, 'linkedid');
   // Every event the tracker reads is about a channel of a call.
   if (!uniqueid || !linkedid || !name) return undefined;
-  const base = { at: eventTime(frame, arrival), uniqueid, linkedid, channel: field(frame, 'channel') };
+  // The four fields every event has, written into each literal (no spread: this runs per event).
+  const at = eventTime(frame, arrival);
+  const channel = field(frame, 'channel');
   switch (name) {
     case 'Newchannel':
       return {
-        ...base,
+        at, uniqueid, linkedid, channel,
         type: 'channel_created',
         context: field(frame, 'context'),
         exten: field(frame, 'exten'),
@@ -50,31 +52,31 @@ export function toCallEvent(frame: AmiFrame, arrival: number): CallEvent | undef
         state: Number(field(frame, 'channelstate')) || 0,
       };
     case 'Newstate':
-      return { ...base, type: 'channel_state', state: Number(field(frame, 'channelstate')) || 0 };
+      return { at, uniqueid, linkedid, channel, type: 'channel_state', state: Number(field(frame, 'channelstate')) || 0 };
     case 'Newexten':
       return {
-        ...base,
+        at, uniqueid, linkedid, channel,
         type: 'dialplan',
         context: field(frame, 'context'),
         exten: field(frame, 'exten'),
         application: field(frame, 'application'),
       };
     case 'DialBegin':
-      return { ...base, type: 'dial_begin', destUniqueid: field(frame, 'destuniqueid'), dialString: field(frame, 'dialstring') };
+      return { at, uniqueid, linkedid, channel, type: 'dial_begin', destUniqueid: field(frame, 'destuniqueid'), dialString: field(frame, 'dialstring') };
     case 'DialEnd':
-      return { ...base, type: 'dial_end', destUniqueid: field(frame, 'destuniqueid'), status: field(frame, 'dialstatus') };
+      return { at, uniqueid, linkedid, channel, type: 'dial_end', destUniqueid: field(frame, 'destuniqueid'), status: field(frame, 'dialstatus') };
     case 'VarSet': {
       const varName = variableName(frame);
       if (!TRACKED_VARIABLES.has(varName)) return undefined;
-      return { ...base, type: 'var_set', name: varName, value: field(frame, 'value') };
+      return { at, uniqueid, linkedid, channel, type: 'var_set', name: varName, value: field(frame, 'value') };
     }
     case 'BridgeEnter':
-      return { ...base, type: 'bridge_enter', bridgeId: field(frame, 'bridgeuniqueid'), bridgeType: field(frame, 'bridgetype') };
+      return { at, uniqueid, linkedid, channel, type: 'bridge_enter', bridgeId: field(frame, 'bridgeuniqueid'), bridgeType: field(frame, 'bridgetype') };
     case 'BridgeLeave':
-      return { ...base, type: 'bridge_leave', bridgeId: field(frame, 'bridgeuniqueid') };
+      return { at, uniqueid, linkedid, channel, type: 'bridge_leave', bridgeId: field(frame, 'bridgeuniqueid') };
     case 'NewCallerid':
       return {
-        ...base,
+        at, uniqueid, linkedid, channel,
         type: 'caller_id',
         callerNum: field(frame, 'calleridnum'),
         callerName: field(frame, 'calleridname'),
@@ -82,15 +84,15 @@ export function toCallEvent(frame: AmiFrame, arrival: number): CallEvent | undef
         restricted: /restricted/i.test(field(frame, 'cid-callingpres')) || ((Number.parseInt(field(frame, 'cid-callingpres'), 10) || 0) & 0x60) === 0x20,
       };
     case 'MessageWaiting':
-      return { ...base, type: 'voicemail_left' };
+      return { at, uniqueid, linkedid, channel, type: 'voicemail_left' };
     case 'QueueCallerAbandon':
-      return { ...base, type: 'queue_abandon' };
+      return { at, uniqueid, linkedid, channel, type: 'queue_abandon' };
     case 'HangupRequest':
-      return { ...base, type: 'hangup_request', soft: false };
+      return { at, uniqueid, linkedid, channel, type: 'hangup_request', soft: false };
     case 'SoftHangupRequest':
-      return { ...base, type: 'hangup_request', soft: true };
+      return { at, uniqueid, linkedid, channel, type: 'hangup_request', soft: true };
     case 'Hangup':
-      return { ...base, type: 'hangup', cause: Number(field(frame, 'cause')) || 0 };
+      return { at, uniqueid, linkedid, channel, type: 'hangup', cause: Number(field(frame, 'cause')) || 0 };
     default:
       return undefined;
   }
@@ -106,4 +108,5 @@ const TRACKED_VARIABLES = new Set(['DIALSTATUS', 'VMSTATUS', 'QUEUESTATUS']);
 export const CALL_EVENT_FILTER: AmiEventFilter = {
   events: new Set(['Newchannel', 'Newstate', 'Newexten', 'DialBegin', 'DialEnd', 'VarSet', 'BridgeEnter', 'BridgeLeave', 'NewCallerid', 'MessageWaiting', 'QueueCallerAbandon', 'HangupRequest', 'SoftHangupRequest', 'Hangup']),
   variables: TRACKED_VARIABLES,
+  fields: new Set(['event', 'uniqueid', 'linkedid', 'channel', 'timestamp', 'context', 'exten', 'application', 'calleridnum', 'calleridname', 'channelstate', 'cid-callingpres', 'destuniqueid', 'dialstring', 'dialstatus', 'variable', 'value', 'bridgeuniqueid', 'bridgetype', 'cause']),
 };

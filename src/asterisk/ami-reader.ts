@@ -22,6 +22,8 @@ export interface AmiEventFilter {
   events: ReadonlySet<string>;
   /** VarSet is read only for these variables (the `Variable:` line decides). */
   variables?: ReadonlySet<string>;
+  /** Of the events read, only these fields (lower-cased keys) are kept; responses keep all. */
+  fields?: ReadonlySet<string>;
 }
 
 export interface AmiReaderStats {
@@ -40,6 +42,8 @@ export class AmiFrameReader {
   readonly stats: AmiReaderStats = { frames: 0, malformed: 0, oversized: 0, filtered: 0 };
   /** A VarSet the filter reads only for some variables: its Variable line is still to come. */
   private variableToCheck = false;
+  /** The fields kept of the event being read (the filter's), or undefined: all. */
+  private keepFields: ReadonlySet<string> | undefined;
   private pending = '';
   /** The frame being read: its fields so far (parsed line by line, no line strings kept). */
   private record: AmiRecord | undefined;
@@ -107,16 +111,18 @@ export class AmiFrameReader {
       const name = text.slice(colon + 1, end).trim();
       if (!this.filter.events.has(name)) return this.skipFiltered();
       this.variableToCheck = name === 'VarSet' && this.filter.variables !== undefined;
+      this.keepFields = this.filter.fields;
     }
     this.frameLines++;
     if (colon <= start || colon >= end) return;
-    const key = keyOf(text.slice(start, colon));
+    const key = keyAt(text, start, colon);
     if (!key) return;
     if (this.variableToCheck && key === 'variable') {
       this.variableToCheck = false;
       const name = text.slice(colon + 1, end).trim();
       if (!this.filter!.variables!.has(name)) return this.skipFiltered();
     }
+    if (this.keepFields && key !== 'event' && !this.keepFields.has(key)) return;
     const value = detach(colon + 1 < end && text.charCodeAt(colon + 1) === 32 ? text.slice(colon + 2, end) : text.slice(colon + 1, end));
     this.fields++;
     // No prototype: a key named "__proto__" or "constructor" is just a key.
@@ -151,6 +157,7 @@ export class AmiFrameReader {
   private reset(): void {
     this.record = undefined;
     this.variableToCheck = false;
+    this.keepFields = undefined;
     this.fields = 0;
     this.frameLines = 0;
     this.frameBytes = 0;
@@ -171,6 +178,23 @@ export class AmiFrameReader {
 
 /** Raw key → lower-cased key: a few dozen distinct keys, so each is trimmed and lower-cased once. */
 const KEYS = new Map<string, string>();
+/** The same keys by length and first character, to find one in place without cutting it out. */
+const KEYS_BY_SHAPE = new Map<number, [raw: string, key: string][]>();
+
+/** The key of the line at text[start, colon): looked up in place, a string cut only the first time. */
+function keyAt(text: string, start: number, colon: number): string {
+  const shape = ((colon - start) << 16) | text.charCodeAt(start);
+  const known = KEYS_BY_SHAPE.get(shape);
+  if (known) for (const [raw, key] of known) if (text.startsWith(raw, start)) return key;
+  const raw = text.slice(start, colon);
+  const key = keyOf(raw);
+  // Bounded like KEYS, and a few keys a shape: made-up keys cannot make a lookup long.
+  if (KEYS.size < 1000 && key) {
+    if (!known) KEYS_BY_SHAPE.set(shape, [[detach(raw), key]]);
+    else if (known.length < 8) known.push([detach(raw), key]);
+  }
+  return key;
+}
 
 function keyOf(raw: string): string {
   let key = KEYS.get(raw);

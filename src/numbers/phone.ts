@@ -21,6 +21,27 @@ export function isWithheldNumber(raw: string): boolean {
  * the admin's word. Policy decides later which valid numbers may be texted.
  */
 export function toE164(raw: string, defaultCountry: string): string | undefined {
+  return remember(e164Seen, `${defaultCountry} ${raw}`, () => parseE164(raw, defaultCountry));
+}
+
+/**
+ * Parsing a number is the dearest step of a decision, and a call asks about the same few numbers
+ * (its caller, its DID) several times: recent answers are kept, up to a bound (a flood of made-up
+ * numbers cannot grow it), in a map that is simply emptied when full.
+ */
+const REMEMBERED = 4096;
+const e164Seen = new Map<string, string | undefined>();
+const classified = new Map<string, CallerNumber | undefined>();
+
+function remember<T>(seen: Map<string, T>, key: string, compute: () => T): T {
+  if (seen.has(key)) return seen.get(key) as T;
+  const value = compute();
+  if (seen.size >= REMEMBERED) seen.clear();
+  seen.set(key, value);
+  return value;
+}
+
+function parseE164(raw: string, defaultCountry: string): string | undefined {
   const cleaned = raw.trim();
   if (cleaned.length === 0 || cleaned.length > 32 || isWithheldNumber(cleaned)) return undefined;
   if (!/^[+\d(][\d\s().-]*$/.test(cleaned)) return undefined;
@@ -81,9 +102,13 @@ const KIND_OF_TYPE: Readonly<Record<string, NumberKind>> = {
  * Returns undefined when the raw value is not a phone number at all.
  */
 export function classifyNumber(raw: string, country: string): CallerNumber | undefined {
+  return remember(classified, `${country} ${raw}`, () => classify(raw, country));
+}
+
+function classify(raw: string, country: string): CallerNumber | undefined {
   const digits = raw.replace(/[^\d]/g, '');
   if (!raw.trim().startsWith('+') && digits.length >= 3 && digits.length <= 6 && !isWithheldNumber(raw)) {
-    return { number: raw.trim(), valid: false, shortCode: true, kind: 'other' };
+    return Object.freeze({ number: raw.trim(), valid: false, shortCode: true, kind: 'other' as const });
   }
   const e164 = toE164(raw, country);
   if (!e164) return undefined;
@@ -91,13 +116,14 @@ export function classifyNumber(raw: string, country: string): CallerNumber | und
   if (!parsed) return undefined;
   const valid = parsed.isValid();
   const type = valid ? parsed.getType() : undefined;
-  return {
+  // Frozen: the same object is handed to every caller that asks about this number.
+  return Object.freeze({
     number: e164,
     valid,
     shortCode: parsed.nationalNumber.length <= 6,
     region: parsed.country,
     kind: type ? (KIND_OF_TYPE[type] ?? 'other') : 'unknown',
-  };
+  });
 }
 
 /** The 10,000-number block a number belongs to (E.164 without its last 4 digits): the unit SMS pumping works in. */
