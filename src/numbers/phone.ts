@@ -34,6 +34,8 @@ const e164Seen = new Map<string, string | undefined>();
 const classified = new Map<string, CallerNumber | undefined>();
 
 function remember<T>(seen: Map<string, T>, key: string, compute: () => T): T {
+  // A long value is no phone number: not worth a place (a hostile caller ID can be kilobytes).
+  if (key.length > 48) return compute();
   if (seen.has(key)) return seen.get(key) as T;
   const value = compute();
   if (seen.size >= REMEMBERED) seen.clear();
