@@ -66,7 +66,7 @@ interface WsLike {
   terminate(): void;
   ping(): void;
   /** ws's own socket: paused and resumed for back-pressure (ws 6 has no pause of its own). */
-  _socket?: { pause(): void; resume(): void } | null;
+  _socket?: { pause(): void; resume(): void; on(event: 'resume', fn: () => void): unknown } | null;
 }
 
 interface AriClient {
@@ -141,7 +141,9 @@ export class AriSource extends EventEmitter<AriSourceEvents> {
   }
 
   /**
-   * Stop reading events: the socket's buffers fill and Asterisk holds the rest. The ping watchdog
+   * Stop reading events: the socket's buffers fill, then Asterisk waits for its
+   * `websocket_write_timeout` (ari.conf; dialplan/ari_mctb.conf suggests 5 s) before it drops
+   * the connection (mctb reconnects; calls in progress end as unknown_end). The ping watchdog
    * stands still meanwhile, since the pong is queued behind the unread frames.
    */
   pause(): void {
@@ -162,7 +164,10 @@ export class AriSource extends EventEmitter<AriSourceEvents> {
     this.stopped = false;
     clearInterval(this.expireTimer);
     // Held channels nobody claimed become calls of their own once their wait is over.
-    this.expireTimer = setInterval(() => this.emitAll(this.translator.expire(this.clock()), this.clock()), 1000);
+    // Not while paused: the events that would claim a held channel may be among the unread ones.
+    this.expireTimer = setInterval(() => {
+      if (!this.paused) this.emitAll(this.translator.expire(this.clock()), this.clock());
+    }, 1000);
     this.expireTimer.unref();
     this.connect();
   }
@@ -310,7 +315,14 @@ export class AriSource extends EventEmitter<AriSourceEvents> {
       this.pongOutstanding = false;
     }) as never);
     this.ws = ws;
-    if (this.paused) ws._socket?.pause();
+    // ws 6 resumes its socket itself when its parser catches up (receiverOnDrain; with an async
+    // parser, e.g. permessage-deflate): that must not end our pause. Not while closing: ws then
+    // reads on to the end.
+    const socket = ws._socket;
+    socket?.on('resume', () => {
+      if (this.paused && generation === this.generation && ws.readyState === WS_OPEN) socket.pause();
+    });
+    if (this.paused) socket?.pause();
     this.translator.reset();
     this.reconnect.connected({ url: this.cfg.url, app: this.cfg.app });
     this.setState('connected', this.cfg.url);

@@ -41,6 +41,8 @@ export interface AriRequest {
 export class AriReplayServer extends EventEmitter<{ client: [AriConnection]; request: [AriRequest] }> {
   readonly connections: AriConnection[] = [];
   readonly requests: AriRequest[] = [];
+  /** WebSocket pings received from clients. */
+  pings = 0;
   private readonly server: http.Server;
   private readonly wss: WebSocketServer;
   private readonly sockets = new Set<Socket>();
@@ -201,6 +203,7 @@ export class AriReplayServer extends EventEmitter<{ client: [AriConnection]; req
       ws.on('close', () => this.clients.delete(ws));
       ws.on('error', () => undefined);
       ws.on('ping', (data) => {
+        this.pings++;
         if (!this.options.ignorePing && ws.readyState === WebSocket.OPEN) ws.pong(data);
       });
       this.emit('client', connection);
