@@ -6,6 +6,7 @@ import { createHmac } from 'node:crypto';
 import type { BusinessConfig } from '../config/types';
 import type { Ledger, NotificationRow } from '../ledger/ledger';
 import type { Logger } from '../log';
+import { settledWithin } from '../settle';
 
 const POLL_MS = 500;
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -48,7 +49,7 @@ export class WebhookSender {
   async stop(waitMs = 5000): Promise<void> {
     this.stopping = true;
     clearTimeout(this.timer);
-    if (this.inFlight) await Promise.race([this.inFlight, new Promise((r) => setTimeout(r, waitMs).unref())]);
+    if (this.inFlight) await settledWithin([this.inFlight], waitMs);
   }
 
   private schedule(ms: number): void {

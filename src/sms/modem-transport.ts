@@ -40,6 +40,7 @@ import { Reconnect } from '../reconnect';
 import { decodePdu, encodeSubmit, type StatusReportPdu } from './pdu';
 import { TokenBucket } from './rate';
 import type { DeliveryReceipt, IncomingSms, MessageHandler, OutgoingSms, ReceiptHandler, SmsTransport, SubmitResult } from './transport';
+import { settledWithin } from '../settle';
 
 export interface ModemConfig {
   /** Serial device, e.g. /dev/ttyUSB2 (the modem's AT port). */
@@ -483,8 +484,7 @@ export class ModemTransport implements SmsTransport {
   async stop(waitMs = 5000): Promise<void> {
     this.stopped = true;
     this.reconnect.cancel();
-    const pending = Promise.allSettled([...this.inFlight]);
-    await Promise.race([pending, new Promise((r) => setTimeout(r, waitMs).unref())]);
+    await settledWithin(this.inFlight, waitMs);
     await this.teardown();
     this.setState('stopped', 'stopped');
   }

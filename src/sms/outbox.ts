@@ -9,6 +9,7 @@ import type { Logger } from '../log';
 import { maskNumber } from '../numbers/phone';
 import { checkDue } from '../policy/decide';
 import type { SmsTransport } from './transport';
+import { settledWithin } from '../settle';
 
 export interface OutboxEvents {
   /** `callEndedAt`: when the caller hung up, for texts that answer a call (hangup → submit timing). */
@@ -53,7 +54,7 @@ export class Outbox {
   async stop(waitMs = 5000): Promise<void> {
     this.stopping = true;
     clearTimeout(this.timer);
-    await Promise.race([Promise.allSettled([...this.inFlight.values()]), new Promise((r) => setTimeout(r, waitMs).unref())]);
+    await settledWithin(this.inFlight.values(), waitMs);
     this.running = false;
   }
 

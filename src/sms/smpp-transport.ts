@@ -16,6 +16,7 @@ import { parseReceipt } from './receipt';
 import { TokenBucket } from './rate';
 import { Reconnect } from '../reconnect';
 import type { IncomingSms, MessageHandler, OutgoingSms, ReceiptHandler, SmsTransport, SubmitResult } from './transport';
+import { settledWithin } from '../settle';
 
 /* The smpp package ships no types; this is the part we use. */
 interface Pdu {
@@ -110,8 +111,7 @@ export class SmppTransport implements SmsTransport {
   async stop(waitMs = 5000): Promise<void> {
     this.stopped = true;
     this.reconnect.cancel();
-    const pending = Promise.allSettled([...this.inFlight]);
-    await Promise.race([pending, new Promise((r) => setTimeout(r, waitMs).unref())]);
+    await settledWithin(this.inFlight, waitMs);
     const session = this.session;
     if (session && this.ready) {
       await new Promise<void>((resolve) => {
