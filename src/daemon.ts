@@ -7,7 +7,7 @@ import { AmiSource, type AmiState } from './asterisk/ami-source';
 import { CALL_EVENT_FILTER, toCallEvent } from './asterisk/ami-events';
 import { AriSource } from './asterisk/ari-source';
 import { CallTracker } from './calls/tracker';
-import type { CallEvent, EndedCall, InboundCallStarted } from './calls/types';
+import type { CallEvent, ChannelSnapshot, EndedCall, InboundCallStarted } from './calls/types';
 import type { Config } from './config/types';
 import { Ledger, type NewNotification, type NewSend, type NotificationRow, type SendRow } from './ledger/ledger';
 import { Inbox, type InboxEvent } from './inbox/inbox';
@@ -281,19 +281,27 @@ export class Daemon {
   private makeSource(): CallSource {
     const cfg = this.config.asterisk;
     const onState = (state: AmiState, detail: string) => {
-      // Events lost while disconnected: calls we were following end as unknown_end, not guessed.
-      if (state === 'disconnected') this.decide(this.tracker.abandonOpenCalls(this.clock()));
+      // Events may be missing from here on: open calls wait for the next connection's inventory.
+      if (state === 'disconnected') this.tracker.connectionLost(this.clock());
       this.events.emit('pbx.state', state, detail);
+    };
+    let ask: ((s: InboundCallStarted) => Promise<string | undefined>) | undefined;
+    const onInventory = (channels: ChannelSnapshot[] | undefined, arrival: number) => {
+      const { ended, started } = this.tracker.inventory(channels ?? [], arrival);
+      this.decide(ended);
+      if (channels && channels.length > 0) part(this.log, 'calls').info('calls in progress when mctb connected are followed from here', { channels: channels.length, calls: started.length });
+      if (ask) for (const s of started) this.askPresentation(s, ask);
     };
     if (cfg.source === 'ari' && cfg.ari) {
       const ari = new AriSource(cfg.ari, part(this.log, 'ari'), this.clock);
-      const ask = cfg.ari.check_presentation ? (s: InboundCallStarted) => ari.getPresentation(s.uniqueid) : undefined;
+      if (cfg.ari.check_presentation) ask = (s) => ari.getPresentation(s.uniqueid);
       ari.on('event', (ev, arrival) => this.onCallEvent(ev, arrival, ask));
       ari.on('state', onState);
+      ari.on('inventory', onInventory);
       return ari;
     }
     const ami = new AmiSource(cfg.ami, part(this.log, 'ami'), this.clock, CALL_EVENT_FILTER);
-    const ask = cfg.ami.check_presentation ? (s: InboundCallStarted) => ami.getPresentation(s.channel) : undefined;
+    if (cfg.ami.check_presentation) ask = (s) => ami.getPresentation(s.channel);
     ami.on('frame', (frame, arrival) => {
       let ev;
       try {
@@ -305,18 +313,22 @@ export class Daemon {
       if (ev) this.onCallEvent(ev, arrival, ask);
     });
     ami.on('state', onState);
+    ami.on('inventory', onInventory);
     return ami;
   }
 
   private onCallEvent(ev: CallEvent, arrival: number, askPresentation?: (s: InboundCallStarted) => Promise<string | undefined>): void {
     const started = this.tracker.handle(ev, arrival);
     if (this.tracker.hasReady) this.decide(this.tracker.takeReady());
-    if (started && askPresentation) {
-      void askPresentation(started).then((value) => {
-        this.tracker.handle({ type: 'presentation', at: this.clock(), linkedid: started.callId, value: value ?? '' }, this.clock());
-        if (this.tracker.hasReady) this.decide(this.tracker.takeReady());
-      });
-    }
+    if (started && askPresentation) this.askPresentation(started, askPresentation);
+  }
+
+  /** A live lookup of the caller's presentation: the fallback when the dialplan does not put it in the event stream. */
+  private askPresentation(started: InboundCallStarted, ask: (s: InboundCallStarted) => Promise<string | undefined>): void {
+    void ask(started).then((value) => {
+      this.tracker.handle({ type: 'presentation', at: this.clock(), linkedid: started.callId, uniqueid: started.uniqueid, value: value ?? '' }, this.clock());
+      if (this.tracker.hasReady) this.decide(this.tracker.takeReady());
+    });
   }
 
   /**
@@ -424,6 +436,8 @@ export class Daemon {
       startedAt: call.startedAt,
       endedAt: call.endedAt,
       recordedAt: now,
+      midway: call.midway,
+      presentation: call.direction === 'inbound' ? call.presentation : undefined,
     };
     let sendId: number | undefined;
     let dueAt: number | undefined;

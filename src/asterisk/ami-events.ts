@@ -2,6 +2,7 @@
 // `Variable:` split into an object) → the tracker's CallEvent. Pure and total: a frame that is
 // missing what we need yields undefined, never an exception.
 
+import { PRESENTATION_VARIABLE } from '../calls/types';
 import type { CallEvent } from '../calls/types';
 import type { AmiEventFilter } from './ami-reader';
 
@@ -99,14 +100,15 @@ export function toCallEvent(frame: AmiFrame, arrival: number): CallEvent | undef
 }
 
 /** The dialplan variables that carry an outcome; the rest of VarSet (a third of all AMI traffic) is noise. */
-const TRACKED_VARIABLES = new Set(['DIALSTATUS', 'VMSTATUS', 'QUEUESTATUS']);
+const TRACKED_VARIABLES = new Set(['DIALSTATUS', 'VMSTATUS', 'QUEUESTATUS', PRESENTATION_VARIABLE]);
 
 /**
  * The frames toCallEvent can turn into a call event, for the reader to skip the rest unparsed
  * (test/asterisk/ami-source.test.ts holds the two to the same events on every capture).
  */
 export const CALL_EVENT_FILTER: AmiEventFilter = {
-  events: new Set(['Newchannel', 'Newstate', 'Newexten', 'DialBegin', 'DialEnd', 'VarSet', 'BridgeEnter', 'BridgeLeave', 'NewCallerid', 'MessageWaiting', 'QueueCallerAbandon', 'HangupRequest', 'SoftHangupRequest', 'Hangup']),
+  // Status/StatusComplete: the inventory of live channels mctb asks for on each login (ami-source.ts).
+  events: new Set(['Newchannel', 'Newstate', 'Newexten', 'DialBegin', 'DialEnd', 'VarSet', 'BridgeEnter', 'BridgeLeave', 'NewCallerid', 'MessageWaiting', 'QueueCallerAbandon', 'HangupRequest', 'SoftHangupRequest', 'Hangup', 'Status', 'StatusComplete']),
   variables: TRACKED_VARIABLES,
-  fields: new Set(['event', 'uniqueid', 'linkedid', 'channel', 'timestamp', 'context', 'exten', 'application', 'calleridnum', 'calleridname', 'channelstate', 'cid-callingpres', 'destuniqueid', 'dialstring', 'dialstatus', 'variable', 'value', 'bridgeuniqueid', 'bridgetype', 'cause']),
+  fields: new Set(['event', 'uniqueid', 'linkedid', 'channel', 'timestamp', 'context', 'exten', 'application', 'calleridnum', 'calleridname', 'channelstate', 'cid-callingpres', 'destuniqueid', 'dialstring', 'dialstatus', 'variable', 'value', 'bridgeuniqueid', 'bridgetype', 'cause', 'actionid', 'seconds', 'bridgeid']),
 };

@@ -8,7 +8,8 @@ import { EventEmitter } from 'node:events';
 import type { AmiConfig } from '../config/types';
 import type { Logger } from '../log';
 import { field, type AmiFrame } from './ami-events';
-import { Reconnect } from '../reconnect';
+import { PBX_RECONNECT_MAX_MS, Reconnect, networkErrorText } from '../reconnect';
+import { PRESENTATION_VARIABLE, type ChannelSnapshot } from '../calls/types';
 import { AmiFrameReader, type AmiEventFilter, type AmiReaderStats } from './ami-reader';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -30,9 +31,18 @@ export type AmiState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
 export interface AmiSourceEvents {
   frame: [frame: AmiFrame, arrival: number];
   state: [state: AmiState, detail: string];
+  /**
+   * The PBX's live channels, right after each login (AMI Status): calls already in progress are
+   * followed from there. undefined when the PBX would not list them (refused, no answer).
+   */
+  inventory: [channels: ChannelSnapshot[] | undefined, arrival: number];
 }
 
 const ACTION_TIMEOUT_MS = 5000;
+/** Connecting and logging in must finish within this; a PBX that takes the TCP connection and says nothing is "timed out". */
+const CONNECT_TIMEOUT_MS = 10_000;
+/** Asked of every live channel in the inventory: what a call seen from the middle needs. */
+const INVENTORY_VARIABLES = [PRESENTATION_VARIABLE, 'CALLERID(pres)', 'DIALSTATUS'].join(',');
 
 export class AmiSource extends EventEmitter<AmiSourceEvents> {
   private manager?: AmiManager;
@@ -50,6 +60,12 @@ export class AmiSource extends EventEmitter<AmiSourceEvents> {
   private readonly actionTimeouts = new Map<() => void, NodeJS.Timeout | undefined>();
   /** Bumped on every connection, so callbacks of a dead one are ignored. */
   private generation = 0;
+  private connectTimer?: NodeJS.Timeout;
+  /** The socket's last error on this connection: the reason given when it closes. */
+  private socketError?: unknown;
+  private statusRefused = false;
+  /** The Status list being read: its ActionID, the channels so far, and what to do at its end. */
+  private inventoryRead?: { id: string; items: ChannelSnapshot[]; finish: (items: ChannelSnapshot[] | undefined, why?: string) => void };
 
   constructor(
     private readonly cfg: AmiConfig,
@@ -59,7 +75,12 @@ export class AmiSource extends EventEmitter<AmiSourceEvents> {
     private readonly filter?: AmiEventFilter,
   ) {
     super();
-    this.reconnect = new Reconnect(log, { up: 'AMI connected', down: 'AMI connection down; reconnecting with backoff' });
+    this.reconnect = new Reconnect(
+      log,
+      { up: 'AMI connected', down: 'AMI connection down; reconnecting with backoff', unreachable: `could not connect to AMI at ${cfg.host}:${cfg.port}` },
+      1000,
+      PBX_RECONNECT_MAX_MS,
+    );
   }
 
   get connected(): boolean {
@@ -151,12 +172,19 @@ export class AmiSource extends EventEmitter<AmiSourceEvents> {
     manager.options.events = true;
     this.manager = manager;
 
+    this.socketError = undefined;
     manager.on('error', ((err: Error) => {
-      if (generation === this.generation) this.log.debug('AMI socket error', { error: err.message });
+      if (generation !== this.generation) return;
+      this.socketError = err;
+      this.log.debug('AMI socket error', { error: err.message });
     }) as never);
     manager.on('close', (() => {
-      if (generation === this.generation) this.lost('connection closed');
+      if (generation === this.generation) this.lost(this.socketError ? networkErrorText(this.socketError) : 'connection closed');
     }) as never);
+    clearTimeout(this.connectTimer);
+    this.connectTimer = setTimeout(() => {
+      if (generation === this.generation) this.lost(`timed out: no AMI login answer within ${CONNECT_TIMEOUT_MS / 1000} s`);
+    }, CONNECT_TIMEOUT_MS);
 
     // asterisk-manager does not expose its socket; catch it as it is made, so a dead peer can be
     // destroyed rather than half-closed.
@@ -171,17 +199,19 @@ export class AmiSource extends EventEmitter<AmiSourceEvents> {
         if (generation !== this.generation) return;
         manager.login((err) => {
           if (generation !== this.generation) return;
+          clearTimeout(this.connectTimer);
           if (err) {
             this.log.error('AMI login rejected: check asterisk.ami.username and secret, and manager.conf permit/deny', {
               message: field(err, 'message'),
             });
             this.reconnect.refused();
-            this.lost('login rejected');
+            this.lost(`login rejected (${field(err, 'message') || 'authentication failed'})`);
             return;
           }
           this.reconnect.connected({ peer: `${this.cfg.host}:${this.cfg.port}` });
           this.setState('connected', `${this.cfg.host}:${this.cfg.port}`);
           this.startPing(generation);
+          this.takeInventory(generation);
         });
       });
     } finally {
@@ -192,6 +222,12 @@ export class AmiSource extends EventEmitter<AmiSourceEvents> {
     // responses go back to asterisk-manager, which matches them to their actions.
     const reader = new AmiFrameReader((record) => {
       if (generation !== this.generation) return;
+      const inventory = this.inventoryRead;
+      if (inventory && record.actionid === inventory.id && record.event !== undefined) {
+        if (record.event === 'Status') inventory.items.push(snapshotOf(record, this.clock()));
+        else if (record.event === 'StatusComplete') inventory.finish(inventory.items);
+        return;
+      }
       if (record.event !== undefined) this.emit('frame', record, this.clock());
       // Only answers to our own actions go to asterisk-manager: it emits each response under its
       // ActionID as an event name, so a PBX frame with `ActionID: rawevent` crashed the process (a
@@ -205,6 +241,34 @@ export class AmiSource extends EventEmitter<AmiSourceEvents> {
       socket.on('data', (chunk: string | Buffer) => reader.push(typeof chunk === 'string' ? chunk : chunk.toString('utf8')));
       if (this.paused) socket.pause();
     }
+  }
+
+  /**
+   * Asks the PBX for every live channel (Status: write class `call`, like Getvar) and emits them
+   * as the inventory. Events read meanwhile are handled as they come; a call they end is simply
+   * absent from the list or ends again as a leg already gone.
+   */
+  private takeInventory(generation: number): void {
+    const manager = this.manager;
+    if (!manager) return;
+    let done = false;
+    const finish = (items: ChannelSnapshot[] | undefined, why?: string): void => {
+      if (done) return;
+      done = true;
+      cancel();
+      if (this.inventoryRead?.finish === finish) this.inventoryRead = undefined;
+      if (generation !== this.generation) return;
+      if (!items && !this.statusRefused) {
+        this.statusRefused = /permission|denied|privilege/i.test(why ?? '');
+        this.log.warn('the PBX did not list its live channels (AMI Status): calls already in progress when mctb connected are not followed', { why });
+      }
+      this.emit('inventory', items, this.clock());
+    };
+    const cancel = this.actionTimeout(() => finish(undefined, 'no answer'));
+    const id = manager.action({ action: 'Status', variables: INVENTORY_VARIABLES }, (err) => {
+      if (err) finish(undefined, field(err, 'message') || 'refused');
+    });
+    this.inventoryRead = { id: String(id), items: [], finish };
   }
 
   /** Frames read, and frames skipped as malformed or oversized, on the current connection. */
@@ -240,6 +304,8 @@ export class AmiSource extends EventEmitter<AmiSourceEvents> {
   private teardown(): void {
     this.generation++;
     clearInterval(this.pingTimer);
+    clearTimeout(this.connectTimer);
+    this.inventoryRead = undefined;
     const manager = this.manager;
     this.manager = undefined;
     if (manager) {
@@ -257,4 +323,24 @@ export class AmiSource extends EventEmitter<AmiSourceEvents> {
     this.state = state;
     this.emit('state', state, detail);
   }
+}
+
+/** One `Event: Status` of the inventory → what the tracker needs of a live channel. */
+function snapshotOf(record: AmiFrame, arrival: number): ChannelSnapshot {
+  const vars = record.variable && typeof record.variable === 'object' ? (record.variable as Record<string, string>) : {};
+  const seconds = Number(field(record, 'seconds')) || 0;
+  return {
+    uniqueid: field(record, 'uniqueid'),
+    linkedid: field(record, 'linkedid') || field(record, 'uniqueid'),
+    channel: field(record, 'channel'),
+    context: field(record, 'context'),
+    exten: field(record, 'exten'),
+    callerNum: field(record, 'calleridnum'),
+    callerName: field(record, 'calleridname'),
+    state: Number(field(record, 'channelstate')) || 0,
+    application: field(record, 'application'),
+    bridged: field(record, 'bridgeid') !== '',
+    createdAt: arrival - seconds * 1000,
+    variables: { ...vars },
+  };
 }

@@ -33,7 +33,7 @@
 // `maxCallMs` after it started; held channels are released after `holdMs`; and at most
 // `maxChannels` channels are followed (the oldest calls are dropped first).
 
-import type { CallEvent } from '../calls/types';
+import { PRESENTATION_VARIABLE, type CallEvent, type ChannelSnapshot } from '../calls/types';
 
 export type AriEvent = Record<string, unknown>;
 
@@ -76,7 +76,7 @@ interface ChannelInfo {
 }
 
 /** The dialplan variables that carry an outcome (as in ami-events). */
-const TRACKED_VARIABLES = new Set(['DIALSTATUS', 'VMSTATUS', 'QUEUESTATUS']);
+const TRACKED_VARIABLES = new Set(['DIALSTATUS', 'VMSTATUS', 'QUEUESTATUS', PRESENTATION_VARIABLE]);
 
 /** ARI channel state text → Asterisk's numeric state (AMI ChannelState). */
 const STATE_NUMBER: Readonly<Record<string, number>> = {
@@ -129,6 +129,8 @@ export class AriCallEvents {
   /** Held groups in creation order. */
   private readonly held = new Set<HeldGroup>();
   private seq = 0;
+  /** Channels destroyed before mctb knew them, since the last reset: not to be taken for live by a late inventory. */
+  private readonly goneUnknown = new Set<string>();
 
   constructor(options: AriTranslatorOptions = {}) {
     this.opts = { ...DEFAULTS, ...stripUndefined(options) };
@@ -154,6 +156,49 @@ export class AriCallEvents {
     this.calls.clear();
     this.ending.clear();
     this.held.clear();
+    this.goneUnknown.clear();
+  }
+
+  /**
+   * The PBX's live channels on a new connection (GET /channels), from which calls already in
+   * progress are followed. ARI names no Linkedid: a Local `;2` joins its `;1`; a channel Dial
+   * made (application AppDial) cannot be tied to its caller and is left out (its caller's
+   * DIALSTATUS still tells the outcome); any other channel is a call's first one. Returns the
+   * snapshots for the tracker (CallTracker.inventory); their later events are translated as usual.
+   */
+  seed(channels: readonly unknown[], arrival: number): ChannelSnapshot[] {
+    const out: ChannelSnapshot[] = [];
+    const list = channels
+      .map((c) => channelOf(c))
+      .filter((c): c is Channel => c !== undefined && !this.channels.has(c.id) && !this.goneUnknown.has(c.id))
+      .sort((a, b) => createdAt(a, arrival) - createdAt(b, arrival));
+    for (const ch of list) {
+      const dialplan = isObject(ch.raw.dialplan) ? ch.raw.dialplan : {};
+      const app = str(dialplan.app_name);
+      const partner = this.localPartner(ch.name);
+      let call: CallState;
+      if (partner?.call) call = partner.call;
+      else if (/^AppDial/i.test(app)) continue;
+      else call = this.newCall(ch.id, arrival);
+      const info = this.register(ch, call);
+      info.announced = true;
+      const caller = isObject(ch.raw.caller) ? ch.raw.caller : {};
+      const vars = isObject(ch.raw.channelvars) ? ch.raw.channelvars : {};
+      out.push({
+        uniqueid: ch.id,
+        linkedid: call.linkedid,
+        channel: ch.name,
+        context: str(dialplan.context),
+        exten: str(dialplan.exten),
+        callerNum: str(caller.number),
+        callerName: str(caller.name),
+        state: STATE_NUMBER[ch.state] ?? 0,
+        application: app,
+        createdAt: createdAt(ch, arrival),
+        variables: Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, str(v)])),
+      });
+    }
+    return out;
   }
 
   /** Translates one ARI event (a parsed frame). Never throws; malformed input yields []. */
@@ -200,7 +245,10 @@ export class AriCallEvents {
         const ch = channelOf(ev.channel);
         if (!ch) return;
         const info = this.channels.get(ch.id);
-        if (!info) return;
+        if (!info) {
+          if (ev.type === 'ChannelDestroyed' && this.goneUnknown.size < 10_000) this.goneUnknown.add(ch.id);
+          return;
+        }
         if (info.group) this.hold(info.group, ev, arrival, out);
         else if (info.call) this.translate(ev, ch, info.call, arrival, out);
         return;
@@ -529,6 +577,12 @@ function bridgeTypeOf(bridge: Record<string, unknown>): string {
   const type = str(bridge.bridge_type);
   if (type === 'holding') return 'holding';
   return cls || type;
+}
+
+/** A channel's creationtime in ms, else `fallback`. */
+function createdAt(ch: Channel, fallback: number): number {
+  const ms = typeof ch.raw.creationtime === 'string' ? Date.parse(ch.raw.creationtime) : NaN;
+  return Number.isFinite(ms) ? ms : fallback;
 }
 
 /** The PBX's timestamp ("2026-11-22T11:04:35.237+0000") in ms, else `fallback`. */

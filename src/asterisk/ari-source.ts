@@ -25,9 +25,9 @@
 
 import { EventEmitter } from 'node:events';
 import { dirname } from 'node:path';
-import type { CallEvent } from '../calls/types';
+import type { CallEvent, ChannelSnapshot } from '../calls/types';
 import type { Logger } from '../log';
-import { Reconnect } from '../reconnect';
+import { PBX_RECONNECT_MAX_MS, Reconnect } from '../reconnect';
 import { AriCallEvents, parseAriFrame, type AriTranslatorOptions } from './ari-events';
 
 export interface AriSourceConfig {
@@ -46,7 +46,7 @@ export interface AriSourceOptions {
   connectTimeoutMs?: number;
   /** A presentation query unanswered after this resolves undefined. Default 5 s. */
   requestTimeoutMs?: number;
-  /** Reconnect backoff bounds (src/reconnect.ts defaults: 1 s .. 60 s). */
+  /** Reconnect backoff bounds (default 1 s .. PBX_RECONNECT_MAX_MS). */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
   translator?: AriTranslatorOptions;
@@ -57,6 +57,8 @@ export type AriState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
 export interface AriSourceEvents {
   event: [event: CallEvent, arrival: number];
   state: [state: AriState, detail: string];
+  /** The PBX's live channels after each connection (GET /channels); undefined when it would not list them. */
+  inventory: [channels: ChannelSnapshot[] | undefined, arrival: number];
 }
 
 interface WsLike {
@@ -72,7 +74,7 @@ interface WsLike {
 interface AriClient {
   _ws?: WsLike;
   _wsClosed?: boolean;
-  channels?: { getChannelVar?: (args: { channelId: string; variable: string }) => PromiseLike<unknown> };
+  channels?: { getChannelVar?: (args: { channelId: string; variable: string }) => PromiseLike<unknown>; list?: () => PromiseLike<unknown> };
   start(apps: string, subscribeAll: boolean): PromiseLike<unknown> & { catch(fn: (err: unknown) => unknown): unknown };
   on(event: string, fn: (...args: never[]) => void): unknown;
   removeAllListeners(event?: string): unknown;
@@ -131,7 +133,12 @@ export class AriSource extends EventEmitter<AriSourceEvents> {
     this.pingIntervalMs = options.pingIntervalMs ?? 15_000;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 15_000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
-    this.reconnect = new Reconnect(log, { up: 'ARI connected', down: 'ARI connection down; reconnecting with backoff' }, options.reconnectMinMs, options.reconnectMaxMs);
+    this.reconnect = new Reconnect(
+      log,
+      { up: 'ARI connected', down: 'ARI connection down; reconnecting with backoff', unreachable: `could not connect to ARI at ${cfg.url}` },
+      options.reconnectMinMs ?? 1000,
+      options.reconnectMaxMs ?? PBX_RECONNECT_MAX_MS,
+    );
     swaggerLog = log;
     loadAri();
   }
@@ -327,6 +334,35 @@ export class AriSource extends EventEmitter<AriSourceEvents> {
     this.reconnect.connected({ url: this.cfg.url, app: this.cfg.app });
     this.setState('connected', this.cfg.url);
     this.startPing(generation);
+    this.takeInventory(client, generation);
+  }
+
+  /** Lists the live channels (GET /channels, allowed to a read-only user) and emits them as the inventory. */
+  private takeInventory(client: AriClient, generation: number): void {
+    let done = false;
+    const finish = (channels: unknown, why?: string): void => {
+      if (done || generation !== this.generation) return;
+      done = true;
+      clearTimeout(timer);
+      const arrival = this.clock();
+      if (!Array.isArray(channels)) {
+        this.log.warn('the PBX did not list its live channels (ARI GET /channels): calls already in progress when mctb connected are not followed', { why });
+        this.emit('inventory', undefined, arrival);
+        return;
+      }
+      this.emit('inventory', this.translator.seed(channels, arrival), arrival);
+    };
+    const timer = setTimeout(() => finish(undefined, 'no answer'), this.requestTimeoutMs);
+    try {
+      const list = client.channels?.list;
+      if (!list) throw new Error('ari-client has no channels.list');
+      Promise.resolve(list.call(client.channels)).then(
+        (channels) => finish(channels),
+        (err: unknown) => finish(undefined, errorText(err)),
+      );
+    } catch (err) {
+      finish(undefined, errorText(err));
+    }
   }
 
   private onFrame(data: unknown): void {

@@ -11,9 +11,16 @@
 //   ANSWERED for voicemail, NO ANSWER for ring-group losers), so neither is read.
 // - Only the caller's channel's DIALSTATUS counts: Local ;2 legs say CANCEL when nobody hung up.
 // - Queues emit QueueCallerAbandon on timeout too; QUEUESTATUS=TIMEOUT tells them apart.
+// - A call injected through a Local channel (Originate of Local/<DID>@<inbound context>, call
+//   files, callback tools) starts with the `;1` half, the origin side, whose caller ID turns into
+//   the extension being rung. The call a business got is the `;2` half that entered the inbound
+//   context: the tracker moves the call's caller channel there, with the caller ID it had then.
+// - After a lost connection, calls are not guessed: they wait for the PBX's list of live channels
+//   on the next connection (`inventory`), which ends the ones that went meanwhile (`unknown_end`)
+//   and starts following the ones that began meanwhile (`midway`).
 
 import { toE164, isWithheldNumber } from '../numbers/phone';
-import type { CallEvent, CallOutcome, EndedCall, InboundCallStarted } from './types';
+import { PRESENTATION_VARIABLE, type CallEvent, type CallOutcome, type ChannelSnapshot, type EndedCall, type InboundCallStarted, type Presentation } from './types';
 
 export interface TrackerOptions {
   inboundContexts: readonly string[];
@@ -29,12 +36,22 @@ export interface TrackerOptions {
    * `presentation` event, '' when the PBX refused) up to this long past the grace.
    */
   presentationWaitMs?: number;
+  /**
+   * After the PBX connection is lost, open calls wait this long for the next connection's
+   * inventory before they are given up as `unknown_end`. Default 30 s.
+   */
+  reconnectHoldMs?: number;
 }
 
 interface TrackedCall {
   callId: string;
+  /** The caller's channel: the call's first one, or the Local `;2` half that entered the inbound context. */
   rootUniqueid: string;
   rootChannel: string;
+  /** The call began on a Local `;1` half: its name before the `;` (its `;2` may be the real caller). */
+  localOrigin?: string;
+  /** That `;2` half, once seen, with its caller ID as it changes until it enters the inbound context. */
+  localPartner?: { uniqueid: string; channel: string; callerNum: string; callerName: string };
   direction: 'inbound' | 'outbound';
   context: string;
   didRaw: string;
@@ -42,8 +59,13 @@ interface TrackedCall {
   callerNum: string;
   callerName: string;
   dialled: string;
+  /** CALLERID(pres) as the PBX gave it; '' until it does. */
   presentation: string;
   presentationPending: boolean;
+  /** Seen from the middle: mctb (re)connected while it was in progress. */
+  midway: boolean;
+  /** Since when the PBX connection has been lost while this call was open. */
+  lostSince?: number;
   /** The dialplan marked the caller ID restricted (NewCallerid). */
   restricted: boolean;
   startedAt: number;
@@ -91,8 +113,9 @@ export class CallTracker {
   handle(ev: CallEvent, now: number): InboundCallStarted | undefined {
     if (ev.type === 'presentation') {
       const call = this.calls.get(ev.linkedid);
-      if (call) {
-        call.presentation = ev.value;
+      // An answer about a channel that is no longer the caller's (a Local `;1` half) says nothing.
+      if (call && (ev.uniqueid === undefined || ev.uniqueid === call.rootUniqueid)) {
+        if (ev.value && !call.presentation) call.presentation = ev.value;
         call.presentationPending = false;
         this.finishIfOver(call);
       }
@@ -108,9 +131,18 @@ export class CallTracker {
       case 'channel_created':
         call.legs.set(ev.uniqueid, ev.channel.startsWith('Local/'));
         call.liveLegs.add(ev.uniqueid);
+        if (call.localOrigin !== undefined && !call.localPartner && localHalf(ev.channel) === `${call.localOrigin};2`) {
+          call.localPartner = { uniqueid: ev.uniqueid, channel: ev.channel, callerNum: ev.callerNum, callerName: ev.callerName };
+          if (this.entersInbound(ev.context, ev.exten)) return this.moveToPartner(call, ev.context, ev.exten);
+        }
         break;
       case 'dialplan':
         if (isRoot) this.noteDialplan(call, ev.context, ev.exten);
+        else if (call.localPartner?.uniqueid === ev.uniqueid && this.entersInbound(ev.context, ev.exten)) {
+          const started = this.moveToPartner(call, ev.context, ev.exten);
+          if (/^voicemail$/i.test(ev.application)) call.voicemail = true;
+          return started;
+        }
         if (/^voicemail$/i.test(ev.application)) call.voicemail = true;
         break;
       case 'dial_begin':
@@ -123,6 +155,10 @@ export class CallTracker {
         this.noteVariable(call, isRoot, ev.name, ev.value);
         break;
       case 'caller_id':
+        if (call.localPartner?.uniqueid === ev.uniqueid && !isRoot) {
+          call.localPartner.callerNum = ev.callerNum;
+          call.localPartner.callerName = ev.callerName;
+        }
         if (isRoot && call.direction === 'inbound') {
           call.callerNum = ev.callerNum;
           call.callerName = ev.callerName;
@@ -174,6 +210,49 @@ export class CallTracker {
     return this.ready.length > 0;
   }
 
+  /** Does a channel at this dialplan place take an inbound call to a business? */
+  private entersInbound(context: string, exten: string): boolean {
+    if (this.inboundContexts.has(context)) return true;
+    const did = toE164(exten, this.opts.defaultCountry);
+    return did !== undefined && this.opts.isDid(did);
+  }
+
+  /**
+   * The call began on a Local `;1` half and its `;2` half has entered the inbound context: that
+   * half is the call the business got. Its caller ID now (before any connected-line change on the
+   * `;1` side) is the caller; its dial status is the outcome; the `;1` half becomes a Local leg.
+   */
+  private moveToPartner(call: TrackedCall, context: string, exten: string): InboundCallStarted | undefined {
+    const partner = call.localPartner;
+    if (!partner) return undefined;
+    const origin = call.rootUniqueid;
+    call.legs.set(origin, true);
+    if (call.hangupAt === undefined) call.liveLegs.add(origin);
+    call.legs.delete(partner.uniqueid);
+    call.liveLegs.delete(partner.uniqueid);
+    call.localOrigin = undefined;
+    call.rootUniqueid = partner.uniqueid;
+    call.rootChannel = partner.channel;
+    call.direction = 'inbound';
+    call.context = context;
+    call.didRaw = exten;
+    call.did = toE164(exten, this.opts.defaultCountry);
+    call.callerNum = partner.callerNum;
+    call.callerName = partner.callerName;
+    call.dialled = '';
+    call.restricted = false;
+    call.presentation = '';
+    call.presentationPending = this.opts.presentationWaitMs !== undefined;
+    call.rootBridged = false;
+    call.dialStatus = '';
+    call.lastDialEnd = '';
+    call.callerHungUp = false;
+    call.hangupAt = undefined;
+    call.hangupEventAt = undefined;
+    call.hangupCause = 0;
+    return { callId: call.callId, channel: partner.channel, uniqueid: partner.uniqueid };
+  }
+
   private finishIfOver(call: TrackedCall): void {
     if (call.hangupAt === undefined || call.liveLegs.size > 0 || call.presentationPending) return;
     this.calls.delete(call.callId);
@@ -191,6 +270,10 @@ export class CallTracker {
       } else if (call.hangupAt === undefined && now - call.firstSeenAt >= this.opts.maxCallMs + call.stalledMs) {
         this.calls.delete(id);
         out.push(this.verdict(call, 'unknown_end', now));
+      } else if (call.lostSince !== undefined && now - call.lostSince >= (this.opts.reconnectHoldMs ?? 30_000)) {
+        // The PBX did not come back in time to say whether it is still going: never guessed.
+        this.calls.delete(id);
+        out.push(this.verdict(call, call.hangupAt !== undefined ? classify(call) : 'unknown_end', call.hangupAt ?? now));
       }
     }
     return out;
@@ -207,8 +290,87 @@ export class CallTracker {
   }
 
   /**
-   * The event stream broke (PBX connection lost): calls whose hangup we may never see are ended
-   * as unknown_end at once rather than guessed. Calls already hung up keep their verdict.
+   * The PBX connection was lost: events may be missing from here on. Open calls wait (up to
+   * reconnectHoldMs) for the next connection's inventory to say whether they are still going.
+   */
+  connectionLost(now: number): void {
+    for (const call of this.calls.values()) call.lostSince ??= now;
+  }
+
+  /**
+   * The PBX's live channels on a new connection. Calls followed before that are gone from the
+   * list ended while mctb could not see them: `unknown_end`, never guessed (or their verdict, if
+   * their hangup was seen). Those still there go on, marked midway. Channels not followed yet
+   * start being followed: the calls that began meanwhile, marked midway. Returns the ended calls
+   * and the inbound calls started (for their presentation query).
+   */
+  inventory(channels: readonly ChannelSnapshot[], now: number): { ended: EndedCall[]; started: InboundCallStarted[] } {
+    const ended: EndedCall[] = this.takeReady();
+    const started: InboundCallStarted[] = [];
+    const live = new Map(channels.map((c) => [c.uniqueid, c]));
+    for (const [id, call] of this.calls) {
+      if (call.lostSince === undefined) continue;
+      call.lostSince = undefined;
+      const root = live.get(call.rootUniqueid);
+      if (!root) {
+        this.calls.delete(id);
+        ended.push(this.verdict(call, call.hangupAt !== undefined ? classify(call) : 'unknown_end', call.hangupAt ?? now));
+        continue;
+      }
+      call.midway = true;
+      for (const leg of call.liveLegs) if (!live.has(leg)) call.liveLegs.delete(leg);
+      this.noteSnapshot(call, root);
+    }
+    // Calls' first channels before their legs, oldest first, so each leg finds its call.
+    const order = [...channels].sort((a, b) => Number(b.uniqueid === b.linkedid) - Number(a.uniqueid === a.linkedid) || a.createdAt - b.createdAt);
+    for (const ch of order) {
+      const call = this.calls.get(ch.linkedid);
+      if (ch.uniqueid === ch.linkedid) {
+        if (call) continue;
+        const start = this.startCall(
+          { type: 'channel_created', at: ch.createdAt, uniqueid: ch.uniqueid, linkedid: ch.linkedid, channel: ch.channel, context: ch.context, exten: ch.exten, callerNum: ch.callerNum, callerName: ch.callerName, state: ch.state },
+          now,
+        );
+        const fresh = this.calls.get(ch.linkedid);
+        if (!fresh) continue;
+        fresh.midway = true;
+        this.noteSnapshot(fresh, ch);
+        if (start && fresh.presentationPending) started.push(start);
+      } else if (call && !call.legs.has(ch.uniqueid) && ch.uniqueid !== call.rootUniqueid) {
+        const moved = this.handle({ type: 'channel_created', at: ch.createdAt, uniqueid: ch.uniqueid, linkedid: ch.linkedid, channel: ch.channel, context: ch.context, exten: ch.exten, callerNum: ch.callerNum, callerName: ch.callerName, state: ch.state }, now);
+        if (moved) {
+          call.midway = true;
+          this.noteSnapshot(call, ch);
+          if (call.presentationPending) started.push(moved);
+        }
+      }
+    }
+    return { ended, started };
+  }
+
+  /** What a snapshot of the caller's channel says about a call seen from the middle. */
+  private noteSnapshot(call: TrackedCall, ch: ChannelSnapshot): void {
+    const pres = ch.variables[PRESENTATION_VARIABLE] || ch.variables['CALLERID(pres)'];
+    if (pres) {
+      call.presentation = pres;
+      call.presentationPending = false;
+    }
+    const status = ch.variables.DIALSTATUS;
+    if (status) call.dialStatus = status;
+    if (/^voicemail$/i.test(ch.application)) call.voicemail = true;
+    // Bridged while in Dial or Queue: someone took the call. Where the source cannot say (ARI),
+    // a caller's channel that is Up inside Dial is taken as answered: not texting one missed caller
+    // is better than texting someone who spoke to staff.
+    const inDialOrQueue = /^(dial|queue)$/i.test(ch.application);
+    if (inDialOrQueue && (ch.bridged === true || (ch.bridged === undefined && ch.state === 6 && /^dial$/i.test(ch.application)))) {
+      call.rootBridged = true;
+      call.deviceBridged = true;
+    }
+  }
+
+  /**
+   * The event stream broke and no inventory will follow: calls whose hangup we may never see are
+   * ended as unknown_end at once rather than guessed. Calls already hung up keep their verdict.
    */
   abandonOpenCalls(now: number): EndedCall[] {
     const out: EndedCall[] = this.takeReady();
@@ -237,8 +399,10 @@ export class CallTracker {
       dialled: '',
       presentation: '',
       presentationPending: inbound && this.opts.presentationWaitMs !== undefined,
+      midway: false,
       restricted: false,
-      startedAt: startTimeOf(ev.uniqueid) ?? ev.at,
+      // The event's own time (ms, PBX time when it sends one), like the hangup's: not the Uniqueid's whole seconds.
+      startedAt: ev.at,
       createdEventAt: ev.at,
       firstSeenAt: now,
       stalledMs: 0,
@@ -254,6 +418,8 @@ export class CallTracker {
       callerHungUp: false,
       hangupCause: 0,
     };
+    const half = localHalf(ev.channel);
+    if (half?.endsWith(';1')) call.localOrigin = half.slice(0, -2);
     this.calls.set(ev.linkedid, call);
     return inbound ? { callId: call.callId, channel: ev.channel, uniqueid: ev.uniqueid } : undefined;
   }
@@ -276,6 +442,12 @@ export class CallTracker {
   private noteVariable(call: TrackedCall, isRoot: boolean, name: string, value: string): void {
     if (name === 'VMSTATUS' && value) call.voicemail = true;
     if (!isRoot) return;
+    if (name === PRESENTATION_VARIABLE) {
+      // Set by the inbound dialplan before anything rings: known in the stream, no lookup race.
+      if (value) call.presentation = value;
+      call.presentationPending = false;
+      return;
+    }
     if (name === 'DIALSTATUS' && value) call.dialStatus = value;
     else if (name === 'QUEUESTATUS' && value === 'TIMEOUT') call.queueTimeout = true;
   }
@@ -283,6 +455,8 @@ export class CallTracker {
   private verdict(call: TrackedCall, outcome: CallOutcome, endedAt: number): EndedCall {
     const inbound = call.direction === 'inbound';
     const numberRaw = inbound ? call.callerNum : call.dialled;
+    const withheld = inbound && (call.restricted || isWithheldNumber(call.callerNum) || /^prohib/i.test(call.presentation));
+    const presentation: Presentation = withheld ? 'withheld' : call.presentation ? 'allowed' : 'unknown';
     return {
       callId: call.callId,
       direction: call.direction,
@@ -292,7 +466,9 @@ export class CallTracker {
       numberRaw,
       number: toE164(numberRaw, this.opts.defaultCountry),
       callerName: call.callerName,
-      withheld: inbound && (call.restricted || isWithheldNumber(call.callerNum) || /^prohib/i.test(call.presentation)),
+      withheld,
+      presentation,
+      midway: call.midway,
       outcome,
       startedAt: call.startedAt,
       endedAt,
@@ -324,11 +500,9 @@ function classify(call: TrackedCall): CallOutcome {
   return call.callerHungUp ? 'cancel' : 'noanswer';
 }
 
-/** Uniqueid is "<epoch seconds>.<sequence>": the channel's creation time on the PBX. */
-function startTimeOf(uniqueid: string): number | undefined {
-  const dot = uniqueid.indexOf('.');
-  const secs = Number(dot > 0 ? uniqueid.slice(0, dot) : NaN);
-  return Number.isFinite(secs) && secs > 1e9 ? secs * 1000 : undefined;
+/** "Local/15550001000@from-trunk-0000002a;2" → "Local/15550001000@from-trunk-0000002a;2" for a Local half, else undefined. */
+function localHalf(channel: string): string | undefined {
+  return channel.startsWith('Local/') && /;[12]$/.test(channel) ? channel : undefined;
 }
 
 /** "PJSIP/+14155550123@trunk" or "SIP/trunk/14155550123" → the number part. */

@@ -1,5 +1,5 @@
-// What the call tracker reads and writes. Event sources (AMI today, ARI later) translate their
-// own events into CallEvent; the tracker never sees a protocol.
+// What the call tracker reads and writes. Event sources (AMI, ARI) translate their own events
+// into CallEvent; the tracker never sees a protocol.
 
 /** Every way a call can end, one place. `answered` is the only one where a person picked up. */
 export const MISSED_OUTCOMES = ['noanswer', 'busy', 'cancel', 'unavailable', 'voicemail', 'queue_abandon'] as const;
@@ -43,8 +43,41 @@ export type CallEvent =
   /** `soft`: the dialplan or Asterisk ended it; otherwise the far end (the caller) did. */
   | (ChannelRef & { type: 'hangup_request'; soft: boolean })
   | (ChannelRef & { type: 'hangup'; cause: number })
-  /** Answer to the source's presentation query (AMI Getvar CALLERID(pres)). */
-  | { type: 'presentation'; at: number; linkedid: string; value: string };
+  /**
+   * Answer to the source's presentation query (AMI Getvar / ARI GET variable CALLERID(pres)) about
+   * channel `uniqueid`; '' when the PBX would not say (refused, channel already gone, timed out).
+   */
+  | { type: 'presentation'; at: number; linkedid: string; uniqueid?: string; value: string };
+
+/** The dialplan variable mctb's inbound snippet sets from CALLERID(pres) (dialplan/extensions_mctb.conf). */
+export const PRESENTATION_VARIABLE = 'MCTB_PRES';
+
+/**
+ * One live channel as the PBX lists it when mctb (re)connects (AMI Status, ARI GET /channels):
+ * what is needed to follow a call already in progress from there.
+ */
+export interface ChannelSnapshot {
+  uniqueid: string;
+  /** The call's id; ARI has none: the source derives it (its own id for a call's first channel). */
+  linkedid: string;
+  channel: string;
+  context: string;
+  exten: string;
+  callerNum: string;
+  callerName: string;
+  state: number;
+  /** Dialplan application running now (Dial, Queue, VoiceMail, AppDial, ...). */
+  application: string;
+  /** In a bridge now (AMI BridgeID); undefined when the source cannot tell (ARI). */
+  bridged?: boolean;
+  /** When the channel was created, PBX time in ms. */
+  createdAt: number;
+  /** Dialplan variables the source read with it (DIALSTATUS, MCTB_PRES, CALLERID(pres)). */
+  variables: Readonly<Record<string, string>>;
+}
+
+/** How mctb knows the caller's presentation: from the PBX's answer, or not at all. */
+export type Presentation = 'allowed' | 'withheld' | 'unknown';
 
 /** The tracker's verdict on one call, produced once, after the caller's channel is gone. */
 export interface EndedCall {
@@ -63,6 +96,13 @@ export interface EndedCall {
   callerName: string;
   /** The caller withheld their number (anonymous marker or CALLERID(pres) prohib*). */
   withheld: boolean;
+  /**
+   * `withheld` as above; `allowed` when the PBX said so (the dialplan's MCTB_PRES, channelvars or
+   * a live lookup); `unknown` when it never did (the lookup failed, e.g. on a very short call).
+   */
+  presentation: Presentation;
+  /** mctb did not see the whole call: it was in progress when mctb (re)connected to the PBX. */
+  midway: boolean;
   outcome: CallOutcome;
   startedAt: number;
   endedAt: number;

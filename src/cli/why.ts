@@ -32,7 +32,17 @@ export async function why(numberArg: string, cliConfig: string | undefined, json
           ? `texted${c.send_state ? ` (${c.send_state}${c.send_reason ? `: ${c.send_reason}` : ''})` : ''}`
           : `not texted: ${c.reason}`;
       out.write(`  ${when}  ${c.business ?? '-'}  ${c.outcome}  → ${verdict}${c.detail ? ` — ${c.detail}` : ''}\n`);
+      for (const note of callNotes(c)) out.write(`      ${note}\n`);
     }
     return 0;
   }, err);
+}
+
+/** What mctb could not see of a call, said next to its verdict. */
+export function callNotes(c: { midway?: number | null; presentation?: string | null; direction?: string }): string[] {
+  const notes: string[] = [];
+  if (c.midway) notes.push('seen from the middle: the call was already in progress when mctb (re)connected to the PBX');
+  if (c.presentation === 'unknown' && c.direction !== 'outbound')
+    notes.push("presentation unknown: the PBX never said whether the caller withheld their number (see README: withheld numbers)");
+  return notes;
 }

@@ -267,6 +267,8 @@ export const DEFAULTS_FIELDS: Record<string, Field> = {
   },
   exclude: { spec: list({ kind: 'phone', prefixes: true }), default: [] },
   skip_landlines: { spec: bool, default: false },
+  // A caller whose presentation the PBX never gave (README: withheld numbers): text them, or skip.
+  presentation_unknown: { spec: oneOf('text', 'skip'), default: 'text' },
   limits: { spec: obj(limitFields({ per_hour: 60, per_day: 300, per_prefix_per_hour: 5 })) },
 
   // Two-way texting. Templates, checked like `message`.

@@ -105,6 +105,11 @@ export interface BusinessConfig {
   exclude: string[];
   /** Skip numbers the numbering plan says are landlines. */
   skip_landlines: boolean;
+  /**
+   * A caller whose CALLERID(pres) the PBX never gave (no dialplan line, the live lookup failed):
+   * `text` them (most trunks show a withheld caller as anonymous anyway), or `skip` them.
+   */
+  presentation_unknown: 'text' | 'skip';
   /** Caps for this business; over one, the text is skipped as rate_limited. */
   limits: Limits;
 

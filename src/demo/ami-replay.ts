@@ -1,6 +1,6 @@
 // A loopback AMI server that replays byte streams captured from a real Asterisk. It speaks
-// enough of the protocol for a real client: the banner, Login, Ping, Getvar and Logoff; the
-// events themselves are written exactly as captured. Used by `mctb demo`, the tests and the
+// enough of the protocol for a real client: the banner, Login, Ping, Getvar, Status and Logoff;
+// the events themselves are written exactly as captured. Used by `mctb demo`, the tests and the
 // benchmarks.
 
 import net from 'node:net';
@@ -15,6 +15,14 @@ export interface ReplayOptions {
   getvar?: (channel: string, variable: string) => string | undefined;
   /** Do not answer Ping (a PBX that hangs without closing the socket). */
   ignorePing?: boolean;
+  /**
+   * The live channels `Status` lists: each an `Event: Status` block as Asterisk writes it (the
+   * server adds the ActionID), e.g. cut from test/fixtures/ami/ami-inventory-ringing.txt.
+   * None when undefined: Asterisk then answers with an empty list.
+   */
+  channels?: () => readonly string[];
+  /** Answer Status with this error (a user without the `call` write class). */
+  refuseStatus?: string;
 }
 
 export type AmiAction = Record<string, string>;
@@ -121,6 +129,17 @@ export class AmiReplayServer extends EventEmitter<{ action: [AmiAction]; login: 
         else reply(`Response: Success\r\nVariable: ${action.variable}\r\nValue: ${value}\r\n`);
         return;
       }
+      case 'status': {
+        if (this.options.refuseStatus) {
+          reply(`Response: Error\r\nMessage: ${this.options.refuseStatus}\r\n`);
+          return;
+        }
+        const items = this.options.channels?.() ?? [];
+        reply('Response: Success\r\nEventList: start\r\nMessage: Channel status will follow\r\n');
+        for (const item of items) socket.writable && socket.write(`${item.trimEnd().replace(/^(Event: Status\r\n)/, `$1${id}`)}\r\n\r\n`);
+        if (socket.writable) socket.write(`Event: StatusComplete\r\n${id}EventList: Complete\r\nListItems: ${items.length}\r\nItems: ${items.length}\r\n\r\n`);
+        return;
+      }
       case 'logoff':
         reply('Response: Goodbye\r\nMessage: Thanks for all the fish.\r\n');
         socket.end();
@@ -146,7 +165,9 @@ function parseAction(frame: string): AmiAction {
  * its own), every other byte as captured.
  */
 export function captureEvents(capture: string): string {
-  return capture.replace(/^Asterisk Call Manager\/[^\r\n]*\r\n/, '').replace(/^Response: Success\r\nMessage: Authentication accepted\r\n\r\n/, '');
+  return capture
+    .replace(/^Asterisk Call Manager\/[^\r\n]*\r\n/, '')
+    .replace(/^Response: Success\r\n(?:ActionID: [^\r\n]*\r\n)?Message: Authentication accepted\r\n\r\n/, '');
 }
 
 /** Where the captures live: shipped with the package for `mctb demo`. */

@@ -32,6 +32,10 @@ export interface CallRecord {
   startedAt: number;
   endedAt: number;
   recordedAt: number;
+  /** In progress when mctb (re)connected to the PBX: seen from the middle. */
+  midway?: boolean;
+  /** How the caller's presentation was known (inbound calls). */
+  presentation?: string;
 }
 
 export interface NewSend {
@@ -77,6 +81,10 @@ export interface CallRow {
   started_at: number;
   ended_at: number;
   detail: string | null;
+  /** 1: in progress when mctb (re)connected to the PBX. */
+  midway: number;
+  /** allowed | withheld | unknown; null on rows from before ledger v6. */
+  presentation: string | null;
 }
 
 export interface ContactRow {
@@ -259,10 +267,10 @@ export class Ledger {
   ): Promise<{ inserted: boolean; sendId?: number }> {
     return this.db.transaction(async (s) => {
       const res = await s.run(
-        `INSERT OR IGNORE INTO calls (call_id, direction, business, did, number, number_raw, caller_name, outcome, decision, reason, detail, started_at, ended_at, recorded_at)
-         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+        `INSERT OR IGNORE INTO calls (call_id, direction, business, did, number, number_raw, caller_name, outcome, decision, reason, detail, started_at, ended_at, recorded_at, midway, presentation)
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
         [call.callId, call.direction, call.business ?? null, call.did ?? null, call.number ?? null, call.numberRaw, call.callerName,
-          call.outcome, call.decision, call.reason, call.detail ?? null, call.startedAt, call.endedAt, call.recordedAt],
+          call.outcome, call.decision, call.reason, call.detail ?? null, call.startedAt, call.endedAt, call.recordedAt, call.midway ? 1 : 0, call.presentation ?? null],
       );
       if (res.changes === 0) return { inserted: false };
       if (call.number && call.direction === 'inbound') {

@@ -190,4 +190,11 @@ export const MIGRATIONS: readonly string[] = [
     UPDATE send_counts SET n = n - 1 WHERE business IN (OLD.business, '*') AND minute = OLD.created_at / 60000;
   END;
   `,
+  `
+  -- How much of a call mctb saw, and how it knew the caller's presentation (mctb why).
+  -- Old rows: midway 0, presentation NULL (not recorded then). calls.started_at now holds the
+  -- channel's creation in ms like ended_at (before: whole seconds from the Uniqueid).
+  ALTER TABLE calls ADD COLUMN midway INTEGER NOT NULL DEFAULT 0;  -- 1: in progress when mctb (re)connected
+  ALTER TABLE calls ADD COLUMN presentation TEXT;                  -- allowed | withheld | unknown
+  `,
 ];

@@ -18,6 +18,7 @@ export const CALL_REASONS = [
   'not_in_missed_on',
   'short_ring',
   'withheld',
+  'presentation_unknown',
   'invalid_number',
   'short_code',
   'excluded',
@@ -95,6 +96,9 @@ export function screenCall(call: EndedCall, business: BusinessConfig | undefined
     return stop('short_ring', `caller hung up after ${fmtSeconds(call.ringMs)}, under min_ring ${fmtSeconds(b.min_ring_ms)}`);
   }
   if (call.withheld) return stop('withheld', 'the caller withheld their number');
+  if (call.presentation === 'unknown' && b.presentation_unknown === 'skip') {
+    return stop('presentation_unknown', 'the PBX never said whether the caller withheld their number (presentation_unknown: skip)');
+  }
   const caller = classifyNumber(call.numberRaw, b.country);
   if (!caller) return stop('invalid_number', 'the caller ID is not a phone number');
   if (caller.shortCode) return stop('short_code', `${caller.number} is a short code`, caller.number);

@@ -46,14 +46,16 @@ describe('AMI connection', function () {
     try {
       await waitFor('the refusal', () => lines.some((l) => /AMI login rejected/.test(l)));
       expect(source.connected).to.equal(false);
-      expect(lines.filter((l) => /AMI connection down/.test(l))).to.have.length(1);
+      // Never up: named as a failure to connect, with the reason, not as a connection "down".
+      expect(lines.filter((l) => /could not connect to AMI at 127\.0\.0\.1:\d+: login rejected \(Authentication failed\)/.test(l))).to.have.length(1);
+      expect(lines.filter((l) => /AMI connection down/.test(l))).to.have.length(0);
     } finally {
       await source.stop();
       await server.close();
     }
   });
 
-  it('keeps retrying while the PBX is down and connects when it comes up, logging the outage once', async () => {
+  it('the PBX is not there at start-up: "could not connect ... connection refused (ECONNREFUSED)" once, never "down"; connects when it comes up', async () => {
     const probe = new AmiReplayServer();
     const port = await probe.listen();
     await probe.close();
@@ -62,11 +64,14 @@ describe('AMI connection', function () {
     source.start();
     const server = new AmiReplayServer();
     try {
-      await waitFor('first failure', () => lines.some((l) => /AMI connection down/.test(l)));
+      await waitFor('first failure', () => lines.some((l) => /could not connect to AMI/.test(l)));
       await new Promise((r) => setTimeout(r, 2500));
       await server.listen(port);
       await waitFor('connected', () => source.connected, 10_000);
-      expect(lines.filter((l) => /AMI connection down/.test(l))).to.have.length(1);
+      const failures = lines.filter((l) => /could not connect to AMI/.test(l));
+      expect(failures).to.have.length(1);
+      expect(failures[0]).to.match(new RegExp(`could not connect to AMI at 127\\.0\\.0\\.1:${port}: connection refused: nothing listens on that port \\(ECONNREFUSED\\)`));
+      expect(lines.filter((l) => /AMI connection down/.test(l))).to.have.length(0);
       expect(lines.filter((l) => /AMI connected/.test(l))).to.have.length(1);
     } finally {
       await source.stop();

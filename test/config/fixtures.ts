@@ -36,6 +36,7 @@ export function businessWith(own: Partial<BusinessConfig> & { name: string; dids
     vars: {},
     exclude: [],
     skip_landlines: false,
+    presentation_unknown: 'text',
     limits: { per_hour: 60, per_day: 300, per_prefix_per_hour: 5 },
     help: DEFAULT_HELP,
     opt_out_message: DEFAULT_OPT_OUT_MESSAGE,

@@ -280,10 +280,13 @@ describe('reliability: hostile input (seeded fuzz)', function () {
         if (c.callId === wanted) ended.push(c); // keep only the one looked for (values pin their chunk of the stream)
       }
     });
+    let inventoried = false;
+    source.on('inventory', () => (inventoried = true));
     source.start();
     try {
       await server.waitForLogin();
-      await waitFor('logged in', () => source.connected && source.readerStats.frames === 1);
+      // The login answer, then the (empty) list of live channels: Status's answer and StatusComplete.
+      await waitFor('logged in', () => source.connected && inventoried && source.readerStats.frames === 3);
       const base = { ...source.readerStats };
       const statesAtStart = states;
       gc();
