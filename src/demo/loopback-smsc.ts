@@ -44,6 +44,12 @@ export interface ReceivedSubmit {
   at: number;
 }
 
+export interface SmscAnswer {
+  command: string;
+  sequence: number;
+  status: number;
+}
+
 export interface SmscBehaviour {
   /** SMPP status to answer a submit with (0 accepts). Called per submit_sm. */
   answer?: (submit: Omit<ReceivedSubmit, 'messageId'>) => number;
@@ -65,6 +71,8 @@ export class LoopbackSmsc extends EventEmitter<{ submit: [ReceivedSubmit]; bind:
   readonly submits: ReceivedSubmit[] = [];
   /** command_status of every deliver_sm_resp the client sent back (0 = stored). */
   readonly deliverResponses: number[] = [];
+  /** Every response the client sent to a PDU of ours (deliver_sm_resp, generic_nack, enquire_link_resp...), in order. */
+  readonly answers: SmscAnswer[] = [];
   private readonly server: Server;
   private readonly sessions = new Set<ServerSession>();
   private counter = 0;
@@ -131,6 +139,9 @@ export class LoopbackSmsc extends EventEmitter<{ submit: [ReceivedSubmit]; bind:
       session.close();
     });
     session.on('deliver_sm_resp', (pdu: ServerPdu & { command_status?: number }) => this.deliverResponses.push(pdu.command_status ?? 0));
+    session.on('pdu', (pdu: ServerPdu & { command_status?: number; isResponse(): boolean }) => {
+      if (pdu.isResponse()) this.answers.push({ command: pdu.command, sequence: pdu.sequence_number, status: pdu.command_status ?? 0 });
+    });
     session.on('submit_sm', (pdu: ServerPdu) => this.onSubmit(session, pdu));
   }
 

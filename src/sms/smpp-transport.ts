@@ -4,10 +4,10 @@
 // Library traps handled here (smpp 0.5.1): its own GSM encoding sends data_coding 1, so we
 // encode and set data_coding ourselves; it has no rate limiter (#167) and no event when a link
 // dies silently (#57), so enquire_link has a response timeout; a closed session is never reused
-// (#90, #248): each connection is a new Session.
+// (#90, #248): each connection is a new Session. Unreadable and oversized PDUs: smpp-lib.ts.
 
 import { EventEmitter } from 'node:events';
-import smpp, { smppStatusName } from './smpp-lib';
+import smpp, { commandName, framingRefusal, refusalOf, SmppFramingError, smppStatusName, type UnreadablePdu } from './smpp-lib';
 import type { SmppConfig } from '../config/types';
 import type { Logger } from '../log';
 import { maskNumber } from '../numbers/phone';
@@ -38,14 +38,13 @@ interface Pdu {
   sar_msg_ref_num?: number;
   sar_total_segments?: number;
   sar_segment_seqnum?: number;
+  isResponse(): boolean;
+  toBuffer(): Buffer;
   response(options?: Record<string, unknown>): Pdu;
 }
 interface Session extends EventEmitter {
   socket: { destroy(): void; writable: boolean };
-  _busy: boolean;
-  _command_length: number | null;
-  _extractPDUs(): void;
-  send(pdu: Pdu, cb?: (resp: Pdu) => void): boolean;
+  send(pdu: { toBuffer(): Buffer }, cb?: (resp: Pdu) => void): boolean;
   bind_transceiver(opts: Record<string, unknown>, cb: (resp: Pdu) => void): boolean;
   submit_sm(opts: Record<string, unknown>, cb: (resp: Pdu) => void): boolean;
   enquire_link(opts: Record<string, unknown>, cb: (resp: Pdu) => void): boolean;
@@ -62,6 +61,8 @@ const ESM_UDHI = 0x40;
 const ESM_RECEIPT_TYPES = new Set([0x04, 0x20]);
 /** deliver_sm_resp status asking the SMSC to redeliver later (ledger not writable just now). */
 const ESME_RX_T_APPN = 0x64;
+/** Requests SMPP gives no response. */
+const NO_RESPONSE = new Set(['alert_notification', 'outbind']);
 
 export type SmppState = 'connecting' | 'bound' | 'down' | 'stopped';
 
@@ -229,50 +230,87 @@ export class SmppTransport implements SmsTransport {
     session.on('secureConnect', () => session.emit('connect'));
     session.on('error', (err: Error) => {
       if (!current()) return;
-      if (/PDU length was too large/.test(err.message)) {
-        this.log.warn('SMPP stream corrupt; reconnecting', { error: err.message });
+      if (err instanceof SmppFramingError) {
+        // Where the next PDU starts is lost with the length: nothing after this can be read, so
+        // the one case where a PDU closes the session. The nack tells the gateway why.
+        this.log.warn('SMPP PDU refused: command_length impossible, the stream cannot be followed; reconnecting', {
+          command: commandName(err.commandId),
+          sequence: err.sequenceNumber ?? 'unknown',
+          reason: err.message,
+          answer: 'generic_nack ESME_RINVCMDLEN',
+        });
+        session.send(framingRefusal(err));
         this.lost('corrupt stream');
         return;
       }
-      // Socket errors carry a code; so do the RangeErrors the library throws while parsing a
-      // corrupt PDU (ERR_OUT_OF_RANGE, ERR_BUFFER_OUT_OF_BOUNDS). Those are no socket error: no
-      // 'close' follows, and the session stayed wedged (the library leaves _busy set) until the
-      // enquire_link timeout, its submits unanswered and re-sent after the reconnect, so a text the
-      // gateway had accepted went out twice (found by test/reliability). They are read past below.
-      if (err && 'code' in err && !(err instanceof RangeError || err instanceof TypeError)) {
+      if (err && typeof err === 'object' && 'code' in err) {
         this.log.debug('SMPP socket error', { error: err.message });
         return; // 'close' follows
       }
-      // A PDU that did not parse: its bytes are consumed; log it and read on.
-      this.log.warn('malformed PDU from the gateway skipped', { error: err.message });
-      session._busy = false;
-      session._command_length = null;
-      setImmediate(() => current() && session._extractPDUs());
+      // Nothing else is expected from the reader (smpp-lib.ts turns unreadable PDUs into events);
+      // it stops reading after an error, so a fresh session is the way on.
+      this.log.warn('SMPP session failed; reconnecting', { error: String(err?.message ?? err) });
+      this.lost('session error');
     });
     session.on('close', () => {
       if (current()) this.lost('connection closed');
     });
-    session.on('enquire_link', (pdu: Pdu) => session.send(pdu.response()));
-    session.on('unbind', (pdu: Pdu) => {
-      session.send(pdu.response());
-      if (current()) this.lost('gateway unbound');
+    session.on('pdu', (pdu: Pdu | UnreadablePdu) => {
+      if (!current()) return;
+      // A throw here would escape the package's reader into the socket's event loop.
+      try {
+        this.onPdu(session, pdu);
+      } catch (err) {
+        this.log.error('could not answer a PDU from the gateway', { command: pdu.command, sequence: pdu.sequence_number, error: (err as Error).message });
+      }
     });
-    session.on('deliver_sm', (pdu: Pdu) => {
-      if (current()) void this.onDeliverSm(session, pdu);
-    });
-    session.on('pdu', (pdu: Pdu) => {
-      if (pdu.command === 'generic_nack' || pdu.command === 'unknown') this.log.debug('ignored PDU from the gateway', { command: pdu.command });
-    });
+  }
+
+  /** Every request from the gateway is answered: taken, or refused with a status saying why. */
+  private onPdu(session: Session, pdu: Pdu | UnreadablePdu): void {
+    switch (pdu.command) {
+      case 'unreadable': {
+        const bad = pdu as UnreadablePdu;
+        const answer = refusalOf(bad);
+        this.log.warn(answer ? 'SMPP PDU refused: unreadable' : 'unreadable SMPP response ignored', {
+          command: bad.named,
+          sequence: bad.sequence_number,
+          reason: bad.reason,
+          ...(answer ? { answer: `${answer.command} ${smppStatusName(bad.status)}` } : {}),
+        });
+        if (answer) session.send(answer);
+        return;
+      }
+      case 'deliver_sm':
+        void this.onDeliverSm(session, pdu as Pdu);
+        return;
+      case 'enquire_link':
+        session.send((pdu as Pdu).response());
+        return;
+      case 'unbind':
+        session.send((pdu as Pdu).response());
+        this.lost('gateway unbound');
+        return;
+      default: {
+        const p = pdu as Pdu;
+        if (p.isResponse() || NO_RESPONSE.has(p.command)) return; // responses go to their request's callback
+        // A request mctb does not take (data_sm, query_sm, ...): refused rather than left waiting.
+        this.log.warn('SMPP PDU refused: not taken by mctb', { command: p.command, sequence: p.sequence_number, answer: `${p.command}_resp ESME_RINVCMDID` });
+        session.send(p.response({ command_status: smpp.errors.ESME_RINVCMDID }));
+      }
+    }
   }
 
   private async onDeliverSm(session: Session, pdu: Pdu): Promise<void> {
     const esmType = (pdu.esm_class ?? 0) & 0x3c;
     const udhi = ((pdu.esm_class ?? 0) & ESM_UDHI) !== 0;
-    // A long text may come whole in message_payload instead of short_message.
-    const payload = Buffer.isBuffer(pdu.short_message) && pdu.short_message.length > 0 ? pdu.short_message : toBuffer(pdu.message_payload);
-    const text = decodeShortMessage(payload, pdu.data_coding ?? 0, udhi);
     let status = 0;
     try {
+      // A long text may come whole in message_payload instead of short_message, up to 64 KB. It
+      // is taken, not refused (ESME_RINVMSGLEN): it is what a person sent, and a refused MO is
+      // lost or redelivered for ever; the inbox keeps at most its first 40,000 characters.
+      const payload = Buffer.isBuffer(pdu.short_message) && pdu.short_message.length > 0 ? pdu.short_message : toBuffer(pdu.message_payload);
+      const text = decodeShortMessage(payload, pdu.data_coding ?? 0, udhi);
       if (ESM_RECEIPT_TYPES.has(esmType) || pdu.receipted_message_id) {
         const receipt = parseReceipt({
           receiptedMessageId: pdu.receipted_message_id,
