@@ -33,6 +33,17 @@ function eventTime(frame: AmiFrame, arrival: number): number {
 }
 
 export function toCallEvent(frame: AmiFrame, arrival: number): CallEvent | undefined {
+  const ev = readEvent(frame, arrival);
+  // manager.conf `channelvars = CALLERID(pres)`: every event of the channel carries its presentation.
+  const vars = frame.chanvariable;
+  if (ev && ev.type !== 'presentation' && vars !== undefined && typeof vars === 'object') {
+    const pres = (vars as Record<string, string>)['CALLERID(pres)'];
+    if (pres) ev.pres = pres;
+  }
+  return ev;
+}
+
+function readEvent(frame: AmiFrame, arrival: number): CallEvent | undefined {
   const name = field(frame, 'event');
   const uniqueid = field(frame, 'uniqueid');
   const linkedid = field(frame, 'linkedid');
@@ -110,5 +121,5 @@ export const CALL_EVENT_FILTER: AmiEventFilter = {
   // Status/StatusComplete: the inventory of live channels mctb asks for on each login (ami-source.ts).
   events: new Set(['Newchannel', 'Newstate', 'Newexten', 'DialBegin', 'DialEnd', 'VarSet', 'BridgeEnter', 'BridgeLeave', 'NewCallerid', 'MessageWaiting', 'QueueCallerAbandon', 'HangupRequest', 'SoftHangupRequest', 'Hangup', 'Status', 'StatusComplete']),
   variables: TRACKED_VARIABLES,
-  fields: new Set(['event', 'uniqueid', 'linkedid', 'channel', 'timestamp', 'context', 'exten', 'application', 'calleridnum', 'calleridname', 'channelstate', 'cid-callingpres', 'destuniqueid', 'dialstring', 'dialstatus', 'variable', 'value', 'bridgeuniqueid', 'bridgetype', 'cause', 'actionid', 'seconds', 'bridgeid']),
+  fields: new Set(['event', 'uniqueid', 'linkedid', 'channel', 'timestamp', 'context', 'exten', 'application', 'calleridnum', 'calleridname', 'channelstate', 'cid-callingpres', 'destuniqueid', 'dialstring', 'dialstatus', 'variable', 'value', 'bridgeuniqueid', 'bridgetype', 'cause', 'actionid', 'seconds', 'bridgeid', 'chanvariable']),
 };

@@ -341,6 +341,7 @@ function snapshotOf(record: AmiFrame, arrival: number): ChannelSnapshot {
     application: field(record, 'application'),
     bridged: field(record, 'bridgeid') !== '',
     createdAt: arrival - seconds * 1000,
-    variables: { ...vars },
+    // Asterisk writes an unset variable as "(null)".
+    variables: Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, v === '(null)' ? '' : v])),
   };
 }

@@ -476,7 +476,12 @@ export class AriCallEvents {
 
   private translate(ev: AriEvent, ch: Channel, call: CallState, arrival: number, out: CallEvent[]): void {
     const isRoot = ch.id === call.linkedid;
-    const base = { at: eventTime(ev, arrival), uniqueid: ch.id, linkedid: call.linkedid, channel: ch.name };
+    const vars = ch.raw.channelvars;
+    // ari.conf `channelvars = CALLERID(pres)`: every channel snapshot carries its presentation.
+    const pres = isObject(vars) ? str(vars['CALLERID(pres)']) : '';
+    const base = pres
+      ? { at: eventTime(ev, arrival), uniqueid: ch.id, linkedid: call.linkedid, channel: ch.name, pres }
+      : { at: eventTime(ev, arrival), uniqueid: ch.id, linkedid: call.linkedid, channel: ch.name };
     switch (ev.type) {
       case 'ChannelStateChange':
         out.push({ ...base, type: 'channel_state', state: STATE_NUMBER[ch.state] ?? 0 });

@@ -127,6 +127,12 @@ export class CallTracker {
     const call = this.calls.get(ev.linkedid);
     if (!call) return undefined;
     const isRoot = ev.uniqueid === call.rootUniqueid;
+    // Not from the channel's creation: chan_pjsip sets the presentation only after it announced
+    // the channel, so a withheld caller's first event still says "allowed" (captured, README).
+    if (ev.pres && isRoot && ev.type !== 'channel_created') {
+      call.presentation = ev.pres;
+      call.presentationPending = false;
+    }
     switch (ev.type) {
       case 'channel_created':
         call.legs.set(ev.uniqueid, ev.channel.startsWith('Local/'));
@@ -386,6 +392,8 @@ export class CallTracker {
     if (this.calls.has(ev.linkedid)) return undefined;
     const did = toE164(ev.exten, this.opts.defaultCountry);
     const inbound = this.inboundContexts.has(ev.context) || (did !== undefined && this.opts.isDid(did));
+    const half = localHalf(ev.channel);
+    const localOrigin = half?.endsWith(';1') === true;
     const call: TrackedCall = {
       callId: ev.linkedid,
       rootUniqueid: ev.uniqueid,
@@ -398,7 +406,8 @@ export class CallTracker {
       callerName: ev.callerName,
       dialled: '',
       presentation: '',
-      presentationPending: inbound && this.opts.presentationWaitMs !== undefined,
+      // A Local `;1` half is the origin side of an injected call: its `;2` is asked instead.
+      presentationPending: inbound && !localOrigin && this.opts.presentationWaitMs !== undefined,
       midway: false,
       restricted: false,
       // The event's own time (ms, PBX time when it sends one), like the hangup's: not the Uniqueid's whole seconds.
@@ -418,10 +427,9 @@ export class CallTracker {
       callerHungUp: false,
       hangupCause: 0,
     };
-    const half = localHalf(ev.channel);
-    if (half?.endsWith(';1')) call.localOrigin = half.slice(0, -2);
+    if (half && localOrigin) call.localOrigin = half.slice(0, -2);
     this.calls.set(ev.linkedid, call);
-    return inbound ? { callId: call.callId, channel: ev.channel, uniqueid: ev.uniqueid } : undefined;
+    return inbound && !localOrigin ? { callId: call.callId, channel: ev.channel, uniqueid: ev.uniqueid } : undefined;
   }
 
   private noteDialplan(call: TrackedCall, context: string, exten: string): void {

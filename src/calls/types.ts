@@ -17,6 +17,11 @@ interface ChannelRef {
   uniqueid: string;
   linkedid: string;
   channel: string;
+  /**
+   * The channel's CALLERID(pres) as the event itself carries it (manager.conf / ari.conf
+   * `channelvars = CALLERID(pres)`), when the PBX is set up so.
+   */
+  pres?: string;
 }
 
 export type CallEvent =

@@ -16,8 +16,8 @@ export interface ReplayOptions {
   /** Do not answer Ping (a PBX that hangs without closing the socket). */
   ignorePing?: boolean;
   /**
-   * The live channels `Status` lists: each an `Event: Status` block as Asterisk writes it (the
-   * server adds the ActionID), e.g. cut from test/fixtures/ami/ami-inventory-ringing.txt.
+   * The live channels `Status` lists: each an `Event: Status` block as Asterisk writes it (its
+   * ActionID is replaced by the request's), e.g. cut from test/fixtures/ami/ami-inventory-*.txt.
    * None when undefined: Asterisk then answers with an empty list.
    */
   channels?: () => readonly string[];
@@ -136,7 +136,11 @@ export class AmiReplayServer extends EventEmitter<{ action: [AmiAction]; login: 
         }
         const items = this.options.channels?.() ?? [];
         reply('Response: Success\r\nEventList: start\r\nMessage: Channel status will follow\r\n');
-        for (const item of items) socket.writable && socket.write(`${item.trimEnd().replace(/^(Event: Status\r\n)/, `$1${id}`)}\r\n\r\n`);
+        // Each block as captured, under this request's ActionID (Asterisk writes it last).
+        for (const item of items) {
+          const block = item.trimEnd().replace(/\r\nActionID: [^\r\n]*/, '') + (id ? `\r\n${id.trimEnd()}` : '');
+          if (socket.writable) socket.write(`${block}\r\n\r\n`);
+        }
         if (socket.writable) socket.write(`Event: StatusComplete\r\n${id}EventList: Complete\r\nListItems: ${items.length}\r\nItems: ${items.length}\r\n\r\n`);
         return;
       }
@@ -185,4 +189,14 @@ export function rewriteCapture(events: string, shiftSeconds: number, numbers: Re
   let out = events.replace(/\b(1\d{9})\.(\d+)\b/g, (_m, epoch: string, seq: string) => `${Number(epoch) + shiftSeconds}.${seq}`);
   for (const [from, to] of Object.entries(numbers)) out = out.split(from).join(to);
   return out;
+}
+
+/**
+ * The `Event: Status` blocks of a capture that answered `Status` with ActionID `actionId`, for
+ * ReplayOptions.channels.
+ */
+export function statusBlocks(capture: string, actionId: string): string[] {
+  return capture
+    .split(/\r\n\r\n/)
+    .filter((block) => block.startsWith('Event: Status\r\n') && block.split('\r\n').includes(`ActionID: ${actionId}`));
 }

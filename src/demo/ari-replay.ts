@@ -21,6 +21,8 @@ export interface AriReplayOptions {
   ignorePing?: boolean;
   /** Refuse the event WebSocket with 503 (HTTP up, events not: a PBX still starting). */
   refuseEvents?: boolean;
+  /** GET /channels: the live channels, as Asterisk lists them (test/fixtures/ari/ari-channels-ringing.json). Empty when undefined. */
+  channels?: () => readonly unknown[];
 }
 
 /** One event WebSocket as the client opened it. */
@@ -167,6 +169,10 @@ export class AriReplayServer extends EventEmitter<{ client: [AriConnection]; req
       else send(404, { message: 'Resource not found' });
       return;
     }
+    if (req.method === 'GET' && url.pathname === '/ari/channels') {
+      send(200, this.options.channels?.() ?? []);
+      return;
+    }
     const variable = /^\/ari\/channels\/([^/]+)\/variable$/.exec(url.pathname);
     if (req.method === 'GET' && variable) {
       const name = url.searchParams.get('variable');
@@ -238,6 +244,11 @@ function apiDoc(name: string, basePath: string): Record<string, unknown> | undef
         ...common,
         resourcePath: '/api-docs/channels.{format}',
         apis: [
+          {
+            path: '/channels',
+            description: 'Active channels',
+            operations: [{ httpMethod: 'GET', summary: 'List all active channels in Asterisk.', nickname: 'list', responseClass: 'List[Channel]' }],
+          },
           {
             path: '/channels/{channelId}',
             description: 'Active channel',

@@ -6,7 +6,10 @@
 // minutes: mctb is back within the stated cap of its return and follows a call already ringing.
 
 import { expect } from 'chai';
-import { AmiReplayServer } from '../../src/demo/ami-replay';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AmiReplayServer, CAPTURE_DIR, statusBlocks } from '../../src/demo/ami-replay';
+import { PBX_RECONNECT_MAX_MS } from '../../src/reconnect';
 import { business, sleep, waitFor } from '../support/harness';
 import { startPipeline, type Pipeline } from '../support/pipeline';
 import { callerNumber, getHealth, missedCall, NO_LIMITS } from '../support/reliability';
@@ -75,5 +78,45 @@ describe('reliability: PBX faults', function () {
     expect(await ledger.getCall(after.callId)).to.include({ outcome: 'noanswer', decision: 'text', reason: 'missed' });
     expect(p.daemon.openCalls, 'nothing left half-followed').to.equal(0);
     expect(p.logLines.filter((l) => /AMI connection down/.test(l)), 'the outage is logged once').to.have.length(1);
+  });
+
+  it('the PBX is away for 2 minutes and comes back with a call already ringing: mctb is back within the reconnect cap and texts that call when it ends unanswered', async function () {
+    this.timeout(200_000);
+    p = await startPipeline({ businesses: [business({ limits: NO_LIMITS })], top: { http: { listen: '127.0.0.1:0' } } });
+    const amiPort = p.config.asterisk.ami.port;
+    await p.pbx.close();
+    await waitFor('disconnected', async () => (await getHealth(p!.daemon.healthPort!)).status === 503);
+    await sleep(120_000);
+
+    // Back, with Jane's call ringing the desk phone (a real Status answer, test/fixtures/README.md).
+    const capture = readFileSync(join(CAPTURE_DIR, 'ami-inventory-ringing.txt'), 'utf8');
+    const status = statusBlocks(capture, 'inv-status');
+    expect(status, 'the ringing call: trunk and phone leg').to.have.length(2);
+    const again = new AmiReplayServer({ getvar: () => 'allowed_not_screened', channels: () => status });
+    const backAt = Date.now();
+    await again.listen(amiPort);
+    p.pbx = again;
+    await again.waitForLogin(PBX_RECONNECT_MAX_MS + 5000);
+    const blindMs = Date.now() - backAt;
+    console.log(`      [pbx] back after 120 s away: mctb logged in ${blindMs} ms after the PBX listened again (cap ${PBX_RECONNECT_MAX_MS} ms)`);
+    expect(blindMs).to.be.at.most(PBX_RECONNECT_MAX_MS + 1000);
+    await waitFor('the ringing call followed', () => p!.daemon.openCalls === 1);
+
+    const field = (block: string, key: string) => new RegExp(`${key}: (\\S+)`).exec(block)![1];
+    const [root, leg] = status[0].includes('PJSIP/trunk') ? status : [status[1], status[0]];
+    const callId = field(root, 'Linkedid');
+    const ids = (b: string) => `Channel: ${field(b, 'Channel')}\r\nUniqueid: ${field(b, 'Uniqueid')}\r\nLinkedid: ${callId}\r\n`;
+    await again.play(
+      `Event: DialEnd\r\n${ids(root)}DestChannel: ${field(leg, 'Channel')}\r\nDestUniqueid: ${field(leg, 'Uniqueid')}\r\nDialStatus: NOANSWER\r\n\r\n` +
+        `Event: Hangup\r\n${ids(leg)}Cause: 16\r\n\r\n` +
+        `Event: VarSet\r\n${ids(root)}Variable: DIALSTATUS\r\nValue: NOANSWER\r\n\r\n` +
+        `Event: Hangup\r\n${ids(root)}Cause: 16\r\n\r\n`,
+    );
+    await waitFor('texted', () => p!.smsc.submits.length === 1, 10_000);
+    expect(p.smsc.submits[0].destination).to.equal('+14155550123');
+    const row = await p.daemon.ledgerHandle.getCall(callId);
+    expect(row).to.include({ outcome: 'noanswer', decision: 'text', midway: 1 });
+    await sleep(500);
+    expect(p.smsc.submits, 'texted once').to.have.length(1);
   });
 });
