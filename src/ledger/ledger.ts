@@ -181,6 +181,11 @@ export class Ledger {
     return { journalMode: mode?.journal_mode ?? '', synchronous: Number(sync?.synchronous) };
   }
 
+  /** `fn` runs after every commit of this connection (anything written: the ledger works). */
+  onWrite(fn: () => void): void {
+    this.db.onCommit = fn;
+  }
+
   async schemaVersion(): Promise<number> {
     return (await this.db.get<{ user_version: number }>('PRAGMA user_version'))?.user_version ?? 0;
   }
