@@ -7,6 +7,7 @@ import { AmiSource, type AmiState } from './asterisk/ami-source';
 import { CALL_EVENT_FILTER, toCallEvent } from './asterisk/ami-events';
 import { AriSource } from './asterisk/ari-source';
 import { CallTracker } from './calls/tracker';
+import { UnwrittenCalls } from './calls/unwritten';
 import type { CallEvent, ChannelSnapshot, EndedCall, InboundCallStarted } from './calls/types';
 import type { Config } from './config/types';
 import { Ledger, type NewNotification, type NewSend, type NotificationRow, type SendRow } from './ledger/ledger';
@@ -109,6 +110,9 @@ export class Daemon {
   private readonly pending = new Set<Promise<unknown>>();
   private decisionChain: Promise<void> = Promise.resolve();
   private readonly decisionQueue: EndedCall[] = [];
+  /** Ended calls the ledger could not record yet, tried again with backoff (src/calls/unwritten.ts). */
+  private readonly unwritten: UnwrittenCalls;
+  private retryTimer?: NodeJS.Timeout;
   /** Running totals since start (shown in logs; the ledger keeps the durable record). */
   readonly counters = { rate_limited: 0 };
   private readonly rateWarned = new Map<string, number>();
@@ -137,7 +141,9 @@ export class Daemon {
       () => (this.ledger ? this.ledger.countOpenSends() : Promise.resolve(0)),
       () => this.tracker.size,
       () => this.backlog,
+      () => this.unwritten.size,
     );
+    this.unwritten = new UnwrittenCalls({ log: part(logger, 'ledger'), onLost: (reason, n) => this.metrics.callsLost.inc({ reason }, n) });
     this.wireMetrics();
   }
 
@@ -179,7 +185,9 @@ export class Daemon {
     this.metrics.linkUp.set({ link: 'ledger' }, ledger.up ? 1 : 0);
     const pbx = { up: this.pbxState === 'connected', state: this.pbxState };
     const sms = { up: smsUp, state: smsUp ? 'up' : 'down' };
-    return { ok: pbx.up && sms.up && ledger.up, pbx, sms, ledger };
+    // Calls waiting to be recorded are calls not yet handled: not healthy until they are.
+    const retry_queue = { calls: this.unwritten.size, dropped: this.unwritten.droppedTotal };
+    return { ok: pbx.up && sms.up && ledger.up && retry_queue.calls === 0, pbx, sms, ledger, retry_queue };
   }
 
   /** Calls being followed right now. */
@@ -195,6 +203,12 @@ export class Daemon {
   async start(): Promise<void> {
     const cfg = this.config;
     this.ledger = await Ledger.open(cfg.ledger.path);
+    // Any commit (a text claimed, a health probe) says the ledger works: calls waiting for it go now.
+    this.ledger.onWrite(() => {
+      if (this.unwritten.nextRetryAt === undefined || this.unwritten.due(this.clock())) return;
+      this.unwritten.ledgerWorks(this.clock());
+      this.scheduleRetry();
+    });
     const requeued = await this.ledger.requeueInterrupted(this.clock());
     if (requeued > 0) this.log.warn('texts interrupted by the last shutdown will be sent again', { count: requeued });
 
@@ -255,6 +269,7 @@ export class Daemon {
     clearInterval(this.pruneTimer);
     this.decide(this.tracker.due(Number.MAX_SAFE_INTEGER).filter((c) => c.outcome !== 'unknown_end'));
     await Promise.allSettled([...this.pending]);
+    await this.lastTryUnwritten();
     await this.outbox?.stop(waitMs);
     await this.webhooks?.stop(waitMs);
     await this.transport?.stop(waitMs);
@@ -343,30 +358,81 @@ export class Daemon {
     this.decisionQueue.push(...ended);
     if (this.backlog >= this.backlogPause) this.pauseSource();
     if (this.decisionQueue.length > ended.length) return; // a batch is queued already
+    void this.runDecisionsNext();
+  }
+
+  /** Queues a run of runDecisions behind the one running, if any. */
+  private runDecisionsNext(): Promise<void> {
     const job = this.decisionChain.then(() => this.runDecisions());
     this.decisionChain = job;
     this.pending.add(job);
     void job.finally(() => this.pending.delete(job));
+    return job;
   }
 
+  /**
+   * Records ended calls in the order they ended: first those the ledger could not take before
+   * (once their retry is due), then new ones. While calls wait for the ledger, calls that end
+   * wait behind them (not counted as back-pressure: a ledger that is down, not slow, is not
+   * waited out in the PBX), so none is recorded, nor deduped, before a call that ended earlier.
+   * Returns with the decision queue empty.
+   */
   private async runDecisions(): Promise<void> {
-    while (this.decisionQueue.length > 0) {
-      const batch = this.decisionQueue.splice(0, DECISION_BATCH);
-      this.deciding = batch.length;
-      const effects: (() => void)[] = [];
-      try {
-        const settled = await this.ledgerHandle.batchEach(batch.map((call) => () => this.onCallEnded(call)));
-        settled.forEach((r, i) => {
-          if (r.status === 'fulfilled') effects.push(r.value);
-          else this.log.error('could not record a call; its events are lost', { call: batch[i].callId, error: (r.reason as Error).message });
-        });
-      } catch (err) {
-        this.log.error('could not record a call (nor the rest of its batch); their events are lost', { calls: batch.length, error: (err as Error).message });
+    for (;;) {
+      const now = this.clock();
+      if (this.unwritten.size > 0 && this.decisionQueue.length > 0) {
+        this.unwritten.add(this.decisionQueue.splice(0), now);
+        this.resumeSource();
       }
+      let batch: EndedCall[];
+      const retried = this.unwritten.size > 0;
+      if (retried) {
+        if (!this.unwritten.due(now)) return this.scheduleRetry();
+        batch = this.unwritten.oldest(DECISION_BATCH);
+      } else if (this.decisionQueue.length > 0) {
+        batch = this.decisionQueue.splice(0, DECISION_BATCH);
+        this.deciding = batch.length;
+      } else {
+        return;
+      }
+      const { written, errors, effects } = await this.record(batch, retried);
       this.deciding = 0;
+      if (retried || written.includes(false)) {
+        this.unwritten.attempted(batch, written, this.clock(), errors);
+        this.scheduleRetry();
+      }
       if (this.decisionQueue.length < this.backlogResume) this.resumeSource();
       for (const effect of effects) effect();
     }
+  }
+
+  /** Writes ended calls in one transaction; one that fails fails alone (Ledger.batchEach). */
+  private async record(batch: EndedCall[], retried: boolean): Promise<{ written: boolean[]; errors: (string | undefined)[]; effects: (() => void)[] }> {
+    const effects: (() => void)[] = [];
+    try {
+      const settled = await this.ledgerHandle.batchEach(batch.map((call) => () => this.onCallEnded(call, retried)));
+      const errors = settled.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : undefined));
+      for (const r of settled) if (r.status === 'fulfilled') effects.push(r.value);
+      return { written: settled.map((r) => r.status === 'fulfilled'), errors, effects };
+    } catch (err) {
+      return { written: batch.map(() => false), errors: batch.map(() => (err as Error).message), effects };
+    }
+  }
+
+  private scheduleRetry(): void {
+    clearTimeout(this.retryTimer);
+    const at = this.unwritten.nextRetryAt;
+    if (at === undefined || this.stopped) return;
+    this.retryTimer = setTimeout(() => void this.runDecisionsNext(), Math.max(0, at - this.clock()));
+  }
+
+  /** At stop: one more try for the calls waiting for the ledger; what is still unwritten is lost (and logged). */
+  private async lastTryUnwritten(): Promise<void> {
+    clearTimeout(this.retryTimer);
+    if (this.unwritten.size === 0) return;
+    this.unwritten.ledgerWorks(this.clock());
+    await this.runDecisionsNext();
+    this.unwritten.clear();
   }
 
   /** Ended calls not yet in the ledger. */
@@ -404,8 +470,8 @@ export class Daemon {
     this.source?.resume();
   }
 
-  /** Records one ended call and returns what to do once it is committed. */
-  private async onCallEnded(call: EndedCall): Promise<() => void> {
+  /** Records one ended call and returns what to do once it is committed. `late`: it waited for the ledger. */
+  private async onCallEnded(call: EndedCall, late = false): Promise<() => void> {
     const ledger = this.ledgerHandle;
     const now = this.clock();
     const business = this.directory.forDid(call.did);
@@ -415,7 +481,8 @@ export class Daemon {
     let contactName: string | undefined;
     if (isCandidate(screened)) {
       const facts = await ledger.callFacts(screened.caller.number, screened.business.name, now, { own: screened.business.limits, global: this.config.limits });
-      verdict = decideCandidate(screened, facts, this.config.limits, now);
+      // A call that waited for the ledger is texted only while still in time (ledger.late_after).
+      verdict = decideCandidate(screened, facts, this.config.limits, now, { lateAfterMs: late ? this.config.ledger.late_after_ms : undefined });
       contactName = facts.contactName;
     } else {
       verdict = screened;

@@ -420,6 +420,10 @@ export const SCHEMA: ObjectSpec = obj({
       path: { spec: str(), default: '/var/lib/mctb/mctb.db' },
       // Absent: keep everything. Opt-outs and contacts are never pruned.
       retention: { spec: dur({ min: '1d' }), out: 'retention_ms' },
+      // A call the ledger could not record when it ended waits in memory and is recorded when the
+      // ledger works again; its text goes out then only if that is at most this long after it was
+      // due (the hangup plus the business's delay), else the call is recorded as `late`.
+      late_after: { spec: dur({ min: '1s' }), out: 'late_after_ms', default: '10m' },
     }),
   },
   // Health and metrics over HTTP; absent: off.

@@ -185,7 +185,7 @@ export interface Config {
   file: string;
   asterisk: AsteriskConfig;
   sms: SmsConfig;
-  ledger: { path: string; retention_ms?: number };
+  ledger: { path: string; retention_ms?: number; late_after_ms: number };
   /** /healthz and /metrics; absent: off. */
   http?: { host: string; port: number };
   numbers: { default_country: string; allowed_countries: string[] };

@@ -11,6 +11,8 @@ export interface Health {
   pbx: { up: boolean; state: string };
   sms: { up: boolean; state: string };
   ledger: { up: boolean; error?: string };
+  /** Ended calls waiting in memory for the ledger (not healthy while any do), and those dropped from a full queue since start. */
+  retry_queue: { calls: number; dropped: number };
 }
 
 export class HealthServer {

@@ -18,8 +18,14 @@ export class Metrics {
   readonly webhooks = new client.Counter({ name: 'mctb_webhook_deliveries_total', help: 'Webhook events delivered', registers: [this.registry] });
   readonly pbxPaused = new client.Gauge({ name: 'mctb_pbx_paused', help: 'Whether reading PBX events is paused because ended calls wait for the ledger (1) or not (0)', registers: [this.registry] });
   readonly pbxPausedSeconds = new client.Counter({ name: 'mctb_pbx_paused_seconds_total', help: 'Time PBX events were not read because decisions were behind', registers: [this.registry] });
+  readonly callsLost = new client.Counter({
+    name: 'mctb_calls_lost_total',
+    help: 'Ended calls never recorded: dropped from a full retry queue (retry_queue_full), or failing to be written while other calls were (write_failed)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
 
-  constructor(outboxDepth: () => Promise<number>, openCalls: () => number, callsWaiting: () => number = () => 0) {
+  constructor(outboxDepth: () => Promise<number>, openCalls: () => number, callsWaiting: () => number = () => 0, callsUnwritten: () => number = () => 0) {
     new client.Gauge({
       name: 'mctb_outbox_depth',
       help: 'Texts scheduled or on the wire',
@@ -42,6 +48,14 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(callsWaiting());
+      },
+    });
+    new client.Gauge({
+      name: 'mctb_calls_unwritten',
+      help: 'Ended calls the ledger could not record yet, kept in memory and tried again (the retry queue)',
+      registers: [this.registry],
+      collect() {
+        this.set(callsUnwritten());
       },
     });
     for (const link of ['pbx', 'sms', 'ledger']) this.linkUp.set({ link }, 0);

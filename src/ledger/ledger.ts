@@ -151,8 +151,16 @@ export class Ledger {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const db = await SqliteFile.open(path);
     const ledger = new Ledger(path, db);
+    // synchronous = FULL: in WAL mode SQLite then fsyncs the WAL at every commit, before COMMIT
+    // returns, so a commit the daemon has seen cannot vanish with the power (NORMAL syncs only at
+    // checkpoints: the last commits could). That is what every promise below rests on, and it is
+    // enough: the outbox submits a text only after the commit of its `sending` claim returned, and
+    // an incoming text (an opt-out) or a delivery receipt is acknowledged to the gateway only after
+    // the commit that stores it returned (see Inbox, SmppTransport.onDeliverSm). The cost is one
+    // fsync per transaction; calls that end together share one (Ledger.batchEach), and so do the
+    // outbox's texts (Ledger.together).
     await db.serial(async (s) => {
-      await s.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+      await s.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
     });
     await ledger.migrate();
     return ledger;
@@ -169,6 +177,21 @@ export class Ledger {
         await s.exec(`PRAGMA user_version = ${version}`);
       });
     }
+  }
+
+  /**
+   * How this connection writes: `journal_mode` (wal) and `synchronous` (0 OFF, 1 NORMAL, 2 FULL,
+   * 3 EXTRA; per connection, so only the connection itself can tell).
+   */
+  async durability(): Promise<{ journalMode: string; synchronous: number }> {
+    const mode = await this.db.get<{ journal_mode: string }>('PRAGMA journal_mode');
+    const sync = await this.db.get<{ synchronous: number }>('PRAGMA synchronous');
+    return { journalMode: mode?.journal_mode ?? '', synchronous: Number(sync?.synchronous) };
+  }
+
+  /** `fn` runs after every commit of this connection (anything written: the ledger works). */
+  onWrite(fn: () => void): void {
+    this.db.onCommit = fn;
   }
 
   async schemaVersion(): Promise<number> {

@@ -34,6 +34,8 @@ export class SqliteFile {
    * at a time (see serial()).
    */
   private readonly statements = new Map<string, sqlite3.Statement>();
+  /** Called after each commit: a transaction's, or a statement run on its own (its own commit). */
+  onCommit?: () => void;
   /** Set while a transaction's fn runs: its own calls join the transaction instead of queueing behind it. */
   private readonly inside = new AsyncLocalStorage<{ depth: number; savepoints: boolean }>();
 
@@ -118,6 +120,7 @@ export class SqliteFile {
       try {
         const out = await this.inside.run({ depth: 0, savepoints: opts.savepoints ?? true }, () => fn(s));
         await s.exec('COMMIT');
+        this.onCommit?.();
         return out;
       } catch (err) {
         await s.exec('ROLLBACK').catch(() => undefined);
@@ -139,8 +142,11 @@ export class SqliteFile {
     }
   }
 
-  run(sql: string, params?: Params) {
-    return this.serial((s) => s.run(sql, params));
+  async run(sql: string, params?: Params) {
+    const inside = this.inTransaction;
+    const res = await this.serial((s) => s.run(sql, params));
+    if (!inside) this.onCommit?.();
+    return res;
   }
   get<T = Row>(sql: string, params?: Params) {
     return this.serial((s) => s.get<T>(sql, params));

@@ -31,6 +31,7 @@ export const CALL_REASONS = [
   'active_conversation',
   'deduped',
   'rate_limited',
+  'late', // would be texted, but the ledger could not record the call until past ledger.late_after
 ] as const;
 export type CallReason = (typeof CALL_REASONS)[number];
 
@@ -140,8 +141,17 @@ export interface CallFacts {
   counts: RateCounts;
 }
 
+export interface DecideOptions {
+  /**
+   * For a call decided late (the ledger could not record it when it ended): a text that would go
+   * out more than this after it was due (the hangup plus the business's `delay`) is not sent
+   * (`late`). Unset: no such limit (a call decided as it ends).
+   */
+  lateAfterMs?: number;
+}
+
 /** Second pass: the ledger's facts about this caller, and the caps. */
-export function decideCandidate(c: Candidate, facts: CallFacts, globalLimits: Limits, now: number): CallDecision {
+export function decideCandidate(c: Candidate, facts: CallFacts, globalLimits: Limits, now: number, opts: DecideOptions = {}): CallDecision {
   const b = c.business;
   const number = c.caller.number;
   const stop = (reason: CallReason, detail: string, cap?: string): CallDecision => ({ decision: 'no_text', reason, detail, business: b, number, cap });
@@ -156,6 +166,13 @@ export function decideCandidate(c: Candidate, facts: CallFacts, globalLimits: Li
   }
   const cap = firstCapReached(b.limits, globalLimits, facts.counts);
   if (cap) return stop('rate_limited', `${cap.scope} ${cap.name} cap of ${cap.limit} reached${cap.name === 'per_prefix_per_hour' ? ` for ${numberPrefix(number)}xxxx` : ''}`, `${cap.scope}.${cap.name}`);
+  const dueAt = c.call.endedAt + b.delay_ms;
+  if (opts.lateAfterMs !== undefined && now - dueAt > opts.lateAfterMs) {
+    return stop(
+      'late',
+      `recorded ${ago(now - c.call.endedAt)} after the hangup (the ledger could not be written): the text, due ${localTime(b.timezone, dueAt)}, would go out ${ago(now - dueAt)} late, past ledger.late_after ${ago(opts.lateAfterMs)}`,
+    );
+  }
   const open = isOpenAt(b, c.call.endedAt);
   return {
     decision: 'text',
@@ -168,9 +185,9 @@ export function decideCandidate(c: Candidate, facts: CallFacts, globalLimits: Li
 }
 
 /** Both passes, for callers that have the facts at hand (tests, `mctb why`). */
-export function decide(call: EndedCall, business: BusinessConfig | undefined, facts: CallFacts, globalLimits: Limits, now: number): CallDecision {
+export function decide(call: EndedCall, business: BusinessConfig | undefined, facts: CallFacts, globalLimits: Limits, now: number, opts: DecideOptions = {}): CallDecision {
   const screened = screenCall(call, business);
-  return isCandidate(screened) ? decideCandidate(screened, facts, globalLimits, now) : screened;
+  return isCandidate(screened) ? decideCandidate(screened, facts, globalLimits, now, opts) : screened;
 }
 
 function firstCapReached(own: Limits, global: Limits, n: RateCounts): { scope: 'business' | 'global'; name: keyof Limits; limit: number } | undefined {

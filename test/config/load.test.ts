@@ -83,7 +83,7 @@ describe('config: loadConfig', () => {
             enquire_link_ms: 30_000,
           },
         },
-        ledger: { path: '/var/lib/mctb/mctb.db' },
+        ledger: { path: '/var/lib/mctb/mctb.db', late_after_ms: 600_000 },
         numbers: { default_country: 'US', allowed_countries: ['US'] },
         limits: {},
         compliance: {
@@ -134,7 +134,7 @@ describe('config: loadConfig', () => {
         max_call_ms: 14_400_000,
       });
       expect(config.sms).to.deep.equal({ transport: 'log' });
-      expect(config.ledger).to.deep.equal({ path: '/var/lib/mctb/mctb.db' });
+      expect(config.ledger).to.deep.equal({ path: '/var/lib/mctb/mctb.db', late_after_ms: 600_000 });
       expect(config.numbers).to.deep.equal({ default_country: 'US', allowed_countries: ['US'] });
       expect(config.limits).to.deep.equal({});
       expect(config.log).to.deep.equal({ level: 'info', format: 'text' });

@@ -60,6 +60,8 @@ interface Row {
   facts?: Partial<CallFacts>;
   did?: string;
   now?: number;
+  /** DecideOptions.lateAfterMs: the call waited for the ledger. */
+  lateAfterMs?: number;
   reason: CallReason;
   kind?: 'open' | 'closed';
   detail?: RegExp;
@@ -133,6 +135,12 @@ const ROWS: Row[] = [
   { name: 'own caps from the business', business: { limits: { per_hour: 2 } }, facts: { counts: { ...NO_COUNTS, businessHour: 2 } }, reason: 'rate_limited' },
   { name: 'a global cap across businesses', top: { limits: { per_hour: 10 } }, facts: { counts: { ...NO_COUNTS, globalHour: 10 } }, reason: 'rate_limited', detail: /global per_hour/ },
   { name: 'no global cap by default', facts: { counts: { ...NO_COUNTS, globalHour: 100_000 } }, reason: 'missed' },
+  // A call that waited for the ledger (disk full): texted while the text would be at most late_after past due.
+  { name: 'recorded 11 min after the hangup, late_after 10 min', business: { delay: '0s' }, now: NOW + 11 * 60_000, lateAfterMs: 600_000, reason: 'late', detail: /recorded 11 min after the hangup .* due 11:00 AM, would go out 11 min late, past ledger.late_after 10 min/ },
+  { name: 'recorded 9 min after the hangup, late_after 10 min', business: { delay: '0s' }, now: NOW + 9 * 60_000, lateAfterMs: 600_000, reason: 'missed' },
+  { name: 'recorded 11 min after the hangup with delay 5m: 6 min past due', business: { delay: '5m' }, now: NOW + 11 * 60_000, lateAfterMs: 600_000, reason: 'missed' },
+  { name: 'recorded 16 min after the hangup with delay 5m: 11 min past due', business: { delay: '5m' }, now: NOW + 16 * 60_000, lateAfterMs: 600_000, reason: 'late', detail: /due 11:05 AM/ },
+  { name: 'late but opted out: opted_out first', business: { delay: '0s' }, now: NOW + 60 * 60_000, lateAfterMs: 600_000, facts: { optedOut: true }, reason: 'opted_out' },
 ];
 
 describe('text-back decision (table)', () => {
@@ -141,7 +149,7 @@ describe('text-back decision (table)', () => {
       const cfg = config(row.business ?? {}, row.top);
       const c = call({ ...(row.did ? { did: row.did } : {}), ...row.call });
       const business = row.did ? undefined : cfg.businesses[0];
-      const d = decide(c, business, facts(row.facts), cfg.limits, row.now ?? c.endedAt);
+      const d = decide(c, business, facts(row.facts), cfg.limits, row.now ?? c.endedAt, { lateAfterMs: row.lateAfterMs });
       expect(d.reason, d.detail).to.equal(row.reason);
       expect(d.decision).to.equal(row.reason === 'missed' ? 'text' : 'no_text');
       expect(d.detail).to.be.a('string').and.not.equal('');

@@ -109,6 +109,8 @@ export function reliabilityYaml(o: {
   http?: boolean;
   businesses?: string;
   level?: 'info' | 'debug';
+  /** ledger.late_after */
+  lateAfter?: string;
 }): string {
   const businesses =
     o.businesses ??
@@ -122,7 +124,7 @@ export function reliabilityYaml(o: {
 sms:
   transport: smpp
   smpp: { host: 127.0.0.1, port: ${o.smppPort}, system_id: mctb, password: "pw", source_addr: "+15550001000", tps: ${o.tps ?? 500}, enquire_link: 5s }
-ledger: { path: ${JSON.stringify(o.ledger)} }
+ledger: { path: ${JSON.stringify(o.ledger)}${o.lateAfter ? `, late_after: ${o.lateAfter}` : ''} }
 numbers: { default_country: US }
 ${o.http ? 'http: { listen: "127.0.0.1:0" }\n' : ''}defaults:
   timezone: America/Chicago
@@ -263,7 +265,7 @@ export async function openLedgerReader(path: string, timeoutMs = 15_000): Promis
 
 export interface HealthAnswer {
   status: number;
-  body: { ok: boolean; pbx: { up: boolean }; sms: { up: boolean }; ledger: { up: boolean; error?: string } };
+  body: { ok: boolean; pbx: { up: boolean }; sms: { up: boolean }; ledger: { up: boolean; error?: string }; retry_queue: { calls: number; dropped: number } };
 }
 
 export function getHealth(port: number): Promise<HealthAnswer> {

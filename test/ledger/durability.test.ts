@@ -1,0 +1,36 @@
+// Issue 12 §5: every commit of the ledger is durable before it is acted on. In WAL mode that takes
+// `synchronous = FULL` (the WAL is fsynced at each commit; NORMAL only at checkpoints, so the last
+// commits can vanish with the power). The setting is per connection: it is read on the running
+// daemon's own connection, and on one that `mctb` commands open (Ledger.open).
+
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { Ledger } from '../../src/ledger/ledger';
+import { business, tempDir } from '../support/harness';
+import { startPipeline, type Pipeline } from '../support/pipeline';
+
+const FULL = 2;
+
+describe('ledger durability: WAL with synchronous = FULL', () => {
+  let p: Pipeline | undefined;
+  afterEach(async () => {
+    await p?.stop();
+    p = undefined;
+  });
+
+  it("the running daemon's connection commits with synchronous = FULL in WAL mode", async () => {
+    p = await startPipeline({ businesses: [business()] });
+    expect(await p.daemon.ledgerHandle.durability()).to.deep.equal({ journalMode: 'wal', synchronous: FULL });
+  });
+
+  it('so does every connection Ledger.open makes (mctb optout, contacts import, tasks done)', async () => {
+    const { dir, cleanup } = tempDir('mctb-durable-');
+    const ledger = await Ledger.open(join(dir, 'mctb.db'));
+    try {
+      expect(await ledger.durability()).to.deep.equal({ journalMode: 'wal', synchronous: FULL });
+    } finally {
+      await ledger.close();
+      cleanup();
+    }
+  });
+});
