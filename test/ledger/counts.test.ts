@@ -141,9 +141,14 @@ describe('text cap counts (send_counts)', () => {
     await changeSome(l, await fill(l, now), now);
     const version = await l.schemaVersion();
     await l.close();
-    // Back to the schema before: no table, no triggers.
+    // Back to the schema before (v4): no table, no triggers, and none of the later migrations.
     const raw = await SqliteFile.open(path);
-    await raw.serial((st) => st.exec(`DROP TRIGGER send_counts_insert; DROP TRIGGER send_counts_update; DROP TRIGGER send_counts_delete; DROP TABLE send_counts; PRAGMA user_version = ${version - 1};`));
+    await raw.serial((st) =>
+      st.exec(
+        `DROP TRIGGER send_counts_insert; DROP TRIGGER send_counts_update; DROP TRIGGER send_counts_delete; DROP TABLE send_counts;
+         ALTER TABLE calls DROP COLUMN midway; ALTER TABLE calls DROP COLUMN presentation; PRAGMA user_version = 4;`,
+      ),
+    );
     await raw.close();
 
     const upgraded = await Ledger.open(path);
