@@ -410,7 +410,7 @@ export class Daemon {
   private async record(batch: EndedCall[], retried: boolean): Promise<{ written: boolean[]; errors: (string | undefined)[]; effects: (() => void)[] }> {
     const effects: (() => void)[] = [];
     try {
-      const settled = await this.ledgerHandle.batchEach(batch.map((call) => () => this.onCallEnded(call, retried)));
+      const settled = await this.ledgerHandle.batchEach(batch.map((call) => () => this.onCallEnded(call, retried)), { relaxed: true });
       const errors = settled.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : undefined));
       for (const r of settled) if (r.status === 'fulfilled') effects.push(r.value);
       return { written: settled.map((r) => r.status === 'fulfilled'), errors, effects };

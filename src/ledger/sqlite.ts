@@ -112,22 +112,34 @@ export class SqliteFile {
    * unless the outer one was opened with `savepoints: false`, when it simply joins it (a failure
    * then rolls back the whole outer transaction; two statements less per nested call).
    */
-  transaction<T>(fn: (s: Statements) => Promise<T>, opts: { savepoints?: boolean } = {}): Promise<T> {
+  transaction<T>(fn: (s: Statements) => Promise<T>, opts: { savepoints?: boolean; relaxed?: boolean } = {}): Promise<T> {
     const outer = this.inside.getStore();
     if (outer) return outer.savepoints ? this.savepoint(outer, fn) : fn(this.raw);
     return this.serial(async (s) => {
-      await s.exec('BEGIN IMMEDIATE');
+      // Relaxed: this commit alone is not fsynced (synchronous = NORMAL); the next durable one,
+      // which fsyncs the whole WAL, makes it durable too (see Ledger.batchEach).
+      if (opts.relaxed) await s.exec('PRAGMA synchronous = NORMAL');
       try {
-        const out = await this.inside.run({ depth: 0, savepoints: opts.savepoints ?? true }, () => fn(s));
-        await s.exec('COMMIT');
-        this.onCommit?.();
-        return out;
-      } catch (err) {
-        await s.exec('ROLLBACK').catch(() => undefined);
-        throw err;
+        await s.exec('BEGIN IMMEDIATE');
+        try {
+          const out = await this.inside.run({ depth: 0, savepoints: opts.savepoints ?? true }, () => fn(s));
+          await s.exec('COMMIT');
+          if (opts.relaxed) this.unsynced = true;
+          else this.unsynced = false;
+          this.onCommit?.();
+          return out;
+        } catch (err) {
+          await s.exec('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      } finally {
+        if (opts.relaxed) await s.exec('PRAGMA synchronous = FULL').catch(() => undefined);
       }
     });
   }
+
+  /** A relaxed commit is not yet followed by a durable one (Ledger keeps this short). */
+  unsynced = false;
 
   private async savepoint<T>(outer: { depth: number; savepoints: boolean }, fn: (s: Statements) => Promise<T>): Promise<T> {
     const name = `sp${++outer.depth}`;

@@ -9,7 +9,10 @@
 // - calls in progress when mctb connects are listed by the PBX and followed from there.
 
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import YAML from 'yaml';
+import { SqliteFile } from '../../src/ledger/sqlite';
+import { mctb } from '../support/cli';
 import { join } from 'node:path';
 import { Daemon, type CallDecided } from '../../src/daemon';
 import { AmiReplayServer, CAPTURE_DIR, loadCapture, rewriteCapture, statusBlocks } from '../../src/demo/ami-replay';
@@ -217,6 +220,63 @@ describe('PBX truth: calls already in progress when mctb connects', function () 
       await daemon.stop(1000);
       await server.close();
       await smsc.close();
+      cleanup();
+    }
+  });
+});
+
+describe('PBX truth: a presentation the PBX never gave', function () {
+  this.timeout(60_000);
+
+  it('recorded as unknown and shown by mctb why; presentation_unknown: text texts it, skip does not; midway calls are shown as such', async () => {
+    const { dir, cleanup } = tempDir('mctb-pres-');
+    const ledgerPath = join(dir, 'mctb.db');
+    // Two businesses on the busy and unavailable captures' DIDs; the old captures carry no
+    // MCTB_PRES, and Getvar answers "No such channel" (the channel is gone).
+    const businesses = [
+      { name: 'Texts Anyway', dids: ['+15550001001'], delay: '0s' },
+      { name: 'Careful Clinic', dids: ['+15550001007'], delay: '0s', presentation_unknown: 'skip' },
+    ];
+    const server = new AmiReplayServer({ getvar: () => undefined });
+    const amiPort = await server.listen();
+    const smsc = new LoopbackSmsc({ receiptDelayMs: 20 });
+    const smppPort = await smsc.listen();
+    const config = testConfig({ dir, amiPort, smppPort, businesses, top: { ledger: { path: ledgerPath } } });
+    const daemon = new Daemon(config, testLogger().logger);
+    const decided: CallDecided[] = [];
+    daemon.events.on('call.decided', (d) => decided.push(d));
+    try {
+      await daemon.start();
+      await server.waitForLogin();
+      await server.play(loadCapture('busy'));
+      await server.play(loadCapture('chanunavail'));
+      await waitFor('two decisions', () => decided.length === 2);
+      expect(decided.map((d) => [d.business, d.call.presentation, d.decision, d.reason])).to.deep.equal([
+        ['Texts Anyway', 'unknown', 'text', 'missed'],
+        ['Careful Clinic', 'unknown', 'no_text', 'presentation_unknown'],
+      ]);
+      await waitFor('one text', () => smsc.submits.length === 1);
+      expect(smsc.submits[0].destination).to.equal(BUSY_CALLER);
+    } finally {
+      await daemon.stop(1000);
+      await server.close();
+      await smsc.close();
+    }
+    try {
+      const configFile = join(dir, 'mctb.yaml');
+      writeFileSync(configFile, YAML.stringify({ asterisk: { ami: { username: 'mctb', secret: 'x' } }, sms: { transport: 'log' }, ledger: { path: ledgerPath }, numbers: { default_country: 'US' }, businesses }));
+      const why = await mctb(['why', UNAVAILABLE_CALLER, '-c', configFile]);
+      expect(why.code, why.stderr).to.equal(0);
+      expect(why.stdout).to.match(/not texted: presentation_unknown/);
+      expect(why.stdout).to.include('presentation unknown: the PBX never said whether the caller withheld their number');
+      expect(why.stdout).to.not.include('seen from the middle');
+      // A call seen from the middle says so.
+      const raw = await SqliteFile.open(ledgerPath);
+      await raw.serial((st) => st.run(`UPDATE calls SET midway = 1 WHERE number = ?`, [UNAVAILABLE_CALLER]));
+      await raw.close();
+      const midway = await mctb(['why', UNAVAILABLE_CALLER, '-c', configFile]);
+      expect(midway.stdout).to.include('seen from the middle: the call was already in progress when mctb (re)connected to the PBX');
+    } finally {
       cleanup();
     }
   });

@@ -8,7 +8,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AmiReplayServer, CAPTURE_DIR, statusBlocks } from '../../src/demo/ami-replay';
+import { AmiReplayServer, CAPTURE_DIR, captureEvents, statusBlocks } from '../../src/demo/ami-replay';
 import { PBX_RECONNECT_MAX_MS } from '../../src/reconnect';
 import { business, sleep, waitFor } from '../support/harness';
 import { startPipeline, type Pipeline } from '../support/pipeline';
@@ -118,5 +118,21 @@ describe('reliability: PBX faults', function () {
     expect(row).to.include({ outcome: 'noanswer', decision: 'text', midway: 1 });
     await sleep(500);
     expect(p.smsc.submits, 'texted once').to.have.length(1);
+  });
+
+  it('a real PBX restart (captured): the Shutdown, a new session before Asterisk has fully booted, and the first call after it is texted', async () => {
+    p = await startPipeline({ businesses: [business({ limits: NO_LIMITS })] });
+    const capture = readFileSync(join(CAPTURE_DIR, 'ami-restart-then-call.txt'), 'utf8');
+    const second = capture.indexOf('Asterisk Call Manager/', 1);
+    const [before, after] = [captureEvents(capture.slice(0, second)), captureEvents(capture.slice(second))];
+    await p.pbx.play(before); // ends with Event: Shutdown
+    const logins = p.pbx.actions.filter((a) => a.action?.toLowerCase() === 'login').length;
+    p.pbx.dropClients(); // Asterisk closes the socket right after Shutdown
+    await waitFor('logged in again', () => p!.pbx.actions.filter((a) => a.action?.toLowerCase() === 'login').length > logins && p!.pbx.clientCount === 1, PBX_RECONNECT_MAX_MS + 3000);
+    await p.pbx.play(after);
+    await waitFor('the first call after the restart texted', () => p!.smsc.submits.length === 1, 20_000);
+    expect(p.smsc.submits[0].destination).to.equal('+14155550123');
+    const d = await p.decisions(1);
+    expect(d[0].call).to.include({ outcome: 'noanswer', midway: false });
   });
 });
