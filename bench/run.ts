@@ -5,6 +5,7 @@
 //   npm run bench                  full run (under 10 minutes on 2 cores)
 //   BENCH_QUICK=1 npm run bench    everything ~10x smaller, for development
 //   npm run bench -- --profile     CPU profiles of mctb (ingest, 100 calls/s) and sqlite3 calls
+//   BENCH_ONLY=latency npm run bench   the latency phase alone (an A/B of a hot-path change)
 //                                  per call, written to bench/profile.json
 //
 // Other load on the machine skews every figure: results.json records the load average.
@@ -84,6 +85,12 @@ async function benchMode(dir: string): Promise<void> {
   ctx.log(`mctb bench${QUICK ? ' (quick: BENCH_QUICK=1, ~10x smaller)' : ''}: ${info.cpus} × ${info.cpu_model}, node ${info.node}, load ${info.loadavg_start.join(' ')}`);
   ctx.log(`mctb runs as the systemd unit runs it: node ${serviceNodeFlags().join(' ')}`);
 
+  if (process.env.BENCH_ONLY === 'latency') {
+    // A/B of one change on the hot path (e.g. the ledger's fsyncs): the latency phase alone, not written to results.json.
+    ctx.log(`latency only (BENCH_ONLY=latency): ${RATES.join(', ')} calls/s for ${SCALE.latencySeconds} s each ...`);
+    await latency(ctx, RATES, SCALE.latencySeconds, SCALE.drainSeconds, SCALE.bareSmpp);
+    return;
+  }
   ctx.log(`ingest: ${SCALE.ingestRounds} rounds of ${ctx.scenarios.length} captures, bare asterisk-manager then mctb ...`);
   const ing = await ingest(ctx, SCALE.ingestRounds, { bare: true });
   ctx.log(`ingest again, the captures as Asterisk sends them to the AMI user in dialplan/manager_mctb.conf (its eventfilter lines) ...`);

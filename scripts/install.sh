@@ -199,6 +199,8 @@ if [ "$live" = 1 ]; then
 fi
 
 # ---- config and ledger directory -------------------------------------------------------------
+# The secret files the README tells admins to create (secret_file / password_file / pin_file).
+SECRET_FILES="/etc/mctb/ami.secret /etc/mctb/ari.password /etc/mctb/smpp.password /etc/mctb/sim.pin /etc/mctb/webhook.secret"
 confdir=$DESTDIR/etc/mctb
 mkdir -p "$confdir"
 if [ -e "$confdir/mctb.yaml" ]; then
@@ -218,7 +220,10 @@ if [ "$live" = 1 ]; then
     systemd-tmpfiles --create /etc/tmpfiles.d/mctb.conf
   elif id mctb >/dev/null 2>&1; then
     chown mctb:mctb /var/lib/mctb
-    chgrp mctb /etc/mctb/mctb.yaml
+    # The config and every secret file the README names, where present (as mctb.tmpfiles.conf).
+    for f in /etc/mctb/mctb.yaml $SECRET_FILES; do
+      if [ -e "$f" ]; then chgrp mctb "$f"; chmod 0640 "$f"; fi
+    done
   fi
   if [ -d /run/systemd/system ]; then
     systemctl daemon-reload
@@ -234,7 +239,8 @@ mctb is installed in ${DESTDIR}${PREFIX}, the service unit in ${unitdir}/mctb.se
 Next:
   1. Edit /etc/mctb/mctb.yaml: the PBX (asterisk.ami or asterisk.ari), the SMS gateway
      (sms.smpp, or sms.modem with \`scripts/install.sh --modem\`) and your businesses.
-     Secrets in files: root:mctb, mode 0640 (e.g. /etc/mctb/ami.secret).
+     Secrets in files: root:mctb, mode 0640: /etc/mctb/ami.secret, ari.password,
+     smpp.password, sim.pin, webhook.secret (systemd-tmpfiles sets these modes).
      The Asterisk side: $PREFIX/dialplan/README.md
   2. mctb config check -c /etc/mctb/mctb.yaml
   3. mctb doctor -c /etc/mctb/mctb.yaml

@@ -22,7 +22,7 @@ const CONFIG_HELP = 'config file (default: $MCTB_CONFIG, else /etc/mctb/mctb.yam
 
 export function buildProgram(): Command {
   const program = new Command('mctb')
-    .description('Missed call text back for Asterisk: follows inbound calls over AMI and texts callers nobody answered, over SMPP.')
+    .description('Missed call text back for Asterisk and FreePBX: follows inbound calls over AMI or ARI and texts callers nobody answered, over SMPP or a GSM modem.')
     .version(pkg.version, '-V, --version', 'print the version')
     .showHelpAfterError()
     .addHelpText(
@@ -204,7 +204,54 @@ export function buildProgram(): Command {
       process.exitCode = await runDemo({ transport: opts.transport, json: opts.json ?? false });
     });
 
+  program
+    .command('completion')
+    .description('print a shell completion script: `source <(mctb completion bash)`, or save it as /etc/bash_completion.d/mctb')
+    .argument('<shell>', 'bash')
+    .action((shell: string) => {
+      if (shell !== 'bash') {
+        process.stderr.write(`mctb completion: only bash is supported, not "${shell}"\n`);
+        process.exitCode = 2;
+        return;
+      }
+      process.stdout.write(bashCompletion(program));
+    });
+
   return program;
+}
+
+/** A bash completion script from the command tree itself, so it never misses a command or option. */
+export function bashCompletion(program: Command): string {
+  const cases: string[] = [];
+  const walk = (cmd: Command, path: string[]): void => {
+    const words = [...cmd.commands.map((c) => c.name()), ...cmd.options.map((o) => o.long ?? o.short ?? '').filter(Boolean), '--help'];
+    cases.push(`    "${path.join(' ')}") words="${words.join(' ')}" ;;`);
+    for (const sub of cmd.commands) walk(sub, [...path, sub.name()]);
+  };
+  walk(program, []);
+  return `# bash completion for mctb (mctb completion bash)
+_mctb_words() {
+  case "$1" in
+${cases.join('\n')}
+    *) words="" ;;
+  esac
+}
+_mctb() {
+  local cur=\${COMP_WORDS[COMP_CWORD]} path="" i w words=""
+  _mctb_words ""
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    w=\${COMP_WORDS[i]}
+    case "$w" in -*) continue ;; esac
+    case " $words " in *" $w "*) path="\${path:+$path }$w"; _mctb_words "$path" ;; esac
+  done
+  # Options only once the word starts with "-".
+  case "$cur" in -*) ;; *) words=$(printf '%s\\n' $words | grep -v '^-' | tr '\\n' ' ') ;; esac
+  COMPREPLY=($(compgen -W "$words" -- "$cur"))
+  [ \${#COMPREPLY[@]} -eq 0 ] && compopt -o default 2>/dev/null
+  return 0
+}
+complete -F _mctb mctb
+`;
 }
 
 export function main(argv: string[] = process.argv): void {
