@@ -254,7 +254,22 @@ complete -F _mctb mctb
 `;
 }
 
+/**
+ * `mctb … | head`: once the reader has gone, a write fails with EPIPE. The command's output is no
+ * longer wanted, so it ends quietly (exit 0, as cat and grep do under SIGPIPE's default action
+ * with `set -o pipefail` off), never with "Unhandled 'error' event".
+ */
+function endQuietlyOnClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
+}
+
 export function main(argv: string[] = process.argv): void {
+  endQuietlyOnClosedOutput();
   buildProgram()
     .parseAsync(argv)
     .then(() => {

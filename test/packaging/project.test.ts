@@ -127,3 +127,25 @@ describe('packaging: what a project is expected to have', function () {
     }
   });
 });
+
+describe('commands whose output is closed early (mctb … | head)', function () {
+  this.timeout(30_000);
+
+  // The read end is closed before the command writes a byte: every write fails with EPIPE.
+  const closedEarly = (args: string[]) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [join(ROOT, 'bin', 'mctb'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (c) => (stderr += c));
+      child.on('exit', (code) => resolve({ code, stderr }));
+    });
+
+  for (const args of [['config', 'check', '-c', join(ROOT, 'config', 'mctb.example.yaml')], ['--help'], ['completion', 'bash']]) {
+    it(`mctb ${args.slice(0, 2).join(' ')}: ends quietly, no "Unhandled 'error' event"`, async () => {
+      const r = await closedEarly(args);
+      expect(r.stderr).to.not.match(/Unhandled 'error' event|EPIPE/);
+      expect(r.code).to.equal(0);
+    });
+  }
+});
