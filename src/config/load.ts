@@ -5,10 +5,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { LineCounter, isScalar, parseDocument, type Node, type YAMLError } from 'yaml';
 import { scalarSourceOffset } from './position';
+import { phoneEntry } from './scalars';
 import { DEFAULTS_FIELDS, DEFAULT_CONFIG_PATH, SCHEMA } from './schema';
-import type { BusinessConfig, Config, ConfigProblem } from './types';
-import type { PhoneSpec } from './schema';
-import { Walker, osReason, phoneEntry } from './validate';
+import type { Fields, PhoneSpec, Spec } from './spec';
+import type { Config, ConfigProblem } from './types';
+import { Walker, osReason } from './validate';
 
 export { parseDuration, formatDuration } from './duration';
 export {
@@ -130,24 +131,14 @@ export function parseConfigWithWarnings(
   walker.warnings.push(...yamlWarnings);
   const root = walker.object(SCHEMA, doc.contents as Node | null, '', undefined) ?? {};
   checkModem(walker, root);
-  checkHttp(walker, root);
   checkCompliance(walker, root);
   const businesses = checkBusinesses(walker, root);
   if (options.checkTemplate) checkTemplates(walker, text, businesses, root, options.checkTemplate);
 
   if (walker.errors.length > 0) throw new ConfigError(walker.errors, walker.warnings);
-  const config: Config = {
-    file,
-    asterisk: root.asterisk as Config['asterisk'],
-    sms: root.sms as Config['sms'],
-    ledger: root.ledger as Config['ledger'],
-    ...(root.http ? { http: root.http as Config['http'] } : {}),
-    numbers: root.numbers as Config['numbers'],
-    limits: root.limits as Config['limits'],
-    compliance: root.compliance as Config['compliance'],
-    businesses: businesses as unknown as BusinessConfig[],
-    log: root.log as Config['log'],
-  };
+  const { defaults: _merged, ...sections } = root;
+  // Without errors, the walker has built every section along SCHEMA, and the businesses as merged above.
+  const config = { file, ...sections, businesses } as Config;
   return { config, warnings: sortProblems(walker.warnings) };
 }
 
@@ -168,19 +159,6 @@ function checkModem(walker: Walker, root: Obj): void {
   const entry = phoneEntry(PHONE_SPEC, text, typeof country === 'string' ? country : 'US');
   if ('number' in entry) modem.smsc = entry.number;
   else if ('error' in entry) walker.errorAt('sms.modem.smsc', entry.error, walker.positionOf('sms.modem.smsc'));
-}
-
-/** `http.listen: 127.0.0.1:9465` (or `[::1]:9465`, `:9465`) → { host, port }. */
-function checkHttp(walker: Walker, root: Obj): void {
-  const http = root.http as Obj | undefined;
-  if (!http || typeof http.listen !== 'string') return;
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(http.listen.trim());
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port < 0 || port > 65535) {
-    walker.errorAt('http.listen', `expected host:port, e.g. "127.0.0.1:9465", got "${http.listen}"`, walker.positionOf('http.listen'));
-    return;
-  }
-  root.http = { host: m[1] ?? (m[2] || '127.0.0.1'), port };
 }
 
 const KEYWORD_LISTS = ['stop_words', 'start_words', 'help_words'] as const;
@@ -230,9 +208,6 @@ function checkBusinesses(walker: Walker, root: Obj): (Obj | undefined)[] {
   const list = (root.businesses as (Obj | undefined)[] | undefined) ?? [];
   const defaults = (root.defaults as Obj | undefined) ?? {};
   const numbers = root.numbers as Obj | undefined;
-  if (numbers && numbers.allowed_countries === undefined && !walker.keys.has('numbers.allowed_countries') && typeof numbers.default_country === 'string') {
-    numbers.allowed_countries = [numbers.default_country];
-  }
   const baseCountry = typeof numbers?.default_country === 'string' ? numbers.default_country : null;
   const defaultsCountry = countryAt(walker, 'defaults.country', defaults.country, baseCountry);
 
@@ -318,16 +293,16 @@ function checkBusinesses(walker: Walker, root: Obj): (Obj | undefined)[] {
     }
 
     const merged: Obj = { name: business.name, dids, did_patterns: patterns };
-    for (const [key, field] of Object.entries(DEFAULTS_FIELDS)) {
+    for (const [key, field] of Object.entries(DEFAULTS_FIELDS as Fields)) {
       const out = field.out ?? key;
+      const own = business[out];
+      const base = defaults[out];
       // Null is "off" written (quiet_hours, follow_up): it wins over defaults and leaves the key out.
-      const value = business[out] !== undefined ? business[out] : defaults[out];
+      const value = mergedKeyByKey(field.spec) && own !== null ? { ...(base as Obj | undefined), ...definedOnly(own as Obj | undefined) } : own !== undefined ? own : base;
       if (value !== undefined && value !== null) merged[out] = value;
     }
     if (country !== null) merged.country = country;
     merged.allowed_countries = business.allowed_countries ?? defaults.allowed_countries ?? numbers?.allowed_countries;
-    merged.vars = { ...(defaults.vars as Obj | undefined), ...(business.vars as Obj | undefined) };
-    merged.limits = { ...(defaults.limits as Obj | undefined), ...definedOnly(business.limits as Obj | undefined) };
     // Per text: the business's messages.X, its message, then defaults' messages.X, defaults' message.
     const own = (business.messages as Obj | undefined) ?? {};
     const inherited = (defaults.messages as Obj | undefined) ?? {};
@@ -340,19 +315,25 @@ function checkBusinesses(walker: Walker, root: Obj): (Obj | undefined)[] {
     } else {
       merged.exclude = readExclude(defaults.exclude, 'defaults.exclude', country, label(i));
     }
-    const ownNotify = definedOnly(business.notify as Obj | undefined);
-    const notify: Obj = { ...defaultsNotify, ...ownNotify };
+    const notify = merged.notify as Obj;
     if (walker.keys.has(`${p}.notify.sms`)) {
-      notify.sms = readNumbers(PHONE_SPEC, ownNotify.sms, `${p}.notify.sms`, country);
+      notify.sms = readNumbers(PHONE_SPEC, (business.notify as Obj | undefined)?.sms, `${p}.notify.sms`, country);
     } else if (country === defaultsCountry) {
       notify.sms = defaultsStaff;
     } else {
       notify.sms = readNumbers(PHONE_SPEC, defaultsNotify.sms, 'defaults.notify.sms', country, label(i));
     }
     if (notify.webhook == null) delete notify.webhook;
-    merged.notify = notify;
     return merged;
   });
+}
+
+/**
+ * A mapping of `defaults` set on a business is merged key by key, the business's keys winning;
+ * anything else, a mapping that can be switched off (follow_up) included, replaces it.
+ */
+function mergedKeyByKey(spec: Spec): boolean {
+  return spec.kind === 'map' || (spec.kind === 'object' && !spec.off);
 }
 
 function definedOnly(o: Obj | undefined): Obj {

@@ -6,25 +6,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Document, isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type Pair, type Scalar } from 'yaml';
-import { isCountryCode, toE164 } from '../numbers/phone';
-import { buildWeeklyHours, isValidTimeZone, parseClosure, parseDayKey, parseRanges } from '../policy/hours';
-import { DURATION_UNITS, formatDuration, parseDuration } from './duration';
+import { buildWeeklyHours, parseDayKey, parseRanges } from '../policy/hours';
 import { scalarSourceOffset } from './position';
-import { isOffWord, parseQuietHours } from './quiet-hours';
-import {
-  knownKeys,
-  type DurationSpec,
-  type EnumSpec,
-  type MapSpec,
-  type NumberSpec,
-  type ObjectSpec,
-  type PhoneSpec,
-  type SecretSpec,
-  type Spec,
-  type StringSpec,
-} from './schema';
+import { isOffWord } from './quiet-hours';
+import { checkScalar, describe, scalarText, type ScalarSpec } from './scalars';
+import { knownKeys, type Field, type MapSpec, type ObjectSpec, type SecretSpec, type Spec } from './spec';
 import { closest } from './suggest';
-import type { ConfigProblem, QuietHours, WeeklyHours } from './types';
+import type { ConfigProblem, WeeklyHours } from './types';
 
 type Position = { line: number; column: number };
 type Where = Node | null | undefined;
@@ -242,14 +230,14 @@ export class Walker {
       const childPath = join(p, key);
       const pair = pairs.get(key);
       let v: unknown;
+      const fallback = pair || field.spec.kind === 'secret' ? undefined : defaultOf(field, out);
       if (field.spec.kind === 'secret') {
         const given = pairs.has(key) || pairs.has(field.spec.fileKey);
-        if (!lenient || given) v = this.secret(field.spec, key, pairs, p, anchor);
+        if (!lenient || given) v = this.secret(field.spec, field.optional === true, key, pairs, p, anchor);
       } else if (pair) {
         v = this.value(field.spec, pair.value as Where, childPath, pair.key as Where);
-      } else if (field.default !== undefined) {
-        const given = typeof field.default === 'function' ? (field.default as () => unknown)() : field.default;
-        v = this.value(field.spec, this.factory.createNode(given), childPath, anchor);
+      } else if (fallback !== undefined) {
+        v = this.value(field.spec, this.factory.createNode(fallback), childPath, anchor);
       } else if (field.spec.kind === 'object' && field.optionalIf?.test(out)) {
         v = { ...this.object(field.spec, undefined, childPath, anchor, true), ...field.optionalIf.fill };
       } else if (field.spec.kind === 'object' && !field.optional && !field.requiredIf) {
@@ -264,11 +252,11 @@ export class Walker {
         this.error(join(p, key), field.requiredIf.message, anchor);
       }
     }
-    return out;
+    return spec.then ? (spec.then as (value: Record<string, unknown>) => Record<string, unknown>)(out) : out;
   }
 
   /** A secret inline, from a file, or from the environment (which wins). */
-  private secret(spec: SecretSpec, key: string, pairs: Map<string, Pair>, parent: string, anchor: Where): string | undefined {
+  private secret(spec: SecretSpec, optional: boolean, key: string, pairs: Map<string, Pair>, parent: string, anchor: Where): string | undefined {
     const p = join(parent, key);
     const fileP = join(parent, spec.fileKey);
     const inlinePair = pairs.get(key);
@@ -319,270 +307,29 @@ export class Walker {
       if (badFormat(content)) return this.error(fileP, `${JSON.stringify(full)} holds a ${key} that is not ${spec.format?.what}`, ...at);
       return content;
     }
-    if (spec.optional) return undefined;
+    if (optional) return undefined;
     const envHint = spec.env === undefined ? '' : `, or the ${spec.env} environment variable`;
     return this.error(p, `required key is missing (set ${key} or ${spec.fileKey}${envHint})`, anchor);
   }
 
-  private scalar(spec: Exclude<Spec, { kind: 'object' | 'list' | 'secret' | 'map' | 'hours' }>, node: Where, p: string, keyNode: Where): unknown {
-    const at = [node, keyNode];
-    const expected = expectation(spec);
-    if (node != null && !isScalar(node)) {
-      const hint = spec.kind === 'string' && (isMap(node) || isSeq(node)) && node.flow ? ' (put the text in quotes)' : '';
-      return this.error(p, `expected ${expected}, got ${describe(node)}${hint}`, ...at);
-    }
-    const raw = node == null ? null : node.value;
-    if (raw === null && !(spec.kind === 'string' && spec.allowEmpty)) {
-      if (spec.kind === 'string') return this.error(p, 'must not be empty', ...at);
-      return this.error(p, `expected ${expected}, got an empty value`, ...at);
-    }
-    const text = node == null || raw === null ? '' : scalarText(node);
-    switch (spec.kind) {
-      case 'string':
-        return this.string(spec, text, p, at);
-      case 'number':
-        return this.number(spec, node as Scalar, p, at);
-      case 'bool':
-        if (typeof raw === 'boolean') return raw;
-        return this.error(p, `expected true or false, got ${describe(node)}`, ...at);
-      case 'duration':
-        return this.duration(spec, node as Scalar, p, at);
-      case 'enum':
-        return this.enumValue(spec, text, p, at);
-      case 'country': {
-        const code = text.trim().toUpperCase();
-        if (isCountryCode(code)) return code;
-        const hint = /^\+?\d+$/.test(text.trim())
-          ? 'is a calling code, not a country; use the ISO 3166 alpha-2 code, e.g. "US", "GB" or "DE"'
-          : 'is not a known country code; use an ISO 3166 alpha-2 code, e.g. "US", "GB" or "DE"';
-        return this.error(p, `${JSON.stringify(text)} ${hint}`, ...at);
-      }
-      case 'phone':
-        // Read with the business's country later (see phoneEntry); patterns are checked now.
-        if (spec.patterns && /[xX*]/.test(text)) {
-          const entry = phoneEntry(spec, text, 'US');
-          if ('error' in entry) return this.error(p, entry.error, ...at);
-        }
-        return text;
-      case 'sender':
-        return this.sender(text, p, at);
-      case 'timezone':
-        return this.timeZone(text, p, at);
-      case 'closure': {
-        const closure = parseClosure(text);
-        if (closure.ok) return closure.value;
-        this.errorAt(p, closure.message, this.positionIn(node, closure.offset, keyNode));
-        return undefined;
-      }
-      case 'quiet_hours': {
-        const quiet = parseQuietHours(text);
-        if (quiet.ok) return quiet.value;
-        this.errorAt(p, quiet.message, this.positionIn(node, quiet.offset, keyNode));
-        return undefined;
-      }
-      case 'url':
-        return this.url(text, p, at);
-    }
-  }
-
-  /** An http(s) URL, as written (trimmed). */
-  private url(text: string, p: string, at: Where[]): string | undefined {
-    const t = text.trim();
-    let url: URL;
-    try {
-      url = new URL(t);
-    } catch {
-      return this.error(p, `${JSON.stringify(text)} is not a URL; write it in full, e.g. "https://example.com/mctb"`, ...at);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      return this.error(p, `${JSON.stringify(text)} is not an http:// or https:// URL`, ...at);
-    }
-    return t;
-  }
-
-  private timeZone(text: string, p: string, at: Where[]): string | undefined {
-    const zone = text.trim();
-    const zones = [...Intl.supportedValuesOf('timeZone'), 'UTC'];
-    // Accepted in any case ("america/chicago"); kept in the usual spelling when it is a known one.
-    if (isValidTimeZone(zone)) return zones.find((z) => z.toLowerCase() === zone.toLowerCase()) ?? zone;
-    // A misspelling, else the city alone ("Chicago", "new york").
-    const city = zone.toLowerCase().replace(/\s+/g, '_');
-    const guess = closest(zone, zones) ?? zones.find((z) => z.slice(z.lastIndexOf('/') + 1).toLowerCase() === city);
-    const hint = guess ? `did you mean ${JSON.stringify(guess)}?` : 'use an IANA name such as "America/Chicago" or "Europe/London"';
-    return this.error(p, `unknown time zone ${JSON.stringify(text)} (${hint})`, ...at);
-  }
-
-  private string(spec: StringSpec, text: string, p: string, at: Where[]): string | undefined {
-    if (!spec.allowEmpty && text.trim().length === 0) return this.error(p, 'must not be empty', ...at);
-    if (spec.maxLength !== undefined && text.length > spec.maxLength) {
-      const why = spec.maxLengthWhy ? `; ${spec.maxLengthWhy}` : `; at most ${spec.maxLength} allowed`;
-      return this.error(p, `${JSON.stringify(text)} is ${text.length} characters long${why}`, ...at);
-    }
-    return spec.upperCase ? text.trim().replace(/\s+/g, ' ').toUpperCase() : text;
-  }
-
-  private number(spec: NumberSpec, node: Scalar, p: string, at: Where[]): number | undefined {
-    const v = node.value;
-    if (typeof v !== 'number' || !Number.isFinite(v)) {
-      const quoted = typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? ' (remove the quotes)' : '';
-      return this.error(p, `expected ${expectation(spec)}, got ${describe(node)}${quoted}`, ...at);
-    }
-    const inRange =
-      (spec.min === undefined || v >= spec.min) && (spec.max === undefined || v <= spec.max) && (spec.above === undefined || v > spec.above);
-    if (!inRange) return this.error(p, `expected ${expectation(spec)}, got ${describe(node)}`, ...at);
-    if (spec.integer && !Number.isInteger(v)) {
-      return this.error(p, `expected ${expectation(spec).replace(/^a number/, 'a whole number')}, got ${describe(node)}`, ...at);
-    }
-    if (spec.oneOf && !spec.oneOf.includes(v)) {
-      const guess = closest(String(v), spec.oneOf.map(String));
-      const hint = guess ? ` (did you mean ${guess}?)` : '';
-      return this.error(p, `expected ${expectation(spec)}, got ${describe(node)}${hint}`, ...at);
-    }
-    return v;
-  }
-
-  private duration(spec: DurationSpec, node: Scalar, p: string, at: Where[]): number | undefined {
-    const v = node.value;
-    const bare = typeof v === 'number' ? scalarText(node) : typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? v.trim() : undefined;
-    if (bare !== undefined) {
-      return this.error(p, `expected a duration, got ${describe(node)} (use a unit, e.g. "${bare}s")`, ...at);
-    }
-    const ms = typeof v === 'string' ? parseDuration(v) : undefined;
-    if (ms === undefined) {
-      return this.error(p, `expected a duration such as "30s", "2m" or "1h30m" (units: ${DURATION_UNITS.join(', ')}), got ${describe(node)}`, ...at);
-    }
-    const min = spec.min === undefined ? undefined : parseDuration(spec.min)!;
-    const max = spec.max === undefined ? undefined : parseDuration(spec.max)!;
-    if ((min !== undefined && ms < min) || (max !== undefined && ms > max)) {
-      const range =
-        min !== undefined && max !== undefined
-          ? `from ${formatDuration(min)} to ${formatDuration(max)}`
-          : min !== undefined
-            ? `at least ${formatDuration(min)}`
-            : `at most ${formatDuration(max!)}`;
-      return this.error(p, `must be ${range}, got ${describe(node)}`, ...at);
-    }
-    return ms;
-  }
-
-  private enumValue(spec: EnumSpec, text: string, p: string, at: Where[]): string | undefined {
-    if (spec.values.includes(text)) return text;
-    const guess = closest(text, spec.values);
-    const hint = guess ? ` (did you mean ${JSON.stringify(guess)}?)` : '';
-    return this.error(p, `expected ${expectation(spec)}, got ${JSON.stringify(text)}${hint}`, ...at);
-  }
-
-  private sender(text: string, p: string, at: Where[]): string | undefined {
-    if (text.startsWith('+')) {
-      if (/^\+[1-9]\d{1,14}$/.test(text) && toE164(text, 'US') !== undefined) return text;
-      return this.error(p, `${JSON.stringify(text)} is not an E.164 number (write "+", the country code and the number without spaces, e.g. "+15550001000")`, ...at);
-    }
-    if (/^[A-Za-z0-9 ]{1,11}$/.test(text) && text.trim() !== '') return text;
-    const hint = /^\d{12,15}$/.test(text) ? ` (add the leading "+" of an international number: "+${text}")` : '';
-    return this.error(
-      p,
-      `expected an E.164 number such as "+15550001000" or a sender ID of 1 to 11 letters, digits and spaces, got ${JSON.stringify(text)}${hint}`,
-      ...at,
-    );
+  private scalar(spec: ScalarSpec, node: Where, p: string, keyNode: Where): unknown {
+    const checked = checkScalar(spec, node);
+    if ('value' in checked) return checked.value;
+    if (checked.offset === undefined) return this.error(p, checked.message, node, keyNode);
+    this.errorAt(p, checked.message, this.positionIn(node, checked.offset, keyNode));
+    return undefined;
   }
 }
 
 // --- helpers ------------------------------------------------------------------------------
 
-const PATTERN = /^\+(\d+)(X+|\*)$/;
-const PREFIX = /^\+\d{1,14}$/;
-const PATTERN_EXAMPLE = 'write "+", digits, then an X for each free digit or a final "*", e.g. "+1555000XXXX" or "+1555000*"';
-
-/**
- * A `phone` entry read with `country`: a number (E.164), or, where the spec allows, a DID
- * pattern ("+1555000XXXX", upper-case X) or a prefix ("+1900", as given).
- */
-export function phoneEntry(
-  spec: PhoneSpec,
-  text: string,
-  country: string,
-): { number: string } | { pattern: string } | { prefix: string } | { error: string } {
-  const t = text.trim();
-  if (spec.patterns && /[xX*]/.test(t)) {
-    const upper = t.replace(/x/g, 'X');
-    const m = PATTERN.exec(upper);
-    if (!m) return { error: `${JSON.stringify(text)} is not a phone number or a DID pattern (${PATTERN_EXAMPLE})` };
-    if (m[2] !== '*' && m[1].length + m[2].length > 15) {
-      return { error: `${JSON.stringify(text)} is ${m[1].length + m[2].length} digits long; E.164 numbers have at most 15` };
-    }
-    return { pattern: upper };
-  }
-  if (spec.prefixes && PREFIX.test(t)) return { prefix: t };
-  const e164 = toE164(t, country);
-  if (e164 !== undefined) return { number: e164 };
-  return { error: spec.prefixes ? `${JSON.stringify(text)} is not a number or a +prefix` : `${JSON.stringify(text)} is not a phone number` };
+/** The value a field takes when its key is absent: its default, computed from the siblings when a function. */
+function defaultOf(field: Field, siblings: Record<string, unknown>): unknown {
+  return typeof field.default === 'function' ? (field.default as (s: Record<string, unknown>) => unknown)(siblings) : field.default;
 }
 
 export function join(parent: string, key: string): string {
   return parent ? `${parent}.${key}` : key;
-}
-
-/** The text of a scalar as written: plain numbers and booleans keep their spelling ("0123"). */
-function scalarText(node: Scalar): string {
-  const v = node.value;
-  if (typeof v === 'string') return v;
-  if (node.type === 'PLAIN' && typeof node.source === 'string' && node.source !== '') return node.source;
-  return String(v);
-}
-
-/** What was found, for "got ..." in messages. */
-function describe(node: Where): string {
-  if (node == null) return 'an empty value';
-  if (isMap(node)) return 'a mapping';
-  if (isSeq(node)) return 'a list';
-  if (!isScalar(node) || node.value === null) return 'an empty value';
-  if (typeof node.value === 'string') return JSON.stringify(node.value);
-  return scalarText(node);
-}
-
-function expectation(spec: Spec): string {
-  switch (spec.kind) {
-    case 'number': {
-      const { min, max, above, oneOf } = spec;
-      if (oneOf) return `one of ${oneOf.join(', ')}`;
-      if (min !== undefined && max !== undefined) return `a number from ${min} to ${max}`;
-      if (above !== undefined) return `a number greater than ${above}`;
-      if (min !== undefined) return `a number of at least ${min}`;
-      if (max !== undefined) return `a number of at most ${max}`;
-      return 'a number';
-    }
-    case 'enum':
-      return `one of ${spec.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'string':
-      return 'a string';
-    case 'bool':
-      return 'true or false';
-    case 'duration':
-      return 'a duration such as "30s"';
-    case 'country':
-      return 'a country code such as "US"';
-    case 'phone':
-      return spec.patterns ? 'a phone number or DID pattern' : spec.prefixes ? 'a phone number or +prefix' : 'a phone number';
-    case 'timezone':
-      return 'a time zone such as "America/Chicago"';
-    case 'closure':
-      return 'a date such as "2026-12-25"';
-    case 'quiet_hours':
-      return 'quiet hours such as "21:00-08:00", or off';
-    case 'url':
-      return 'a URL such as "https://example.com/mctb"';
-    case 'hours':
-    case 'map':
-      return 'a mapping';
-    case 'sender':
-      return 'a phone number or sender ID';
-    case 'list':
-      return 'a list';
-    case 'object':
-      return 'a mapping';
-    case 'secret':
-      return 'a string';
-  }
 }
 
 function unknownKeyMessage(name: string, spec: ObjectSpec): string {

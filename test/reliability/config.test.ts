@@ -9,7 +9,8 @@
 import { expect } from 'chai';
 import YAML from 'yaml';
 import { ConfigError, formatProblem, parseConfigWithWarnings, type ConfigProblem } from '../../src/config/load';
-import { BUSINESS_FIELDS, SCHEMA, type Field, type Spec } from '../../src/config/schema';
+import { BUSINESS_FIELDS, SCHEMA } from '../../src/config/schema';
+import type { Field, Spec } from '../../src/config/spec';
 import { TEMPLATE_VARIABLES } from '../../src/cli/read-config';
 import { checkTemplate } from '../../src/messages/template';
 import { Prng, seeded } from '../support/reliability';
