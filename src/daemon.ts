@@ -10,7 +10,8 @@ import { CallTracker } from './calls/tracker';
 import { UnwrittenCalls } from './calls/unwritten';
 import type { CallEvent, ChannelSnapshot, EndedCall, InboundCallStarted } from './calls/types';
 import type { Config } from './config/types';
-import { Ledger, type NewNotification, type NewSend, type NotificationRow, type SendRow } from './ledger/ledger';
+import { Ledger } from './ledger/ledger';
+import type { NewNotification, NewSend, NotificationRow, SendRow } from './records/rows';
 import { Inbox, type InboxEvent } from './inbox/inbox';
 import { alertsFor } from './notify/events';
 import { WebhookSender } from './notify/webhook';
@@ -138,7 +139,7 @@ export class Daemon {
       presentationWaitMs: (config.asterisk.source === 'ari' ? config.asterisk.ari?.check_presentation : config.asterisk.ami.check_presentation) ? 3000 : undefined,
     });
     this.metrics = new Metrics(
-      () => (this.ledger ? this.ledger.countOpenSends() : Promise.resolve(0)),
+      () => (this.ledger ? this.ledger.sends.countOpen() : Promise.resolve(0)),
       () => this.tracker.size,
       () => this.backlog,
       () => this.unwritten.size,
@@ -209,12 +210,12 @@ export class Daemon {
       this.unwritten.ledgerWorks(this.clock());
       this.scheduleRetry();
     });
-    const requeued = await this.ledger.requeueInterrupted(this.clock());
+    const requeued = await this.ledger.sends.requeueInterrupted(this.clock());
     if (requeued > 0) this.log.warn('texts interrupted by the last shutdown will be sent again', { count: requeued });
 
     this.transport = this.makeTransport();
     this.transport.onReceipt(async (receipt) => {
-      const matched = await this.ledgerHandle.recordReceipt(receipt.messageId, receipt.state, receipt.error, this.clock());
+      const matched = await this.ledgerHandle.sends.recordReceipt(receipt.messageId, receipt.state, receipt.error, this.clock());
       part(this.log, 'smpp').info('delivery receipt', { message_id: receipt.messageId, state: receipt.state, send: matched.sendId ?? 'unmatched' });
       this.events.emit('receipt.received', receipt, matched);
     });
@@ -480,7 +481,7 @@ export class Daemon {
     let verdict: CallDecision;
     let contactName: string | undefined;
     if (isCandidate(screened)) {
-      const facts = await ledger.callFacts(screened.caller.number, screened.business.name, now, { own: screened.business.limits, global: this.config.limits });
+      const facts = await ledger.calls.facts(screened.caller.number, screened.business.name, now, { own: screened.business.limits, global: this.config.limits });
       // A call that waited for the ledger is texted only while still in time (ledger.late_after).
       verdict = decideCandidate(screened, facts, this.config.limits, now, { lateAfterMs: late ? this.config.ledger.late_after_ms : undefined });
       contactName = facts.contactName;
@@ -522,15 +523,15 @@ export class Daemon {
     }
     const alerts = business && call.direction === 'inbound' && isMissed(call.outcome) ? this.missedCallAlerts(business, call, verdict, number, now) : { sends: [], notifications: [] as NewNotification[] };
     const opensTask = business && number && !call.withheld && isMissed(call.outcome) ? { business: business.name, number } : undefined;
-    const res = await ledger.recordCall(record, [...sends, ...alerts.sends], alerts.notifications, opensTask);
+    const res = await ledger.calls.record(record, [...sends, ...alerts.sends], alerts.notifications, opensTask);
     const recorded = res.inserted;
     if (sends.length > 0) sendId = res.sendId;
     let cancelled = 0;
     if (call.outcome === 'answered' && number && recorded) {
       // The caller reached a person (called again, or staff called them): a waiting text would be noise.
       const scope = call.direction === 'inbound' ? business?.name : undefined;
-      cancelled = await ledger.cancelScheduled(number, scope, 'called_back', now);
-      await ledger.closeTasksFor(number, scope, 'answered', now);
+      cancelled = await ledger.sends.cancelScheduled(number, scope, 'called_back', now);
+      await ledger.tasks.closeFor(number, scope, 'answered', now);
     }
     return () => {
       if (recorded && (sends.length > 0 || alerts.sends.length > 0)) this.outbox?.poke();
@@ -587,7 +588,7 @@ export class Daemon {
   private async pruneLedger(retentionMs: number): Promise<void> {
     if (this.stopped || !this.ledger) return;
     try {
-      const result = await this.ledger.prune(retentionMs, this.clock());
+      const result = await this.ledger.admin.prune(retentionMs, this.clock());
       part(this.log, 'ledger').info('pruned rows older than ledger.retention', { ...result });
     } catch (err) {
       part(this.log, 'ledger').error('ledger pruning failed; will try again tomorrow', { error: (err as Error).message });

@@ -68,7 +68,7 @@ export async function contactsImport(file: string, cliConfig: string | undefined
     const now = Date.now();
     for (const row of rows) {
       if (row.contact) {
-        await ledger.upsertContact(row.contact, now);
+        await ledger.contacts.upsert(row.contact, now);
         imported++;
       } else {
         err.write(`${file}:${row.line}: ${row.error}\n`);
@@ -86,7 +86,7 @@ export function contactsList(cliConfig: string | undefined, json: boolean, out =
   return withLedger(
     cliConfig,
     async (ledger) => {
-      const rows = await ledger.listContacts();
+      const rows = await ledger.contacts.list();
       if (json) {
         for (const r of rows) out.write(JSON.stringify({ number: r.number, name: r.name, tags: r.tags ? r.tags.split(',') : [], do_not_text: r.do_not_text !== 0 }) + '\n');
       } else {

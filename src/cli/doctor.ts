@@ -128,7 +128,7 @@ export async function checkLedger(path: string): Promise<CheckResult> {
   }
   try {
     const version = await ledger.schemaVersion();
-    const waiting = await ledger.countOpenSends();
+    const waiting = await ledger.sends.countOpen();
     if (version !== latest) return fail(name, `${path} is at schema version ${version}, expected ${latest}`, 'run `mctb doctor` again; if it stays, restore the ledger from a backup');
     const migrated = before === undefined ? ' (created now)' : before < latest ? ` (migrated now from ${before})` : '';
     return pass(name, `${path} opens; schema version ${version}, the latest${migrated}; ${waiting} text${waiting === 1 ? '' : 's'} waiting to go out`);

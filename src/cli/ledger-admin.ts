@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DateTime } from 'luxon';
 import { formatDuration, parseDuration } from '../config/load';
-import type { PruneResult } from '../ledger/ledger';
+import type { PruneResult } from '../ledger/admin';
 import { toE164 } from '../numbers/phone';
 import { withLedger } from './read-config';
 
@@ -32,7 +32,7 @@ export function forget(numberArg: string, opts: { config?: string; yes?: boolean
         return 2;
       }
       const hash = numberHash(number);
-      const r = await ledger.forget(number, hash, Date.now());
+      const r = await ledger.admin.forget(number, hash, Date.now());
       if (opts.json) {
         out.write(JSON.stringify({ number, hash, erased: { contacts: r.contacts, messages: r.messages, inbound_parts: r.inboundParts, tasks: r.tasks, notifications: r.notifications }, anonymised: { calls: r.calls, sends: r.sends, staff_alerts: r.staffAlertsBlanked }, cancelled: r.cancelled, opt_out_added: r.optOutAdded, opt_outs_kept: r.optOutsKept }) + '\n');
         return 0;
@@ -70,7 +70,7 @@ export function ledgerBackup(fileArg: string, opts: { config?: string }, out = p
       }
       const started = Date.now();
       try {
-        await ledger.backupTo(dest);
+        await ledger.admin.backupTo(dest);
       } catch (e) {
         err.write(`mctb ledger backup: could not write ${dest}: ${(e as Error).message}\n`);
         return 1;
@@ -125,7 +125,7 @@ export function ledgerPrune(opts: { config?: string; olderThan?: string; batchSi
       const now = Date.now();
       const cutoff = DateTime.fromMillis(now - age).toFormat('yyyy-LL-dd HH:mm');
       if (!opts.json) out.write(`pruning rows older than ${formatDuration(age)} (before ${cutoff}), ${batchSize} at a time; opt-outs and contacts are kept\n`);
-      const result = await ledger.prune(age, now, {
+      const result = await ledger.admin.prune(age, now, {
         batchSize,
         onBatch: (table, deleted, total) => {
           if (opts.json) out.write(JSON.stringify({ table, deleted, total }) + '\n');

@@ -3,7 +3,8 @@
 
 import { DateTime } from 'luxon';
 import type { Config } from '../config/types';
-import { SEND_STATES, type CallListRow, type SendRow, type SendState } from '../ledger/ledger';
+import type { CallListRow, SendRow } from '../records/rows';
+import { SEND_STATES, type SendState } from '../records/states';
 import { toE164 } from '../numbers/phone';
 import { withLedger } from './read-config';
 
@@ -92,7 +93,7 @@ export function callsList(opts: ListOptions, out = process.stdout, err = process
         return 2;
       }
       const n = numberFilter(opts.number, config);
-      const rows = await ledger.findCalls({ number: n.e164, numberRaw: n.raw, business: opts.business, limit });
+      const rows = await ledger.calls.find({ number: n.e164, numberRaw: n.raw, business: opts.business, limit });
       for (const c of rows) {
         if (opts.json) {
           out.write(JSON.stringify(callJson(c)) + '\n');
@@ -128,7 +129,7 @@ export function sendsList(opts: ListOptions & { state?: string }, out = process.
         return 2;
       }
       const n = numberFilter(opts.number, config);
-      const rows = await ledger.findSends({ number: n.e164 ?? n.raw, business: opts.business, state: opts.state as SendState | undefined, limit });
+      const rows = await ledger.sends.find({ number: n.e164 ?? n.raw, business: opts.business, state: opts.state as SendState | undefined, limit });
       for (const s of rows) {
         if (opts.json) {
           out.write(JSON.stringify(sendJson(s)) + '\n');

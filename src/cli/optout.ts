@@ -9,7 +9,7 @@ export function optoutCommand(action: 'list' | 'add' | 'remove', numberArg: stri
     opts.config,
     async (ledger, config) => {
       if (action === 'list') {
-        const rows = await ledger.listOptOuts();
+        const rows = await ledger.optOuts.list();
         if (opts.json) for (const r of rows) out.write(JSON.stringify({ number: r.number, business: r.business === '*' ? 'all' : r.business, source: r.source, created_at: new Date(r.created_at).toISOString() }) + '\n');
         else {
           for (const r of rows) out.write(`${r.number.padEnd(16)} ${(r.business === '*' ? 'all businesses' : r.business).padEnd(24)} ${r.source.padEnd(6)} ${DateTime.fromMillis(r.created_at).toFormat('yyyy-LL-dd HH:mm')}\n`);
@@ -29,11 +29,11 @@ export function optoutCommand(action: 'list' | 'add' | 'remove', numberArg: stri
       }
       const scope = business === '*' ? 'all businesses' : business;
       if (action === 'add') {
-        await ledger.addOptOut(number, business, 'admin', Date.now());
-        await ledger.cancelScheduled(number, business === '*' ? undefined : business, 'opted_out', Date.now());
+        await ledger.optOuts.add(number, business, 'admin', Date.now());
+        await ledger.sends.cancelScheduled(number, business === '*' ? undefined : business, 'opted_out', Date.now());
         out.write(`${number} opted out of ${scope}\n`);
       } else {
-        const n = await ledger.removeOptOut(number, business);
+        const n = await ledger.optOuts.remove(number, business);
         out.write(n ? `${number} opted back in to ${scope}\n` : `${number} was not opted out of ${scope}\n`);
       }
       return 0;

@@ -4,7 +4,8 @@
 
 import { DateTime } from 'luxon';
 import { formatDuration, parseDuration } from '../config/load';
-import { CALL_OUTCOMES, type LedgerReport } from '../ledger/ledger';
+import type { LedgerReport } from '../ledger/report';
+import { CALL_OUTCOMES } from '../records/states';
 import { MISSED_OUTCOMES } from '../calls/types';
 import { withLedger } from './read-config';
 
@@ -98,7 +99,7 @@ export function report(opts: { config?: string; since?: string; business?: strin
       }
       const until = Date.now();
       const since = until - window;
-      const j = buildReportJson(await ledger.report(since, until, opts.business), since, until, opts.business);
+      const j = buildReportJson(await ledger.admin.report(since, until, opts.business), since, until, opts.business);
       if (opts.json) {
         out.write(JSON.stringify(j) + '\n');
         return 0;

@@ -8,7 +8,8 @@ import { createLogger } from '../log';
 import { toE164 } from '../numbers/phone';
 import { composeTextBack } from '../policy/compose';
 import { isOpenAt } from '../policy/hours';
-import type { Ledger, SendRow } from '../ledger/ledger';
+import type { Ledger } from '../ledger/ledger';
+import type { SendRow } from '../records/rows';
 import type { BusinessConfig, Config } from '../config/types';
 import type { EventEmitter } from 'node:events';
 import { SmppTransport } from '../sms/smpp-transport';
@@ -54,21 +55,21 @@ export function sendTest(numberArg: string, opts: SendTestOptions, out = process
         err.write(`mctb send-test: "${numberArg}" is not a phone number\n`);
         return 2;
       }
-      if (await ledger.isOptedOut(number, b.name)) {
+      if (await ledger.optOuts.has(number, b.name)) {
         err.write(`mctb send-test: ${number} opted out of ${b.name}; mctb never texts it (\`mctb optout remove ${number}\` if that is wrong)\n`);
         return 1;
       }
       const now = Date.now();
       const kind = isOpenAt(b, now) ? 'open' : 'closed';
-      const contact = await ledger.getContact(number);
+      const contact = await ledger.contacts.get(number);
       const text = composeTextBack(b, { callerName: contact?.caller_id_name ?? '', number, endedAt: now }, { contactName: contact?.name ?? undefined, messageKind: kind, now });
       const seg = countSegments(text);
       const from = sourceOf(b, config);
       out.write(`${b.name}, ${kind} hours now: ${JSON.stringify(text)}\n  ${seg.encoding}, ${seg.segments} segment${seg.segments === 1 ? '' : 's'}; from ${from} to ${number}\n`);
 
       const record = async (): Promise<number | undefined> => {
-        const id = await ledger.scheduleSend({ business: b.name, number, sourceAddr: from, body: text, dueAt: Date.now() + CLAIM_AHEAD_MS, kind: 'manual' }, Date.now());
-        if (await ledger.claimSend(id, Date.now())) return id;
+        const id = await ledger.sends.schedule({ business: b.name, number, sourceAddr: from, body: text, dueAt: Date.now() + CLAIM_AHEAD_MS, kind: 'manual' }, Date.now());
+        if (await ledger.sends.claim(id, Date.now())) return id;
         out.write(`send ${id} was taken by another process; see \`mctb sends\`\n`);
         return undefined;
       };
@@ -78,7 +79,7 @@ export function sendTest(numberArg: string, opts: SendTestOptions, out = process
           const id = await record();
           if (id === undefined) return 1;
           const messageId = `log-${Date.now().toString(36)}`;
-          await ledger.markSubmitted(id, [messageId], Date.now());
+          await ledger.sends.markSubmitted(id, [messageId], Date.now());
           out.write(`dry run (sms.transport: log): not sent, recorded as send ${id} (message id ${messageId})\n`);
           return 0;
         }
@@ -130,7 +131,7 @@ async function sendNow(
   // Receipts for any text (the daemon's too, when the gateway hands them to this session) are
   // stored, as the daemon would; ours wakes the wait below.
   transport.onReceipt(async (r) => {
-    const matched = await ledger.recordReceipt(r.messageId, r.state, r.error, Date.now());
+    const matched = await ledger.sends.recordReceipt(r.messageId, r.state, r.error, Date.now());
     if (matched.sendId !== undefined && matched.sendId === sendId) wake?.();
   });
   // An incoming text is not ours to take: refused, the gateway delivers it again (to `mctb run`).
@@ -152,18 +153,18 @@ async function sendNow(
     if (sendId === undefined) return 1;
     const result = await transport.submit({ to: sms.number, from: sms.from, text: sms.text, reference: sendId & 0xff });
     if (result.kind !== 'accepted') {
-      await ledger.finishSend(sendId, 'failed', result.kind === 'failed' ? 'gateway_rejected' : 'gateway_unavailable', Date.now(), result.error);
+      await ledger.sends.finish(sendId, 'failed', result.kind === 'failed' ? 'gateway_rejected' : 'gateway_unavailable', Date.now(), result.error);
       out.write(`not submitted: ${result.error} (send ${sendId} marked failed)\n`);
       return 1;
     }
-    await ledger.markSubmitted(sendId, result.messageIds, Date.now());
+    await ledger.sends.markSubmitted(sendId, result.messageIds, Date.now());
     out.write(`submitted (message id ${result.messageIds.join(', ')}; send ${sendId})\n`);
 
     // Wait for the send to be final: from a receipt on this session, or one the daemon stored.
     const deadline = Date.now() + receiptTimeoutMs;
     let row: SendRow | undefined;
     for (;;) {
-      row = await ledger.getSend(sendId);
+      row = await ledger.sends.get(sendId);
       if (row && (row.state === 'delivered' || row.state === 'failed')) break;
       const left = deadline - Date.now();
       if (left <= 0) break;

@@ -7,7 +7,7 @@ export function tasksList(opts: { config?: string; json?: boolean }, out = proce
   return withLedger(
     opts.config,
     async (ledger) => {
-      const rows = await ledger.listOpenTasks();
+      const rows = await ledger.tasks.listOpen();
       for (const t of rows) {
         if (opts.json) {
           out.write(JSON.stringify({ id: t.id, business: t.business, number: t.number, name: t.name, calls: t.calls, opened_at: new Date(t.opened_at).toISOString(), last_call_at: new Date(t.last_call_at).toISOString(), last_message: t.last_message }) + '\n');
@@ -33,11 +33,11 @@ export function tasksDone(idArg: string, opts: { config?: string }, out = proces
         err.write(`mctb tasks done: "${idArg}" is not a task id (see \`mctb tasks\`)\n`);
         return 2;
       }
-      if (await ledger.closeTask(id, 'done', Date.now())) {
+      if (await ledger.tasks.close(id, 'done', Date.now())) {
         out.write(`task ${id} done\n`);
         return 0;
       }
-      const t = await ledger.getTask(id);
+      const t = await ledger.tasks.get(id);
       err.write(t ? `task ${id} was already closed (${t.closed_reason})\n` : `no task ${id}\n`);
       return 1;
     },

@@ -13,9 +13,9 @@ export async function why(numberArg: string, cliConfig: string | undefined, json
       return 2;
     }
     const zoneOf = new Map(config.businesses.map((b) => [b.name, b.timezone]));
-    const calls = await ledger.callsForNumber(number);
-    const contact = await ledger.getContact(number);
-    const optOuts = await Promise.all(config.businesses.map(async (b) => ((await ledger.isOptedOut(number, b.name)) ? b.name : undefined)));
+    const calls = await ledger.calls.forNumber(number);
+    const contact = await ledger.contacts.get(number);
+    const optOuts = await Promise.all(config.businesses.map(async (b) => ((await ledger.optOuts.has(number, b.name)) ? b.name : undefined)));
     if (json) {
       out.write(JSON.stringify({ number, contact: contact ?? null, opted_out_of: optOuts.filter(Boolean), calls }) + '\n');
       return 0;

@@ -4,7 +4,9 @@
 
 import { randomUUID } from 'node:crypto';
 import type { BusinessConfig, Config } from '../config/types';
-import type { InboundEffects, Ledger, NewSend } from '../ledger/ledger';
+import type { Ledger } from '../ledger/ledger';
+import type { InboundEffects, NewSend } from '../records/rows';
+import type { MessageAction } from '../records/states';
 import type { Logger } from '../log';
 import { classifyKeyword } from '../messages/keywords';
 import { renderTemplate, sanitizeValue } from '../messages/template';
@@ -19,8 +21,8 @@ export interface InboxEvent {
   number: string;
   text: string;
   keyword: 'stop' | 'start' | 'help' | null;
-  /** What it did: opted_out, already_opted_out, opted_in, help_sent, reply. */
-  action: string;
+  /** What it did. */
+  action: MessageAction;
   messageId: number;
 }
 
@@ -53,7 +55,7 @@ export class Inbox {
     const to = toE164(sms.to, country) ?? sanitizeValue(sms.to, 32);
     let text = sms.text;
     if (sms.part && sms.part.total > 1) {
-      const whole = await this.ledger.storeInboundPart(from, to, sms.part, text, now);
+      const whole = await this.ledger.messages.storePart(from, to, sms.part, text, now);
       if (whole === undefined) return; // stored; the rest is on its way
       text = whole;
     }
@@ -61,13 +63,13 @@ export class Inbox {
     const business = await this.businessFor(from, to);
     const keyword = classifyKeyword(text, this.config.compliance) ?? null;
     const scope = this.config.compliance.opt_out_scope === 'all' ? '*' : business.name;
-    const optedOut = await this.ledger.isOptedOut(from, business.name);
+    const optedOut = await this.ledger.optOuts.has(from, business.name);
     const source = this.sourceOf(business);
-    const contact = await this.ledger.getContact(from);
+    const contact = await this.ledger.contacts.get(from);
     const values = templateValues(business, { callerName: contact?.caller_id_name ?? '', number: from, endedAt: now }, { contactName: contact?.name ?? undefined, now });
     const reply = (template: string, kind: NewSend['kind']): NewSend => ({ business: business.name, number: from, sourceAddr: source, body: renderTemplate(template, values), dueAt: now, kind });
     const effects: InboundEffects = { message: { business: business.name, number: from, to, body: text, keyword, receivedAt: now }, sends: [], notifications: [] };
-    let action: string;
+    let action: MessageAction;
     const zoneTime = localTime(business.timezone, now);
 
     if (keyword === 'stop') {
@@ -94,7 +96,7 @@ export class Inbox {
       const name = contact?.name ?? contact?.caller_id_name ?? null;
       this.addAlerts(effects, business, { type: 'reply', data: { number: from, name, text, received_at: new Date(now).toISOString() } }, now, zoneTime);
     }
-    const messageId = await this.ledger.applyInbound(effects);
+    const messageId = await this.ledger.messages.apply(effects);
     this.log.info('text received', { from: maskNumber(from), business: business.name, keyword: keyword ?? 'none', action, message: messageId });
     if (effects.sends.length > 0) this.onSendsScheduled();
     this.onHandled({ business: business.name, number: from, text, keyword: effects.message.keyword as InboxEvent['keyword'], action, messageId });
@@ -116,7 +118,7 @@ export class Inbox {
     const matching = all.filter((b) => this.sourceOf(b) === to || b.dids.includes(to));
     const pool = matching.length > 0 ? matching : all;
     if (pool.length === 1) return pool[0];
-    const last = await this.ledger.lastBusinessTexting(from, pool.map((b) => b.name));
+    const last = await this.ledger.sends.lastBusinessTexting(from, pool.map((b) => b.name));
     return pool.find((b) => b.name === last) ?? pool[0];
   }
 

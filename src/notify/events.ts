@@ -2,7 +2,7 @@
 // reply and an opt-out. Pure: the ids and the time come in.
 
 import type { BusinessConfig, NotifyEvent } from '../config/types';
-import type { NewNotification, NewSend } from '../ledger/ledger';
+import type { NewNotification, NewSend } from '../records/rows';
 
 export type WebhookEventType = NotifyEvent | 'opt_in' | 'text_sent';
 

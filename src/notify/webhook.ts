@@ -4,7 +4,8 @@
 
 import { createHmac } from 'node:crypto';
 import type { BusinessConfig } from '../config/types';
-import type { Ledger, NotificationRow } from '../ledger/ledger';
+import type { Ledger } from '../ledger/ledger';
+import type { NotificationRow } from '../records/rows';
 import type { Logger } from '../log';
 import { settledWithin } from '../settle';
 
@@ -63,7 +64,7 @@ export class WebhookSender {
     if (this.busy || this.stopping) return;
     this.busy = true;
     try {
-      for (const row of await this.ledger.dueNotifications(this.clock())) {
+      for (const row of await this.ledger.notifications.due(this.clock())) {
         if (this.stopping) break;
         await this.deliver(row);
       }
@@ -79,7 +80,7 @@ export class WebhookSender {
     const hook = this.businesses.get(row.business)?.notify.webhook;
     const now = this.clock();
     if (!hook) {
-      await this.ledger.markNotification(row.id, { state: 'failed', error: 'no webhook configured any more' }, now);
+      await this.ledger.notifications.mark(row.id, { state: 'failed', error: 'no webhook configured any more' }, now);
       return;
     }
     const timestamp = Math.floor(now / 1000);
@@ -104,18 +105,18 @@ export class WebhookSender {
     }
     const after = this.clock();
     if (error === undefined) {
-      await this.ledger.markNotification(row.id, { state: 'delivered' }, after);
+      await this.ledger.notifications.mark(row.id, { state: 'delivered' }, after);
       this.log.info('webhook delivered', { event: row.event_id, type: row.type, business: row.business, attempts: row.attempts + 1 });
       this.onDelivered(row);
       return;
     }
     if (after - row.created_at >= GIVE_UP_AFTER_MS) {
-      await this.ledger.markNotification(row.id, { state: 'failed', error }, after);
+      await this.ledger.notifications.mark(row.id, { state: 'failed', error }, after);
       this.log.error('webhook event given up after 24 hours of failures', { event: row.event_id, type: row.type, business: row.business, error });
       return;
     }
     const next = after + retryDelayMs(row.attempts + 1);
-    await this.ledger.markNotification(row.id, { state: 'pending', nextAttemptAt: next, error }, after);
+    await this.ledger.notifications.mark(row.id, { state: 'pending', nextAttemptAt: next, error }, after);
     // Warn on the first failure of an event, then quietly: an outage is one warning per event, not a flood.
     const level = row.attempts === 0 ? 'warn' : 'debug';
     this.log[level]('webhook not delivered; will retry', { event: row.event_id, url: new URL(hook.url).origin, error, retry_in_ms: next - after });

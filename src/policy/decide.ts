@@ -226,9 +226,6 @@ export function vetoState(veto: SendVeto): 'cancelled' | 'skipped' {
   return veto === 'called_back' ? 'cancelled' : 'skipped';
 }
 
-/** Every kind of text mctb sends; one place. */
-export type SendKind = 'text_back' | 'follow_up' | 'opt_out_confirm' | 'opt_in_confirm' | 'help' | 'staff_alert' | 'manual';
-
 export interface DueFacts extends SendFacts {
   /** The contact wrote to us (not a keyword) after the missed call. */
   repliedSince: boolean;

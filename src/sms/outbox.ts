@@ -4,10 +4,10 @@
 // row that says what to do next.
 
 import type { BusinessConfig } from '../config/types';
-import type { Ledger, SendRow } from '../ledger/ledger';
 import type { Logger } from '../log';
 import { maskNumber } from '../numbers/phone';
-import { checkDue } from '../policy/decide';
+import { checkDue, type DueFacts } from '../policy/decide';
+import type { SendRow } from '../records/rows';
 import type { SmsTransport } from './transport';
 import { settledWithin } from '../settle';
 
@@ -16,6 +16,23 @@ export interface OutboxEvents {
   submitted(send: SendRow, messageIds: string[], callEndedAt?: number): void;
   finished(send: SendRow, state: 'failed' | 'cancelled' | 'skipped', reason: string): void;
   retrying(send: SendRow, error: string, nextAt: number): void;
+}
+
+/**
+ * What the outbox needs of the ledger: its sends, and the transactions it shares with the rest
+ * (the Ledger fits this shape; sms/ does not import it).
+ */
+export interface OutboxLedger {
+  /** Runs fn in a transaction shared with other small writes meanwhile; resolves after the commit. */
+  together<T>(fn: () => Promise<T>): Promise<T>;
+  readonly sends: {
+    due(now: number, limit?: number): Promise<SendRow[]>;
+    dueFacts(row: SendRow): Promise<DueFacts & { callEndedAt?: number }>;
+    claim(id: number, now: number): Promise<boolean>;
+    markSubmitted(id: number, messageIds: readonly string[], now: number): Promise<void>;
+    reschedule(id: number, dueAt: number, error: string, now: number, uncertain?: boolean): Promise<void>;
+    finish(id: number, state: 'failed' | 'cancelled' | 'skipped', reason: string, now: number, error?: string): Promise<void>;
+  };
 }
 
 const POLL_MS = 250;
@@ -31,7 +48,7 @@ export class Outbox {
   private polling = false;
 
   constructor(
-    private readonly ledger: Ledger,
+    private readonly ledger: OutboxLedger,
     private readonly transport: SmsTransport,
     private readonly businesses: ReadonlyMap<string, BusinessConfig>,
     private readonly log: Logger,
@@ -71,7 +88,7 @@ export class Outbox {
       if (this.transport.ready) {
         const room = MAX_IN_FLIGHT - this.inFlight.size;
         if (room > 0) {
-          const due = await this.ledger.dueSends(this.clock(), room + this.inFlight.size);
+          const due = await this.ledger.sends.due(this.clock(), room + this.inFlight.size);
           for (const row of due) {
             // stop() may have come while the ledger was read: it waits only for jobs already started.
             if (this.stopping || this.inFlight.size >= MAX_IN_FLIGHT) break;
@@ -108,11 +125,11 @@ export class Outbox {
     // The texts taken in one poll read their facts and are claimed in one shared transaction: one
     // wait behind a burst of decisions for all of them, not one per statement per text.
     const { callEndedAt, verdict, claimed } = await this.ledger.together(async () => {
-      const facts = await this.ledger.dueFacts(row);
+      const facts = await this.ledger.sends.dueFacts(row);
       const verdict = checkDue(row.kind, facts, this.businesses.get(row.business), now);
-      if (verdict.action === 'finish') await this.ledger.finishSend(row.id, verdict.state, verdict.reason, now);
-      else if (verdict.action === 'wait') await this.ledger.reschedule(row.id, verdict.until, verdict.reason, now);
-      return { callEndedAt: facts.callEndedAt, verdict, claimed: verdict.action === 'send' && (await this.ledger.claimSend(row.id, now)) };
+      if (verdict.action === 'finish') await this.ledger.sends.finish(row.id, verdict.state, verdict.reason, now);
+      else if (verdict.action === 'wait') await this.ledger.sends.reschedule(row.id, verdict.until, verdict.reason, now);
+      return { callEndedAt: facts.callEndedAt, verdict, claimed: verdict.action === 'send' && (await this.ledger.sends.claim(row.id, now)) };
     });
     if (verdict.action === 'finish') {
       this.log.info(`text ${verdict.state}`, { send: row.id, kind: row.kind, call: row.call_id, to: maskNumber(row.number), business: row.business, reason: verdict.reason });
@@ -128,19 +145,19 @@ export class Outbox {
     const after = this.clock();
     switch (result.kind) {
       case 'accepted':
-        await this.ledger.together(() => this.ledger.markSubmitted(row.id, result.messageIds, after));
+        await this.ledger.together(() => this.ledger.sends.markSubmitted(row.id, result.messageIds, after));
         this.log.info('text submitted', { send: row.id, call: row.call_id, to: maskNumber(row.number), business: row.business, message_ids: result.messageIds.join(',') });
         this.events.submitted?.(row, result.messageIds, callEndedAt);
         break;
       case 'retry': {
         const nextAt = after + Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(row.attempts, 10));
-        await this.ledger.together(() => this.ledger.reschedule(row.id, nextAt, result.error, after, result.uncertain === true));
+        await this.ledger.together(() => this.ledger.sends.reschedule(row.id, nextAt, result.error, after, result.uncertain === true));
         this.log.warn('gateway did not take the text; will retry', { send: row.id, error: result.error, retry_in_ms: nextAt - after });
         this.events.retrying?.(row, result.error, nextAt);
         break;
       }
       case 'failed':
-        await this.ledger.together(() => this.ledger.finishSend(row.id, 'failed', 'gateway_rejected', after, result.error));
+        await this.ledger.together(() => this.ledger.sends.finish(row.id, 'failed', 'gateway_rejected', after, result.error));
         this.log.error('gateway rejected the text', { send: row.id, to: maskNumber(row.number), status: result.error });
         this.events.finished?.(row, 'failed', result.error);
         break;

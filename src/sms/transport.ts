@@ -1,6 +1,6 @@
 // What every SMS transport (SMPP, log, and later a GSM modem) offers the outbox.
 
-import type { ReceiptState } from '../ledger/ledger';
+import type { ReceiptState } from '../records/states';
 
 export type SubmitResult =
   | { kind: 'accepted'; messageIds: string[] }

@@ -5,7 +5,8 @@
 
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { Ledger, type CallRecord } from '../../src/ledger/ledger';
+import { Ledger } from '../../src/ledger/ledger';
+import type { CallRecord } from '../../src/records/rows';
 import { SqliteFile } from '../../src/ledger/sqlite';
 import { tempDir } from '../support/harness';
 
@@ -58,7 +59,7 @@ async function bruteForce(db: SqliteFile, business: string, now: number) {
 }
 
 async function capCounts(l: Ledger, business: string, now: number) {
-  const { counts } = await l.callFacts('+14155550100', business, now, { own: HUGE, global: HUGE });
+  const { counts } = await l.calls.facts('+14155550100', business, now, { own: HUGE, global: HUGE });
   return { businessHour: counts.businessHour, businessDay: counts.businessDay, globalHour: counts.globalHour, globalDay: counts.globalDay };
 }
 
@@ -85,9 +86,9 @@ describe('text cap counts (send_counts)', () => {
       const number = `+1415555${String(1000 + (i % 500)).padStart(4, '0')}`;
       const kinds = rnd() < 0.3 ? ['text_back', 'follow_up'] : rnd() < 0.5 ? ['text_back', 'staff_alert'] : ['text_back'];
       const sends = kinds.map((kind) => ({ business, number: kind === 'staff_alert' ? '+14155559999' : number, sourceAddr: '+15550001000', body: 'hi', dueAt: at, kind }));
-      const res = await l.recordCall(callRecord(`c${i}`, business, number, at), sends);
+      const res = await l.calls.record(callRecord(`c${i}`, business, number, at), sends);
       ids.push(res.sendId!);
-      if (rnd() < 0.1) await l.scheduleSend({ business, number, sourceAddr: '+15550001000', body: 'manual', dueAt: at }, at);
+      if (rnd() < 0.1) await l.sends.schedule({ business, number, sourceAddr: '+15550001000', body: 'manual', dueAt: at }, at);
     }
     return ids;
   }
@@ -96,14 +97,14 @@ describe('text cap counts (send_counts)', () => {
     const rnd = random(11);
     for (const id of ids) {
       const r = rnd();
-      if (r < 0.15) await l.finishSend(id, 'cancelled', 'called_back', now);
-      else if (r < 0.25) await l.finishSend(id, 'skipped', 'opted_out', now);
-      else if (r < 0.3) await l.finishSend(id, 'failed', 'gateway', now);
-      else if (r < 0.5 && (await l.claimSend(id, now))) await l.markSubmitted(id, [`m${id}`], now);
+      if (r < 0.15) await l.sends.finish(id, 'cancelled', 'called_back', now);
+      else if (r < 0.25) await l.sends.finish(id, 'skipped', 'opted_out', now);
+      else if (r < 0.3) await l.sends.finish(id, 'failed', 'gateway', now);
+      else if (r < 0.5 && (await l.sends.claim(id, now))) await l.sends.markSubmitted(id, [`m${id}`], now);
     }
     // Every scheduled text to a number at once (a caller reached a person).
-    await l.cancelScheduled('+14155551007', undefined, 'called_back', now);
-    await l.cancelScheduled('+14155551008', 'Shop B', 'called_back', now);
+    await l.sends.cancelScheduled('+14155551007', undefined, 'called_back', now);
+    await l.sends.cancelScheduled('+14155551008', 'Shop B', 'called_back', now);
   }
 
   it('equal to counting the texts, for every business and all together, through cancels, skips, sends and prunes', async () => {
@@ -125,7 +126,7 @@ describe('text cap counts (send_counts)', () => {
       // Windows that start on, just before and just after a minute boundary, and later in time.
       for (const shift of [-37_123, -37_124, 22_877, 60_000, 5 * 60_000 + 1, 3 * HOUR]) await check(now + shift, `now ${shift >= 0 ? '+' : ''}${shift} ms`);
       // Pruning rows older than a day (the shortest retention) leaves the windows' counts alone.
-      await l.prune(DAY, now);
+      await l.admin.prune(DAY, now);
       await check(now, 'after prune');
       const stale = await raw.get<{ n: number }>(`SELECT COUNT(*) AS n FROM send_counts WHERE minute < ?`, [Math.floor((now - DAY) / 60000)]);
       expect(stale!.n, 'minute counts older than a day are pruned').to.equal(0);

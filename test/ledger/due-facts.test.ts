@@ -4,7 +4,8 @@
 
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { Ledger, type CallRecord, type SendRow } from '../../src/ledger/ledger';
+import { Ledger } from '../../src/ledger/ledger';
+import type { CallRecord, SendRow } from '../../src/records/rows';
 import { tempDir } from '../support/harness';
 
 const SHOP = 'Brightside Dental';
@@ -41,11 +42,11 @@ describe('Ledger.dueFacts', () => {
     tmp = tempDir('due-facts');
     l = await Ledger.open(join(tmp.dir, 'ledger.db'));
     const send = { business: SHOP, number: CALLER, sourceAddr: '+15550001000' };
-    await l.recordCall(call('missed-1'), [
+    await l.calls.record(call('missed-1'), [
       { ...send, body: 'Sorry we missed you', dueAt: T0 + MIN, kind: 'text_back' },
       { ...send, body: 'Still need us?', dueAt: T0 + 60 * MIN, kind: 'follow_up' },
     ]);
-    const sends = await l.findSends({ number: CALLER, limit: 10 });
+    const sends = await l.sends.find({ number: CALLER, limit: 10 });
     textBack = sends.find((s) => s.kind === 'text_back')!;
     followUp = sends.find((s) => s.kind === 'follow_up')!;
   });
@@ -55,7 +56,7 @@ describe('Ledger.dueFacts', () => {
   });
 
   it('nothing known: every fact false, and the call it answers', async () => {
-    expect(await l.dueFacts(textBack)).to.deep.equal({
+    expect(await l.sends.dueFacts(textBack)).to.deep.equal({
       callEndedAt: T0,
       optedOut: false,
       doNotText: false,
@@ -67,45 +68,45 @@ describe('Ledger.dueFacts', () => {
   });
 
   it('opted out (for this business or all), do-not-text', async () => {
-    await l.addOptOut(CALLER, OTHER, 'sms', T0);
-    expect((await l.dueFacts(textBack)).optedOut, 'another business').to.equal(false);
-    await l.addOptOut(CALLER, '*', 'sms', T0);
-    expect((await l.dueFacts(textBack)).optedOut).to.equal(true);
-    await l.upsertContact({ number: CALLER, name: 'Jane', tags: [], doNotText: true }, T0);
-    expect((await l.dueFacts(textBack)).doNotText).to.equal(true);
+    await l.optOuts.add(CALLER, OTHER, 'sms', T0);
+    expect((await l.sends.dueFacts(textBack)).optedOut, 'another business').to.equal(false);
+    await l.optOuts.add(CALLER, '*', 'sms', T0);
+    expect((await l.sends.dueFacts(textBack)).optedOut).to.equal(true);
+    await l.contacts.upsert({ number: CALLER, name: 'Jane', tags: [], doNotText: true }, T0);
+    expect((await l.sends.dueFacts(textBack)).doNotText).to.equal(true);
   });
 
   it('last text: another text to this caller for this business, not the text itself', async () => {
-    expect(await l.claimSend(textBack.id, T0 + MIN)).to.equal(true);
-    await l.markSubmitted(textBack.id, ['m1'], T0 + MIN);
-    expect((await l.dueFacts(textBack)).lastTextAt, 'the text itself').to.equal(undefined);
-    const other = await l.recordCall(call('missed-0', { endedAt: T0 - 10 * MIN }), [{ business: SHOP, number: CALLER, sourceAddr: '+1', body: 'x', dueAt: T0, kind: 'text_back' }]);
-    await l.claimSend(other.sendId!, T0 - 5 * MIN);
-    await l.markSubmitted(other.sendId!, ['m0'], T0 - 5 * MIN);
-    expect((await l.dueFacts(textBack)).lastTextAt).to.equal(T0 - 5 * MIN);
+    expect(await l.sends.claim(textBack.id, T0 + MIN)).to.equal(true);
+    await l.sends.markSubmitted(textBack.id, ['m1'], T0 + MIN);
+    expect((await l.sends.dueFacts(textBack)).lastTextAt, 'the text itself').to.equal(undefined);
+    const other = await l.calls.record(call('missed-0', { endedAt: T0 - 10 * MIN }), [{ business: SHOP, number: CALLER, sourceAddr: '+1', body: 'x', dueAt: T0, kind: 'text_back' }]);
+    await l.sends.claim(other.sendId!, T0 - 5 * MIN);
+    await l.sends.markSubmitted(other.sendId!, ['m0'], T0 - 5 * MIN);
+    expect((await l.sends.dueFacts(textBack)).lastTextAt).to.equal(T0 - 5 * MIN);
   });
 
   it('answered since the missed call: inbound to this business or any outbound, not before it', async () => {
-    await l.recordCall(call('answered-before', { outcome: 'answered', startedAt: T0 - 5 * MIN, endedAt: T0 - 4 * MIN }));
-    await l.recordCall(call('answered-other-business', { outcome: 'answered', business: OTHER, startedAt: T0 + MIN, endedAt: T0 + 2 * MIN }));
-    expect((await l.dueFacts(textBack)).answeredSince).to.equal(false);
-    await l.recordCall(call('staff-called-back', { direction: 'outbound', business: undefined, outcome: 'answered', startedAt: T0 + 3 * MIN, endedAt: T0 + 4 * MIN }));
-    expect((await l.dueFacts(textBack)).answeredSince).to.equal(true);
+    await l.calls.record(call('answered-before', { outcome: 'answered', startedAt: T0 - 5 * MIN, endedAt: T0 - 4 * MIN }));
+    await l.calls.record(call('answered-other-business', { outcome: 'answered', business: OTHER, startedAt: T0 + MIN, endedAt: T0 + 2 * MIN }));
+    expect((await l.sends.dueFacts(textBack)).answeredSince).to.equal(false);
+    await l.calls.record(call('staff-called-back', { direction: 'outbound', business: undefined, outcome: 'answered', startedAt: T0 + 3 * MIN, endedAt: T0 + 4 * MIN }));
+    expect((await l.sends.dueFacts(textBack)).answeredSince).to.equal(true);
   });
 
   it('follow-up: replied since the call (not a keyword), and whether the first text went out', async () => {
     const inbound = (body: string, keyword: string | null, at: number) =>
-      l.applyInbound({ message: { business: SHOP, number: CALLER, to: '+15550001000', body, keyword, receivedAt: at }, sends: [], notifications: [] });
+      l.messages.apply({ message: { business: SHOP, number: CALLER, to: '+15550001000', body, keyword, receivedAt: at }, sends: [], notifications: [] });
     await inbound('earlier question', null, T0 - MIN);
     await inbound('HELP', 'HELP', T0 + MIN);
-    let facts = await l.dueFacts(followUp);
+    let facts = await l.sends.dueFacts(followUp);
     expect([facts.repliedSince, facts.firstTextSent]).to.deep.equal([false, false]);
     await inbound('Yes please call me', null, T0 + 2 * MIN);
-    await l.claimSend(textBack.id, T0 + MIN);
-    await l.markSubmitted(textBack.id, ['m1'], T0 + MIN);
-    facts = await l.dueFacts(followUp);
+    await l.sends.claim(textBack.id, T0 + MIN);
+    await l.sends.markSubmitted(textBack.id, ['m1'], T0 + MIN);
+    facts = await l.sends.dueFacts(followUp);
     expect([facts.repliedSince, facts.firstTextSent]).to.deep.equal([true, true]);
     // Facts for other kinds only where they apply: a text-back does not read replies.
-    expect((await l.dueFacts(textBack)).repliedSince).to.equal(false);
+    expect((await l.sends.dueFacts(textBack)).repliedSince).to.equal(false);
   });
 });

@@ -12,7 +12,7 @@ const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
 
 async function schedule(l: Ledger, n: number): Promise<number[]> {
   const ids: number[] = [];
-  for (let i = 0; i < n; i++) ids.push(await l.scheduleSend({ business: 'Shop', number: `+1415555${1000 + i}`, sourceAddr: '+15550001000', body: `text ${i}`, dueAt: NOW }, NOW));
+  for (let i = 0; i < n; i++) ids.push(await l.sends.schedule({ business: 'Shop', number: `+1415555${1000 + i}`, sourceAddr: '+15550001000', body: `text ${i}`, dueAt: NOW }, NOW));
   return ids;
 }
 
@@ -34,7 +34,7 @@ describe('Ledger.batchEach and Ledger.together', () => {
       const results = await Promise.all(
         ids.map((id) =>
           l.together(async () => {
-            expect(await l.claimSend(id, NOW)).to.equal(true);
+            expect(await l.sends.claim(id, NOW)).to.equal(true);
             return id * 10;
           }).then(async (value) => {
             // Visible to another connection by the time the promise resolves: committed.
@@ -57,18 +57,18 @@ describe('Ledger.batchEach and Ledger.together', () => {
     try {
       const [a, b, c] = await schedule(l, 3);
       const outcomes = await Promise.allSettled([
-        l.together(() => l.claimSend(a, NOW)),
+        l.together(() => l.sends.claim(a, NOW)),
         l.together(async () => {
-          await l.claimSend(b, NOW);
+          await l.sends.claim(b, NOW);
           throw new Error('no gateway');
         }),
-        l.together(() => l.claimSend(c, NOW)),
+        l.together(() => l.sends.claim(c, NOW)),
       ]);
       expect(outcomes.map((o) => o.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled']);
       expect(((outcomes[1] as PromiseRejectedResult).reason as Error).message).to.equal('no gateway');
-      expect((await l.getSend(a))?.state).to.equal('sending');
-      expect((await l.getSend(b))?.state, 'its claim rolled back').to.equal('scheduled');
-      expect((await l.getSend(c))?.state).to.equal('sending');
+      expect((await l.sends.get(a))?.state).to.equal('sending');
+      expect((await l.sends.get(b))?.state, 'its claim rolled back').to.equal('scheduled');
+      expect((await l.sends.get(c))?.state).to.equal('sending');
     } finally {
       await l.close();
     }
@@ -81,15 +81,15 @@ describe('Ledger.batchEach and Ledger.together', () => {
       const ids = await schedule(l, 10);
       await lock.serial((s) => s.exec('BEGIN IMMEDIATE'));
       let settled = 0;
-      const first = l.together(() => l.claimSend(ids[0], NOW)).finally(() => settled++);
+      const first = l.together(() => l.sends.claim(ids[0], NOW)).finally(() => settled++);
       await new Promise((r) => setTimeout(r, 50));
       // Queued behind the first group, which is waiting for the lock.
-      const rest = ids.slice(1).map((id) => l.together(() => l.claimSend(id, NOW)).finally(() => settled++));
+      const rest = ids.slice(1).map((id) => l.together(() => l.sends.claim(id, NOW)).finally(() => settled++));
       await new Promise((r) => setTimeout(r, 150));
       expect(settled, 'nothing settles while the lock is held').to.equal(0);
       await lock.serial((s) => s.exec('COMMIT'));
       expect(await Promise.all([first, ...rest])).to.deep.equal(ids.map(() => true));
-      const rows = await l.findSends({ state: 'sending', limit: 100 });
+      const rows = await l.sends.find({ state: 'sending', limit: 100 });
       expect(rows.map((r) => r.id).sort((x, y) => x - y)).to.deep.equal(ids);
     } finally {
       await lock.close();
@@ -103,26 +103,26 @@ describe('Ledger.batchEach and Ledger.together', () => {
       const [a, b, c, d] = await schedule(l, 4);
       const runs: number[] = [];
       const settled = await l.batchEach([
-        async () => (runs.push(a), l.claimSend(a, NOW)),
+        async () => (runs.push(a), l.sends.claim(a, NOW)),
         async () => {
           runs.push(b);
-          await l.claimSend(b, NOW);
+          await l.sends.claim(b, NOW);
           throw new Error('bad row');
         },
-        async () => (runs.push(c), l.claimSend(c, NOW)),
+        async () => (runs.push(c), l.sends.claim(c, NOW)),
       ]);
       expect(settled.map((r) => r.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled']);
       // Optimistic first pass (a and b), then again each in a savepoint of its own.
       expect(runs).to.deep.equal([a, b, a, b, c]);
-      expect([(await l.getSend(a))?.state, (await l.getSend(b))?.state, (await l.getSend(c))?.state]).to.deep.equal(['sending', 'scheduled', 'sending']);
+      expect([(await l.sends.get(a))?.state, (await l.sends.get(b))?.state, (await l.sends.get(c))?.state]).to.deep.equal(['sending', 'scheduled', 'sending']);
       const [lone] = await l.batchEach([
         async () => {
-          await l.claimSend(d, NOW);
+          await l.sends.claim(d, NOW);
           throw new Error('alone');
         },
       ]);
       expect(lone.status).to.equal('rejected');
-      expect((await l.getSend(d))?.state).to.equal('scheduled');
+      expect((await l.sends.get(d))?.state).to.equal('scheduled');
     } finally {
       await l.close();
     }
@@ -133,9 +133,9 @@ describe('Ledger.batchEach and Ledger.together', () => {
     try {
       const [a] = await schedule(l, 1);
       // Would never settle if together queued behind the batch it is called from.
-      const [claimed] = await l.batchEach([() => l.together(() => l.claimSend(a, NOW))]);
+      const [claimed] = await l.batchEach([() => l.together(() => l.sends.claim(a, NOW))]);
       expect(claimed).to.deep.equal({ status: 'fulfilled', value: true });
-      expect((await l.getSend(a))?.state).to.equal('sending');
+      expect((await l.sends.get(a))?.state).to.equal('sending');
     } finally {
       await l.close();
     }

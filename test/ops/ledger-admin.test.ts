@@ -4,7 +4,9 @@
 import { expect } from 'chai';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ledger, LEDGER_TABLES, type CallRecord } from '../../src/ledger/ledger';
+import { LEDGER_TABLES } from '../../src/ledger/admin';
+import { Ledger } from '../../src/ledger/ledger';
+import type { CallRecord } from '../../src/records/rows';
 import { SqliteFile } from '../../src/ledger/sqlite';
 import { numberHash } from '../../src/cli/ledger-admin';
 import { tempDir } from '../support/harness';
@@ -67,25 +69,25 @@ describe('ledger administration', function () {
     async function fill(): Promise<{ janeSend: number; waiting: number }> {
       const l = await Ledger.open(ledgerPath);
       const now = Date.now();
-      await l.upsertContact({ number: JANE, name: 'Jane Doe', tags: ['vip'], doNotText: true }, now - 10 * DAY);
-      const janeSend = (await l.recordCall(call('j1', JANE, now - 3 * DAY), textBack(JANE, now - 3 * DAY))).sendId!;
-      await l.claimSend(janeSend, now - 3 * DAY);
-      await l.markSubmitted(janeSend, ['m-j1'], now - 3 * DAY);
-      await l.recordReceipt('m-j1', 'delivered', null, now - 3 * DAY);
+      await l.contacts.upsert({ number: JANE, name: 'Jane Doe', tags: ['vip'], doNotText: true }, now - 10 * DAY);
+      const janeSend = (await l.calls.record(call('j1', JANE, now - 3 * DAY), textBack(JANE, now - 3 * DAY))).sendId!;
+      await l.sends.claim(janeSend, now - 3 * DAY);
+      await l.sends.markSubmitted(janeSend, ['m-j1'], now - 3 * DAY);
+      await l.sends.recordReceipt('m-j1', 'delivered', null, now - 3 * DAY);
       // A second missed call, its text still waiting, with a staff alert quoting the number.
       const waiting = (
-        await l.recordCall(call('j2', JANE, now - 60_000, { reason: 'missed' }), [
+        await l.calls.record(call('j2', JANE, now - 60_000, { reason: 'missed' }), [
           textBack(JANE, now + DAY),
           { business: SHOP, number: STAFF, sourceAddr: '+15550001000', body: `${SHOP}: missed call from Jane Doe ${JANE}`, dueAt: now + DAY, kind: 'staff_alert' },
         ], [{ eventId: 'ev-1', business: SHOP, type: 'missed_call', body: JSON.stringify({ data: { number: JANE } }) }])
       ).sendId!;
-      await l.applyInbound({ message: { business: SHOP, number: JANE, to: '+15550001000', body: 'call me back please', keyword: null, receivedAt: now - 2 * DAY }, sends: [], notifications: [] });
-      await l.applyInbound({ message: { business: SHOP, number: JANE, to: '+15550001000', body: 'STOP', keyword: 'stop', receivedAt: now - DAY }, optOut: { scope: SHOP }, sends: [], notifications: [] });
-      await l.storeInboundPart(JANE, '+15550001000', { ref: 9, total: 2, seq: 1 }, 'half a mess', now - DAY);
-      await l.openTask(SHOP, JANE, 'j2', now - 60_000);
+      await l.messages.apply({ message: { business: SHOP, number: JANE, to: '+15550001000', body: 'call me back please', keyword: null, receivedAt: now - 2 * DAY }, sends: [], notifications: [] });
+      await l.messages.apply({ message: { business: SHOP, number: JANE, to: '+15550001000', body: 'STOP', keyword: 'stop', receivedAt: now - DAY }, optOut: { scope: SHOP }, sends: [], notifications: [] });
+      await l.messages.storePart(JANE, '+15550001000', { ref: 9, total: 2, seq: 1 }, 'half a mess', now - DAY);
+      await l.tasks.open(SHOP, JANE, 'j2', now - 60_000);
       // Tom stays untouched.
-      await l.recordCall(call('t1', TOM, now - DAY), textBack(TOM, now - DAY));
-      await l.openTask(SHOP, TOM, 't1', now - DAY);
+      await l.calls.record(call('t1', TOM, now - DAY), textBack(TOM, now - DAY));
+      await l.tasks.open(SHOP, TOM, 't1', now - DAY);
       await l.close();
       return { janeSend, waiting };
     }
@@ -162,8 +164,8 @@ describe('ledger administration', function () {
 
       // The opt-out still works; `why` finds nothing personal.
       const l = await Ledger.open(ledgerPath);
-      expect(await l.isOptedOut(JANE, SHOP)).to.equal(true);
-      expect(await l.callsForNumber(JANE)).to.have.length(0);
+      expect(await l.optOuts.has(JANE, SHOP)).to.equal(true);
+      expect(await l.calls.forNumber(JANE)).to.have.length(0);
       await l.close();
       const again = await mctb(['forget', JANE, '--yes', '--json', '-c', file]);
       expect(JSON.parse(again.stdout)).to.deep.include({ number: JANE, hash, cancelled: 0, opt_outs_kept: 2 });
@@ -182,17 +184,17 @@ describe('ledger administration', function () {
       const l = await Ledger.open(ledgerPath);
       const now = Date.now();
       for (let i = 0; i < 200; i++) {
-        const id = (await l.recordCall(call(`c${i}`, i % 2 ? JANE : TOM, now - i * 1000), textBack(i % 2 ? JANE : TOM, now))).sendId!;
+        const id = (await l.calls.record(call(`c${i}`, i % 2 ? JANE : TOM, now - i * 1000), textBack(i % 2 ? JANE : TOM, now))).sendId!;
         if (i % 3 === 0) {
-          await l.claimSend(id, now);
-          await l.markSubmitted(id, [`m${i}`], now);
-          await l.recordReceipt(`m${i}`, 'delivered', null, now);
+          await l.sends.claim(id, now);
+          await l.sends.markSubmitted(id, [`m${i}`], now);
+          await l.sends.recordReceipt(`m${i}`, 'delivered', null, now);
         }
       }
-      await l.addOptOut(JANE, '*', 'admin', now);
-      await l.upsertContact({ number: TOM, name: 'Tom', tags: [], doNotText: false }, now);
+      await l.optOuts.add(JANE, '*', 'admin', now);
+      await l.contacts.upsert({ number: TOM, name: 'Tom', tags: [], doNotText: false }, now);
       // The source stays open (as under the daemon), with a write waiting in the WAL.
-      const expected = await l.rowCounts();
+      const expected = await l.admin.rowCounts();
       const backup = join(dir, 'mctb-backup.db');
       const r = await mctb(['ledger', 'backup', backup, '-c', file]);
       expect(r.code, r.stderr).to.equal(0);
@@ -200,14 +202,14 @@ describe('ledger administration', function () {
       expect(await counts(join(dir, 'mctb-backup.db'))).to.deep.equal(expected);
       // The backup is a ledger: it opens, at the latest schema version, with the same rows.
       const copy = await Ledger.open(join(dir, 'mctb-backup.db'));
-      expect(await copy.rowCounts()).to.deep.equal(expected);
+      expect(await copy.admin.rowCounts()).to.deep.equal(expected);
       expect(await copy.schemaVersion()).to.equal(await l.schemaVersion());
-      expect(await copy.isOptedOut(JANE, SHOP)).to.equal(true);
+      expect(await copy.optOuts.has(JANE, SHOP)).to.equal(true);
       await copy.close();
 
       // Writing on while backing up again does not disturb either side.
       const writes = (async () => {
-        for (let i = 200; i < 260; i++) await l.recordCall(call(`c${i}`, TOM, now + i), textBack(TOM, now));
+        for (let i = 200; i < 260; i++) await l.calls.record(call(`c${i}`, TOM, now + i), textBack(TOM, now));
       })();
       const second = await mctb(['ledger', 'backup', join(dir, 'second.db'), '-c', file]);
       await writes;
@@ -234,23 +236,23 @@ describe('ledger administration', function () {
       for (const [prefix, at, n] of [['old', old, 7], ['new', recent, 3]] as const) {
         for (let i = 0; i < n; i++) {
           const number = `+1415555${String(1000 + i)}`;
-          const id = (await l.recordCall(call(`${prefix}${i}`, number, at + i), textBack(number, at + i))).sendId!;
-          await l.claimSend(id, at + i);
-          await l.markSubmitted(id, [`${prefix}-m${i}`], at + i);
-          await l.recordReceipt(`${prefix}-m${i}`, 'delivered', null, at + i + 1000);
-          await l.applyInbound({ message: { business: SHOP, number, to: '+15550001000', body: 'ok', keyword: null, receivedAt: at + i + 5000 }, sends: [], notifications: [] });
-          const task = await l.openTask(SHOP, number, `${prefix}${i}`, at + i);
-          await l.closeTask(task, 'done', at + i + 10_000);
+          const id = (await l.calls.record(call(`${prefix}${i}`, number, at + i), textBack(number, at + i))).sendId!;
+          await l.sends.claim(id, at + i);
+          await l.sends.markSubmitted(id, [`${prefix}-m${i}`], at + i);
+          await l.sends.recordReceipt(`${prefix}-m${i}`, 'delivered', null, at + i + 1000);
+          await l.messages.apply({ message: { business: SHOP, number, to: '+15550001000', body: 'ok', keyword: null, receivedAt: at + i + 5000 }, sends: [], notifications: [] });
+          const task = await l.tasks.open(SHOP, number, `${prefix}${i}`, at + i);
+          await l.tasks.close(task, 'done', at + i + 10_000);
         }
-        await l.enqueueNotifications([{ eventId: `${prefix}-delivered`, business: SHOP, type: 'missed_call', body: '{}' }, { eventId: `${prefix}-pending`, business: SHOP, type: 'missed_call', body: '{}' }], at);
-        await l.markNotification((await l.getNotification(`${prefix}-delivered`))!.id, { state: 'delivered' }, at + 100);
-        await l.storeInboundPart('+14155550000', '+15550001000', { ref: at % 200, total: 2, seq: 1 }, 'half', at);
-        await l.addOptOut(`+1415555${prefix === 'old' ? '8000' : '8001'}`, '*', 'sms', at);
+        await l.notifications.enqueue([{ eventId: `${prefix}-delivered`, business: SHOP, type: 'missed_call', body: '{}' }, { eventId: `${prefix}-pending`, business: SHOP, type: 'missed_call', body: '{}' }], at);
+        await l.notifications.mark((await l.notifications.get(`${prefix}-delivered`))!.id, { state: 'delivered' }, at + 100);
+        await l.messages.storePart('+14155550000', '+15550001000', { ref: at % 200, total: 2, seq: 1 }, 'half', at);
+        await l.optOuts.add(`+1415555${prefix === 'old' ? '8000' : '8001'}`, '*', 'sms', at);
       }
       // Old but still needed: a text still waiting (and so its call), an open task, an unmatched receipt.
-      const waiting = (await l.recordCall(call('old-waiting', '+14155559000', old), textBack('+14155559000', now + DAY))).sendId!;
-      await l.openTask(SHOP, '+14155559000', 'old-waiting', old);
-      await l.recordReceipt('stray', 'delivered', null, old);
+      const waiting = (await l.calls.record(call('old-waiting', '+14155559000', old), textBack('+14155559000', now + DAY))).sendId!;
+      await l.tasks.open(SHOP, '+14155559000', 'old-waiting', old);
+      await l.sends.recordReceipt('stray', 'delivered', null, old);
       return { waiting };
     }
 
@@ -258,23 +260,23 @@ describe('ledger administration', function () {
       const l = await Ledger.open(ledgerPath);
       const now = Date.now();
       const { waiting } = await fill(l, now);
-      const before = await l.rowCounts();
+      const before = await l.admin.rowCounts();
       const batches: string[] = [];
-      const result = await l.prune(400 * DAY, now, { batchSize: 3, onBatch: (t, n, total) => batches.push(`${t}:${n}:${total}`) });
+      const result = await l.admin.prune(400 * DAY, now, { batchSize: 3, onBatch: (t, n, total) => batches.push(`${t}:${n}:${total}`) });
       expect(result).to.deep.equal({ sends: 7, send_parts: 7, receipts: 8, calls: 7, messages: 7, tasks: 7, notifications: 1, inbound_parts: 1 });
       expect(batches.filter((b) => b.startsWith('calls:'))).to.deep.equal(['calls:3:3', 'calls:3:6', 'calls:1:7']);
-      const after = await l.rowCounts();
+      const after = await l.admin.rowCounts();
       for (const [t, n] of Object.entries(result)) expect(after[t], t).to.equal(before[t] - n);
       expect(after.opt_outs).to.equal(before.opt_outs);
       expect(after.contacts).to.equal(before.contacts);
-      expect((await l.getSend(waiting))?.state).to.equal('scheduled');
-      expect(await l.getCall('old-waiting')).to.not.equal(undefined);
-      expect(await l.getCall('new0')).to.not.equal(undefined);
-      expect(await l.getCall('old0')).to.equal(undefined);
-      expect(await l.getNotification('old-pending')).to.not.equal(undefined);
-      expect((await l.listOpenTasks()).map((t) => t.call_id)).to.deep.equal(['old-waiting']);
+      expect((await l.sends.get(waiting))?.state).to.equal('scheduled');
+      expect(await l.calls.get('old-waiting')).to.not.equal(undefined);
+      expect(await l.calls.get('new0')).to.not.equal(undefined);
+      expect(await l.calls.get('old0')).to.equal(undefined);
+      expect(await l.notifications.get('old-pending')).to.not.equal(undefined);
+      expect((await l.tasks.listOpen()).map((t) => t.call_id)).to.deep.equal(['old-waiting']);
       // Nothing left to do the second time.
-      expect(Object.values(await l.prune(400 * DAY, now)).every((n) => n === 0)).to.equal(true);
+      expect(Object.values(await l.admin.prune(400 * DAY, now)).every((n) => n === 0)).to.equal(true);
       await l.close();
     });
 

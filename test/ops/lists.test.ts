@@ -4,7 +4,8 @@
 import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ledger, type CallRecord } from '../../src/ledger/ledger';
+import { Ledger } from '../../src/ledger/ledger';
+import type { CallRecord } from '../../src/records/rows';
 import { tempDir } from '../support/harness';
 import { mctb, yamlConfig } from '../support/cli';
 
@@ -52,19 +53,19 @@ describe('mctb calls / mctb sends', function () {
     writeFileSync(file, yamlConfig({ amiPort: 5038, smppPort: 2775, ledger: ledgerPath, extra: '' }).replace('businesses:\n', `businesses:\n  - name: ${OTHER}\n    dids: ["+15550002000"]\n`));
     const l = await Ledger.open(ledgerPath);
     const send = (business: string, number: string, at: number) => ({ business, number, sourceAddr: '+15550001000', body: `Hi from ${business}`, dueAt: at, kind: 'text_back' });
-    ids.c1 = (await l.recordCall(call('c1', JANE, SHOP, t0), send(SHOP, JANE, t0))).sendId!;
-    ids.c2 = (await l.recordCall(call('c2', TOM, SHOP, t0 + 60_000), send(SHOP, TOM, t0 + 60_000))).sendId!;
-    await l.recordCall(call('c3', JANE, OTHER, t0 + 120_000, { outcome: 'answered', decision: 'no_text', reason: 'answered' }));
-    await l.recordCall(call('c4', undefined, SHOP, t0 + 180_000, { decision: 'no_text', reason: 'withheld' }));
-    ids.c5 = (await l.recordCall(call('c5', JANE, SHOP, t0 + 240_000), send(SHOP, JANE, t0 + 240_000))).sendId!;
+    ids.c1 = (await l.calls.record(call('c1', JANE, SHOP, t0), send(SHOP, JANE, t0))).sendId!;
+    ids.c2 = (await l.calls.record(call('c2', TOM, SHOP, t0 + 60_000), send(SHOP, TOM, t0 + 60_000))).sendId!;
+    await l.calls.record(call('c3', JANE, OTHER, t0 + 120_000, { outcome: 'answered', decision: 'no_text', reason: 'answered' }));
+    await l.calls.record(call('c4', undefined, SHOP, t0 + 180_000, { decision: 'no_text', reason: 'withheld' }));
+    ids.c5 = (await l.calls.record(call('c5', JANE, SHOP, t0 + 240_000), send(SHOP, JANE, t0 + 240_000))).sendId!;
     // c1 delivered (two parts), c2 failed by receipt, c5 still scheduled; one manual send.
-    for (const id of [ids.c1, ids.c2]) await l.claimSend(id, t0 + 1000);
-    await l.markSubmitted(ids.c1, ['m-1a', 'm-1b'], t0 + 1000);
-    await l.markSubmitted(ids.c2, ['m-2'], t0 + 61_000);
-    await l.recordReceipt('m-1a', 'delivered', null, t0 + 2000);
-    await l.recordReceipt('m-1b', 'delivered', null, t0 + 2000);
-    await l.recordReceipt('m-2', 'undeliverable', '001', t0 + 62_000);
-    ids.manual = await l.scheduleSend({ business: OTHER, number: TOM, sourceAddr: '+15550002000', body: 'test', dueAt: t0 + 300_000 }, t0 + 300_000);
+    for (const id of [ids.c1, ids.c2]) await l.sends.claim(id, t0 + 1000);
+    await l.sends.markSubmitted(ids.c1, ['m-1a', 'm-1b'], t0 + 1000);
+    await l.sends.markSubmitted(ids.c2, ['m-2'], t0 + 61_000);
+    await l.sends.recordReceipt('m-1a', 'delivered', null, t0 + 2000);
+    await l.sends.recordReceipt('m-1b', 'delivered', null, t0 + 2000);
+    await l.sends.recordReceipt('m-2', 'undeliverable', '001', t0 + 62_000);
+    ids.manual = await l.sends.schedule({ business: OTHER, number: TOM, sourceAddr: '+15550002000', body: 'test', dueAt: t0 + 300_000 }, t0 + 300_000);
     await l.close();
   });
   after(cleanup);

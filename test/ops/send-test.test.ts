@@ -71,7 +71,7 @@ describe('mctb send-test', function () {
     expect(r.code).to.equal(1);
     expect(r.stdout).to.match(/^not submitted: ESME_RINVDSTADR \(send \d+ marked failed\)$/m);
     const l = await Ledger.open(join(dir, 'mctb.db'));
-    const [s] = await l.listSends();
+    const [s] = await l.sends.list();
     expect(s).to.include({ kind: 'manual', state: 'failed', reason: 'gateway_rejected', error: 'ESME_RINVDSTADR' });
     await l.close();
   });
@@ -104,8 +104,8 @@ describe('mctb send-test', function () {
     expect(r.stdout).to.include(JSON.stringify(TEXT));
     expect(r.stdout).to.match(/^dry run \(sms\.transport: log\): not sent, recorded as send \d+ \(message id log-\w+\)$/m);
     const l = await Ledger.open(join(dir, 'mctb.db'));
-    expect((await l.listSends())[0]).to.include({ kind: 'manual', state: 'submitted', body: TEXT });
-    await l.addOptOut(JANE, '*', 'admin', Date.now());
+    expect((await l.sends.list())[0]).to.include({ kind: 'manual', state: 'submitted', body: TEXT });
+    await l.optOuts.add(JANE, '*', 'admin', Date.now());
     await l.close();
     const opted = await mctb(['send-test', JANE, '-c', file]);
     expect(opted.code).to.equal(1);

@@ -42,9 +42,9 @@ describe('hostile input from the PBX', function () {
     // The name is not a person's name: no first name, and nothing of it reaches the text.
     expect(p.smsc.submits[0].text).to.equal('Hi, this is Brightside Dental. Sorry we missed your call! How can we help?');
     // Stored literally (bound parameters), and the ledger is intact.
-    const row = await p.daemon.ledgerHandle.getCall(d.call.callId);
+    const row = await p.daemon.ledgerHandle.calls.get(d.call.callId);
     expect(row?.caller_name).to.equal(HOSTILE_NAME);
-    expect(await p.daemon.ledgerHandle.listCalls()).to.have.length.greaterThan(0);
+    expect(await p.daemon.ledgerHandle.calls.list()).to.have.length.greaterThan(0);
     // No log line carries a raw control character or a line break from the PBX.
     for (const line of p.logLines) {
       expect(line, line.slice(0, 120)).to.not.match(/[\u0000-\u0008\u000a-\u001f\u007f]/);

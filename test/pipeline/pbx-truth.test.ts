@@ -115,7 +115,7 @@ for (const make of [amiPbx, ariPbx]) {
         expect(decided.map((d) => d.call.numberRaw)).to.not.include.members(['101', '102', '103']);
         expect(smsc.submits.map((s) => s.destination).sort()).to.deep.equal([BUSY_CALLER, UNAVAILABLE_CALLER, JANE].sort());
         expect(pbx.lookupsAnswered(), 'no live lookup answered: the stream alone told').to.equal(0);
-        const row = await daemon.ledgerHandle.getCall(by(JANE)[0].call.callId);
+        const row = await daemon.ledgerHandle.calls.get(by(JANE)[0].call.callId);
         expect(row).to.include({ number: JANE, outcome: 'noanswer', decision: 'text', presentation: 'allowed', midway: 0 });
       } finally {
         await daemon.stop(1000);
@@ -170,7 +170,7 @@ describe('PBX truth: calls already in progress when mctb connects', function () 
       await waitFor('decided', () => decided.length === 1);
       expect(decided[0].call).to.include({ callId, outcome: 'noanswer', midway: true, withheld: true, presentation: 'withheld' });
       expect(decided[0].reason).to.equal('withheld');
-      const row = await daemon.ledgerHandle.getCall(callId);
+      const row = await daemon.ledgerHandle.calls.get(callId);
       expect(row).to.include({ midway: 1, presentation: 'withheld' });
       expect(smsc.submits).to.have.length(0);
     } finally {

@@ -61,7 +61,7 @@ describe('text-back policy end to end', function () {
     for (const [number, reason] of cases) {
       const d = decisions.find((x) => x.call.number === number || x.call.numberRaw === number)!;
       expect(d, number).to.not.equal(undefined);
-      const row = await ledger.getCall(d.call.callId);
+      const row = await ledger.calls.get(d.call.callId);
       expect(row, number).to.include({ decision: 'no_text', reason });
       expect(row?.detail).to.be.a('string').and.not.equal('');
     }
@@ -77,7 +77,7 @@ describe('text-back policy end to end', function () {
     const limited = decisions.filter((d) => d.reason === 'rate_limited');
     expect(texted).to.have.length(5);
     expect(limited).to.have.length(195);
-    const rows = await p.daemon.ledgerHandle.listCalls(1000);
+    const rows = await p.daemon.ledgerHandle.calls.list(1000);
     expect(rows.filter((r) => r.reason === 'rate_limited')).to.have.length(195);
     await waitFor('five texts', () => p!.smsc.submits.length === 5, 15_000);
     await sleep(300);

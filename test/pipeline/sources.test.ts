@@ -52,7 +52,7 @@ describe('ARI source end to end (loopback ARI + loopback SMPP)', function () {
       expect(ari.connections[0]).to.include({ app: 'mctb', subscribeAll: 'true' });
 
       smsc.sendText(JANE, '+15550001000', 'STOP');
-      await waitFor('opt-out stored', () => daemon.ledgerHandle.isOptedOut(JANE, 'Brightside Dental'));
+      await waitFor('opt-out stored', () => daemon.ledgerHandle.optOuts.has(JANE, 'Brightside Dental'));
       await waitFor('confirmation', () => smsc.submits.length === 2);
     } finally {
       await daemon.stop(1000);
@@ -91,13 +91,13 @@ describe('AMI source with the GSM modem transport end to end (simulated modem on
         expect(sent).to.have.length(1);
         expect(sent[0]).to.include({ to: JANE, text: 'Hi Jane, this is Brightside Dental. Sorry we missed your call! How can we help?' });
         const row = await waitFor('submitted', async () => {
-          const r = await daemon.ledgerHandle.getSend(decided[0].sendId!);
+          const r = await daemon.ledgerHandle.sends.get(decided[0].sendId!);
           return r?.state === 'submitted' && r;
         });
         expect(row.attempts).to.equal(2);
 
         await sim.deliver(JANE, 'Stop');
-        await waitFor('opt-out stored', () => daemon.ledgerHandle.isOptedOut(JANE, 'Brightside Dental'), 20_000);
+        await waitFor('opt-out stored', () => daemon.ledgerHandle.optOuts.has(JANE, 'Brightside Dental'), 20_000);
 
         // Unplugged: a missed call's text waits in the ledger, and goes out once after replug.
         await sim.unplug();

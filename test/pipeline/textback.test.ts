@@ -26,7 +26,7 @@ describe('text-back pipeline (loopback AMI → daemon → loopback SMPP, real le
     expect(decision).to.include({ decision: 'text', reason: 'missed', business: 'Brightside Dental', recorded: true });
     const ledger = p.daemon.ledgerHandle;
     const send = await waitFor('delivered send', async () => {
-      const s = await ledger.getSend(decision.sendId!);
+      const s = await ledger.sends.get(decision.sendId!);
       return s?.state === 'delivered' && s;
     });
     expect(p.smsc.submits).to.have.length(1);
@@ -36,11 +36,11 @@ describe('text-back pipeline (loopback AMI → daemon → loopback SMPP, real le
     expect(submit.text).to.equal(TEXT);
     expect(submit.dataCoding).to.equal(0);
     expect(submit.registeredDelivery & 1).to.equal(1);
-    const call = await ledger.getCall(decision.call.callId);
+    const call = await ledger.calls.get(decision.call.callId);
     expect(call).to.include({ direction: 'inbound', business: 'Brightside Dental', did: '+15550001000', number: JANE, caller_name: 'Jane Doe', outcome: 'noanswer', decision: 'text', reason: 'missed' });
     expect(send).to.include({ number: JANE, source_addr: '+15550001000', body: TEXT, state: 'delivered', call_id: decision.call.callId });
     expect(send.submitted_at).to.be.a('number');
-    expect(await ledger.messageIdsOf(send.id)).to.deep.equal([submit.messageId]);
+    expect(await ledger.sends.messageIdsOf(send.id)).to.deep.equal([submit.messageId]);
   });
 
   it('does not text answered calls, direct or through a ring group, but records them', async () => {
@@ -52,10 +52,10 @@ describe('text-back pipeline (loopback AMI → daemon → loopback SMPP, real le
     expect(p.smsc.submits).to.have.length(0);
     for (const d of decisions) {
       expect(d).to.include({ decision: 'no_text', reason: 'answered' });
-      const row = await p.daemon.ledgerHandle.getCall(d.call.callId);
+      const row = await p.daemon.ledgerHandle.calls.get(d.call.callId);
       expect(row).to.include({ outcome: 'answered', decision: 'no_text', reason: 'answered' });
     }
-    expect(await p.daemon.ledgerHandle.countOpenSends()).to.equal(0);
+    expect(await p.daemon.ledgerHandle.sends.countOpen()).to.equal(0);
   });
 
   it('texts once when the same event stream is replayed twice', async () => {
@@ -68,13 +68,13 @@ describe('text-back pipeline (loopback AMI → daemon → loopback SMPP, real le
     await waitFor('one submit', () => p!.smsc.submits.length === 1);
     await sleep(500);
     expect(p.smsc.submits).to.have.length(1);
-    expect(await p.daemon.ledgerHandle.listCalls()).to.have.length(1);
-    expect(await p.daemon.ledgerHandle.listSends()).to.have.length(1);
+    expect(await p.daemon.ledgerHandle.calls.list()).to.have.length(1);
+    expect(await p.daemon.ledgerHandle.sends.list()).to.have.length(1);
   });
 
   it('does not text a caller who opted out', async () => {
     p = await startPipeline();
-    await p.daemon.ledgerHandle.addOptOut(JANE, 'Brightside Dental', 'test', Date.now());
+    await p.daemon.ledgerHandle.optOuts.add(JANE, 'Brightside Dental', 'test', Date.now());
     await p.pbx.play(loadCapture('noanswer'));
     const [d] = await p.decisions(1);
     expect(d).to.include({ decision: 'no_text', reason: 'opted_out' });
@@ -136,7 +136,7 @@ describe('text-back pipeline (loopback AMI → daemon → loopback SMPP, real le
     await p.pbx.play(rewriteCapture(loadCapture('answered'), 60, { '+16175550110': JANE }));
     await p.decisions(2);
     const send = await waitFor('cancelled send', async () => {
-      const s = await p!.daemon.ledgerHandle.getSend(missed.sendId!);
+      const s = await p!.daemon.ledgerHandle.sends.get(missed.sendId!);
       return s?.state === 'cancelled' && s;
     });
     expect(send.reason).to.equal('called_back');
@@ -155,7 +155,7 @@ describe('text-back pipeline (loopback AMI → daemon → loopback SMPP, real le
     await p.pbx.play(loadCapture('noanswer'));
     const [d] = await p.decisions(1);
     const send = await waitFor('delivered after throttling', async () => {
-      const s = await p!.daemon.ledgerHandle.getSend(d.sendId!);
+      const s = await p!.daemon.ledgerHandle.sends.get(d.sendId!);
       return s?.state === 'delivered' && s;
     }, 15_000);
     expect(throttled).to.equal(2);
@@ -169,7 +169,7 @@ describe('text-back pipeline (loopback AMI → daemon → loopback SMPP, real le
     await p.pbx.play(loadCapture('noanswer'));
     const [d] = await p.decisions(1);
     const send = await waitFor('failed send', async () => {
-      const s = await p!.daemon.ledgerHandle.getSend(d.sendId!);
+      const s = await p!.daemon.ledgerHandle.sends.get(d.sendId!);
       return s?.state === 'failed' && s;
     });
     expect(send.error).to.equal('ESME_RINVDSTADR');
@@ -184,10 +184,10 @@ describe('text-back pipeline (loopback AMI → daemon → loopback SMPP, real le
     await p.pbx.play(loadCapture('noanswer'));
     const [d] = await p.decisions(1);
     await sleep(1500);
-    expect((await p.daemon.ledgerHandle.getSend(d.sendId!))?.state).to.equal('scheduled');
+    expect((await p.daemon.ledgerHandle.sends.get(d.sendId!))?.state).to.equal('scheduled');
     await p.smsc.listen(port);
     const send = await waitFor('delivered after the gateway came back', async () => {
-      const s = await p!.daemon.ledgerHandle.getSend(d.sendId!);
+      const s = await p!.daemon.ledgerHandle.sends.get(d.sendId!);
       return s?.state === 'delivered' && s;
     }, 20_000);
     expect(p.smsc.submits).to.have.length(1);
@@ -203,7 +203,7 @@ describe('text-back pipeline (loopback AMI → daemon → loopback SMPP, real le
     p.smsc.sendReceipt(undefined, { ...submit, messageId: 'not-ours' }, 'DELIVRD');
     p.smsc.sendReceipt(undefined, submit, 'UNDELIV');
     const send = await waitFor('failed by receipt', async () => {
-      const s = await p!.daemon.ledgerHandle.getSend(d.sendId!);
+      const s = await p!.daemon.ledgerHandle.sends.get(d.sendId!);
       return s?.state === 'failed' && s;
     });
     expect(send.reason).to.equal('receipt_undeliverable');
@@ -217,7 +217,7 @@ describe('text-back pipeline (loopback AMI → daemon → loopback SMPP, real le
     await p.pbx.play(loadCapture('noanswer'));
     const [d] = await p.decisions(1);
     const send = await waitFor('delivered multipart', async () => {
-      const s = await p!.daemon.ledgerHandle.getSend(d.sendId!);
+      const s = await p!.daemon.ledgerHandle.sends.get(d.sendId!);
       return s?.state === 'delivered' && s;
     });
     const parts = p.smsc.submits;
@@ -228,7 +228,7 @@ describe('text-back pipeline (loopback AMI → daemon → loopback SMPP, real le
       expect([...part.payload.subarray(0, 6)]).to.deep.equal([5, 0, 3, parts[0].payload[3], 2, i + 1]);
     }
     expect(parts.map((x) => x.text).join('')).to.equal(send.body);
-    expect(await p.daemon.ledgerHandle.messageIdsOf(send.id)).to.deep.equal(parts.map((x) => x.messageId));
+    expect(await p.daemon.ledgerHandle.sends.messageIdsOf(send.id)).to.deep.equal(parts.map((x) => x.messageId));
   });
 
   it('never submits faster than sms.smpp.tps', async () => {

@@ -54,7 +54,7 @@ describe('two-way SMS', function () {
     expect(texts(JANE)[1]).to.equal("You're unsubscribed from Brightside Dental texts. Reply START to resubscribe.");
     p.smsc.sendText(JANE, SHOP, 'stop please', { ucs2: true }); // UCS-2, a second STOP: no second confirmation
     p.smsc.sendText(JANE, SHOP, 'UNSUBSCRIBE');
-    await waitFor('three messages stored', async () => (await p!.daemon.ledgerHandle.listMessages(JANE)).length === 3);
+    await waitFor('three messages stored', async () => (await p!.daemon.ledgerHandle.messages.list(JANE)).length === 3);
     await sleep(300);
     expect(texts(JANE)).to.have.length(2);
     expect(p.smsc.deliverResponses.every((s) => s === 0)).to.equal(true);
@@ -70,7 +70,7 @@ describe('two-way SMS', function () {
     const decisions = await p.decisions(3);
     expect(decisions[2]).to.include({ decision: 'text', reason: 'missed' });
     await waitFor('texted again', () => texts(JANE).length === 4);
-    const messages = await p.daemon.ledgerHandle.listMessages(JANE);
+    const messages = await p.daemon.ledgerHandle.messages.list(JANE);
     expect(messages.map((m) => m.keyword)).to.deep.equal(['start', 'stop', 'stop', 'stop']);
   });
 
@@ -80,7 +80,7 @@ describe('two-way SMS', function () {
     const [d] = await p.decisions(1);
     p.smsc.sendText(JANE, SHOP, 'STOP texting me 🙏');
     const send = await waitFor('cancelled', async () => {
-      const s = await p!.daemon.ledgerHandle.getSend(d.sendId!);
+      const s = await p!.daemon.ledgerHandle.sends.get(d.sendId!);
       return s?.state === 'cancelled' && s;
     });
     expect(send.reason).to.equal('opted_out');
@@ -101,7 +101,7 @@ describe('two-way SMS', function () {
       p.smsc.sendText(JANE, SHOP, 'Can I book a cleaning for Tuesday? Ça marche?', { parts: 'udh' });
       await waitFor('staff alert', () => texts(STAFF).length === 1);
       expect(texts(STAFF)[0]).to.equal('Brightside Dental: reply from +14155550123: Can I book a cleaning for Tuesday? Ça marche?');
-      const stored = await p.daemon.ledgerHandle.listMessages(JANE);
+      const stored = await p.daemon.ledgerHandle.messages.list(JANE);
       expect(stored[0]).to.include({ body: 'Can I book a cleaning for Tuesday? Ça marche?', keyword: null, business: 'Brightside Dental' });
 
       await waitFor('webhook post', () => hook.got.length === 1);
@@ -120,9 +120,9 @@ describe('two-way SMS', function () {
   it('reassembles a concatenated reply sent as sar_* parts before anyone reads it', async () => {
     p = await startPipeline();
     p.smsc.sendText(JANE, SHOP, 'Part one and part two of one reply', { parts: 'sar', reference: 42 });
-    await waitFor('stored whole', async () => (await p!.daemon.ledgerHandle.listMessages(JANE)).length === 1);
+    await waitFor('stored whole', async () => (await p!.daemon.ledgerHandle.messages.list(JANE)).length === 1);
     await sleep(200);
-    const stored = await p.daemon.ledgerHandle.listMessages(JANE);
+    const stored = await p.daemon.ledgerHandle.messages.list(JANE);
     expect(stored.map((m) => m.body)).to.deep.equal(['Part one and part two of one reply']);
   });
 
@@ -131,7 +131,7 @@ describe('two-way SMS', function () {
       p = await startPipeline({ smsc: { receiptDelayMs: 20, receiptForm: form } });
       await p.pbx.play(loadCapture('noanswer'));
       const [d] = await p.decisions(1);
-      await waitFor('delivered', async () => (await p!.daemon.ledgerHandle.getSend(d.sendId!))?.state === 'delivered');
+      await waitFor('delivered', async () => (await p!.daemon.ledgerHandle.sends.get(d.sendId!))?.state === 'delivered');
     });
   }
 
@@ -140,7 +140,7 @@ describe('two-way SMS', function () {
     await p.pbx.play(loadCapture('noanswer'));
     const [d] = await p.decisions(1);
     const send = await waitFor('failed by the early receipt', async () => {
-      const s = await p!.daemon.ledgerHandle.getSend(d.sendId!);
+      const s = await p!.daemon.ledgerHandle.sends.get(d.sendId!);
       return s?.state === 'failed' && s;
     });
     expect(send.reason).to.equal('receipt_undeliverable');
@@ -177,9 +177,9 @@ describe('two-way SMS', function () {
       await waitFor('text-back', () => texts(JANE).length === 1);
       offset = 30 * 60_000;
       p.smsc.sendText(JANE, SHOP, 'Yes please call me after 3');
-      await waitFor('reply stored', async () => (await p!.daemon.ledgerHandle.listMessages(JANE)).length === 1);
+      await waitFor('reply stored', async () => (await p!.daemon.ledgerHandle.messages.list(JANE)).length === 1);
       offset = 3 * 3600_000;
-      const followUp = await waitFor('follow-up cancelled', async () => (await p!.daemon.ledgerHandle.listSends()).find((s) => s.kind === 'follow_up' && s.state === 'cancelled'));
+      const followUp = await waitFor('follow-up cancelled', async () => (await p!.daemon.ledgerHandle.sends.list()).find((s) => s.kind === 'follow_up' && s.state === 'cancelled'));
       expect(followUp.reason).to.equal('replied');
       expect(texts(JANE)).to.have.length(1);
     });
@@ -190,7 +190,7 @@ describe('two-way SMS', function () {
       await p.pbx.play(loadCapture('noanswer'));
       await waitFor('text-back', () => texts(JANE).length === 1);
       offset = 12.5 * 3600_000 + 60_000; // 21:31
-      const waiting = await waitFor('rescheduled', async () => (await p!.daemon.ledgerHandle.listSends()).find((s) => s.kind === 'follow_up' && s.error === 'quiet_hours'));
+      const waiting = await waitFor('rescheduled', async () => (await p!.daemon.ledgerHandle.sends.list()).find((s) => s.kind === 'follow_up' && s.error === 'quiet_hours'));
       expect(new Date(waiting.due_at).toISOString()).to.equal('2026-11-19T14:00:00.000Z'); // 08:00 CST
       await sleep(500);
       expect(texts(JANE)).to.have.length(1);
@@ -234,12 +234,12 @@ describe('two-way SMS', function () {
     p = await startPipeline({ businesses: [{ name: 'Brightside Dental', dids: [SHOP, '+15550001003'] }] });
     await p.pbx.play(loadCapture('noanswer'));
     await p.decisions(1);
-    const open = await p.daemon.ledgerHandle.listOpenTasks();
+    const open = await p.daemon.ledgerHandle.tasks.listOpen();
     expect(open.map((t) => [t.business, t.number])).to.deep.equal([['Brightside Dental', JANE]]);
     await p.pbx.play(rewriteCapture(loadCapture('answered'), 60, { '+16175550110': JANE }));
     await p.decisions(2);
-    await waitFor('closed', async () => (await p!.daemon.ledgerHandle.listOpenTasks()).length === 0);
-    const task = await p.daemon.ledgerHandle.getTask(open[0].id);
+    await waitFor('closed', async () => (await p!.daemon.ledgerHandle.tasks.listOpen()).length === 0);
+    const task = await p.daemon.ledgerHandle.tasks.get(open[0].id);
     expect(task?.closed_reason).to.equal('answered');
   });
 });

@@ -480,7 +480,7 @@ describe('reliability: hostile input (seeded fuzz)', function () {
       const refused = pipe.smsc.answers.filter((a) => a.status !== 0 && sentSeqs.includes(a.sequence)).length;
       // Nothing on the wire when the framing breaks (a submit_sm_resp lost in the garbage would be
       // re-sent after the reconnect: a double by design, see gateway.test.ts).
-      await waitFor('no send on the wire', async () => (await pipe.daemon.ledgerHandle.findSends({ state: 'sending', limit: 1 })).length === 0, 5000, 50);
+      await waitFor('no send on the wire', async () => (await pipe.daemon.ledgerHandle.sends.find({ state: 'sending', limit: 1 })).length === 0, 5000, 50);
       await sleep(200);
 
       // Framing broken: lengths that lie (too large, too small, longer than what follows).

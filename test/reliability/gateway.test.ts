@@ -72,7 +72,7 @@ describe('reliability: gateway faults', function () {
     await p.decisions(BURST, 20_000);
 
     const ledger = p.daemon.ledgerHandle;
-    const textBacks = async () => (await ledger.findSends({ limit: 1000 })).filter((s) => s.kind === 'text_back');
+    const textBacks = async () => (await ledger.sends.find({ limit: 1000 })).filter((s) => s.kind === 'text_back');
     await waitFor(
       'every text taken or refused',
       async () => {

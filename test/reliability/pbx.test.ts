@@ -70,12 +70,12 @@ describe('reliability: PBX faults', function () {
       const d = p.decided.find((x) => x.call.callId === c.callId)!;
       expect(d, c.callId).to.include({ decision: 'no_text', reason: 'unknown_end', recorded: true });
       expect(d.call.outcome).to.equal('unknown_end');
-      const row = await ledger.getCall(c.callId);
+      const row = await ledger.calls.get(c.callId);
       expect(row, c.callId).to.include({ outcome: 'unknown_end', decision: 'no_text', reason: 'unknown_end', number: c.number });
-      expect(await ledger.findSends({ number: c.number, limit: 10 }), `no text to ${c.number}`).to.deep.equal([]);
+      expect(await ledger.sends.find({ number: c.number, limit: 10 }), `no text to ${c.number}`).to.deep.equal([]);
     }
     expect(p.smsc.submits.map((s) => s.destination)).to.deep.equal([before.number, after.number]);
-    expect(await ledger.getCall(after.callId)).to.include({ outcome: 'noanswer', decision: 'text', reason: 'missed' });
+    expect(await ledger.calls.get(after.callId)).to.include({ outcome: 'noanswer', decision: 'text', reason: 'missed' });
     expect(p.daemon.openCalls, 'nothing left half-followed').to.equal(0);
     expect(p.logLines.filter((l) => /AMI connection down/.test(l)), 'the outage is logged once').to.have.length(1);
   });
@@ -114,7 +114,7 @@ describe('reliability: PBX faults', function () {
     );
     await waitFor('texted', () => p!.smsc.submits.length === 1, 10_000);
     expect(p.smsc.submits[0].destination).to.equal('+14155550123');
-    const row = await p.daemon.ledgerHandle.getCall(callId);
+    const row = await p.daemon.ledgerHandle.calls.get(callId);
     expect(row).to.include({ outcome: 'noanswer', decision: 'text', midway: 1 });
     await sleep(500);
     expect(p.smsc.submits, 'texted once').to.have.length(1);

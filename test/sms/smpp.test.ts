@@ -171,7 +171,7 @@ describe('SMPP poison PDUs through the daemon (issue 12 §5)', function () {
     return { pipe, binds: () => binds };
   }
   const answerTo = (pipe: Pipeline, seq: number) => waitFor(`the answer to ${seq}`, () => pipe.smsc.answers.find((a) => a.sequence === seq), 5000);
-  const messages = (pipe: Pipeline, number: string) => pipe.daemon.ledgerHandle.listMessages(number);
+  const messages = (pipe: Pipeline, number: string) => pipe.daemon.ledgerHandle.messages.list(number);
 
   it('an MO with a 20 KB message_payload is stored and answered, the session stays up, and the STOP behind it is taken; 64 KB is kept to 40,000 characters', async () => {
     const { pipe, binds } = await bound();

@@ -1,0 +1,156 @@
+// What crosses between the ledger and the parts that use it: the rows it returns (column names as
+// in SQLite) and the new records handed to it (camelCase). Types only, no dependency on the
+// ledger: sms/, notify/ and inbox/ use them without importing it.
+
+import type { Decision, NotificationState, SendState } from './states';
+
+/** An ended call and what was decided about it, as recorded. */
+export interface CallRecord {
+  callId: string;
+  direction: 'inbound' | 'outbound';
+  business?: string;
+  did?: string;
+  number?: string;
+  numberRaw: string;
+  callerName: string;
+  outcome: string;
+  decision: Decision;
+  reason: string;
+  /** The decision in one sentence (mctb why). */
+  detail?: string;
+  startedAt: number;
+  endedAt: number;
+  recordedAt: number;
+  /** In progress when mctb (re)connected to the PBX: seen from the middle. */
+  midway?: boolean;
+  /** How the caller's presentation was known (inbound calls). */
+  presentation?: string;
+}
+
+export interface CallRow {
+  call_id: string;
+  direction: string;
+  business: string | null;
+  did: string | null;
+  number: string | null;
+  number_raw: string;
+  caller_name: string;
+  outcome: string;
+  decision: string;
+  reason: string;
+  started_at: number;
+  ended_at: number;
+  detail: string | null;
+  /** 1: in progress when mctb (re)connected to the PBX. */
+  midway: number;
+  /** allowed | withheld | unknown; null on rows from before ledger v6. */
+  presentation: string | null;
+}
+
+/** A call with its text-back, if it has one (`mctb calls`, `mctb why`). */
+export type CallListRow = CallRow & {
+  text_id: number | null;
+  text_state: SendState | null;
+  text_reason: string | null;
+  text_submitted_at: number | null;
+};
+
+export interface NewSend {
+  business: string;
+  number: string;
+  sourceAddr: string;
+  body: string;
+  dueAt: number;
+  /** A SendKind; `manual` when not given (scheduleSend), `text_back` with a call. */
+  kind?: string;
+}
+
+export interface SendRow {
+  id: number;
+  call_id: string | null;
+  business: string;
+  number: string;
+  source_addr: string;
+  body: string;
+  kind: string;
+  state: SendState;
+  reason: string | null;
+  due_at: number;
+  attempts: number;
+  interrupted: number;
+  error: string | null;
+  created_at: number;
+  updated_at: number;
+  submitted_at: number | null;
+  finished_at: number | null;
+}
+
+export interface ContactRow {
+  number: string;
+  name: string | null;
+  caller_id_name: string | null;
+  tags: string | null;
+  do_not_text: number;
+  first_seen_at: number | null;
+  last_call_at: number | null;
+}
+
+export interface OptOutRow {
+  number: string;
+  /** A business name, or '*' for all. */
+  business: string;
+  source: string;
+  created_at: number;
+}
+
+export interface MessageRow {
+  id: number;
+  business: string | null;
+  body: string;
+  keyword: string | null;
+  received_at: number;
+}
+
+export interface TaskRow {
+  id: number;
+  business: string;
+  number: string;
+  call_id: string | null;
+  calls: number;
+  opened_at: number;
+  last_call_at: number;
+  closed_at: number | null;
+  closed_reason: string | null;
+  name: string | null;
+  last_message: string | null;
+}
+
+export interface NotificationRow {
+  id: number;
+  event_id: string;
+  business: string;
+  type: string;
+  body: string;
+  state: NotificationState;
+  attempts: number;
+  next_attempt_at: number;
+  created_at: number;
+}
+
+export interface NewNotification {
+  eventId: string;
+  business: string;
+  type: string;
+  body: string;
+}
+
+/** What an incoming text does, written in one transaction with the message itself. */
+export interface InboundEffects {
+  message: { business: string; number: string; to: string; body: string; keyword: string | null; receivedAt: number };
+  optOut?: { scope: string };
+  optIn?: { scope: string };
+  /** Scheduled texts to this number cancelled (for the business, or all with '*'). */
+  cancelScheduled?: { scope: string; reason: string };
+  sends: NewSend[];
+  notifications: NewNotification[];
+}

@@ -1,0 +1,38 @@
+// The states and kinds the ledger stores as strings: each list once, here. Plain data with no
+// dependency on the ledger, so the parts that hand rows to it or read rows from it (sms/,
+// notify/, inbox/) use the same words without importing it.
+
+import { MISSED_OUTCOMES, type CallOutcome } from '../calls/types';
+
+/**
+ * Where a send is: `scheduled` (waiting for its due time) → `sending` (claimed; on the wire) →
+ * `submitted` (the gateway took it) → `delivered` | `failed` by receipt; or it ends without
+ * reaching the gateway: `failed`, `cancelled` (a person answered, an opt-out) or `skipped` (a rule
+ * said no when it was due).
+ */
+export type SendState = 'scheduled' | 'sending' | 'submitted' | 'delivered' | 'failed' | 'cancelled' | 'skipped';
+/** Every state a send can be in (SendState as a list). */
+export const SEND_STATES: readonly SendState[] = ['scheduled', 'sending', 'submitted', 'delivered', 'failed', 'cancelled', 'skipped'];
+/** States a send never leaves. */
+export const FINAL_SEND_STATES: readonly SendState[] = ['delivered', 'failed', 'cancelled', 'skipped'];
+
+/** Every kind of text mctb sends. `text_back` and `follow_up` are the automatic texts the caps count. */
+export type SendKind = 'text_back' | 'follow_up' | 'opt_out_confirm' | 'opt_in_confirm' | 'help' | 'staff_alert' | 'manual';
+
+/** Delivery receipt states as the ledger keeps them. */
+export type ReceiptState = 'delivered' | 'undeliverable' | 'expired' | 'rejected' | 'deleted' | 'unknown' | 'accepted' | 'enroute';
+/** Receipt states that fail the send they answer. */
+export const RECEIPT_FAILURES: ReadonlySet<ReceiptState> = new Set<ReceiptState>(['undeliverable', 'expired', 'rejected', 'deleted']);
+
+/** Every call outcome (CallOutcome in src/calls/types.ts, as a list). */
+export const CALL_OUTCOMES: readonly CallOutcome[] = ['answered', ...MISSED_OUTCOMES, 'unknown_end'];
+
+/** What was decided about a call. Why is its reason (CALL_REASONS in src/policy/decide.ts). */
+export type Decision = 'text' | 'no_text';
+export const DECISIONS: readonly Decision[] = ['text', 'no_text'];
+
+/** A staff notification (webhook event): retried while `pending`. */
+export type NotificationState = 'pending' | 'delivered' | 'failed';
+
+/** What an incoming text did (logs, the mctb_inbound_messages_total metric). */
+export type MessageAction = 'opted_out' | 'already_opted_out' | 'opted_in' | 'help_sent' | 'reply';
