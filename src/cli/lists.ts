@@ -7,6 +7,7 @@ import type { CallListRow, SendRow } from '../records/rows';
 import { SEND_STATES, type SendState } from '../records/states';
 import { toE164 } from '../numbers/phone';
 import { withLedger } from './read-config';
+import { callVerdict } from './verdict';
 
 export interface ListOptions {
   config?: string;
@@ -93,7 +94,7 @@ export function callsList(opts: ListOptions, out = process.stdout, err = process
         return 2;
       }
       const n = numberFilter(opts.number, config);
-      const rows = await ledger.calls.find({ number: n.e164, numberRaw: n.raw, business: opts.business, limit });
+      const rows = await ledger.calls.find({ number: n.e164, anyNumber: n.raw, business: opts.business, limit });
       for (const c of rows) {
         if (opts.json) {
           out.write(JSON.stringify(callJson(c)) + '\n');
@@ -101,12 +102,8 @@ export function callsList(opts: ListOptions, out = process.stdout, err = process
         }
         const when = DateTime.fromMillis(c.ended_at, { zone: zoneOf(config, c.business) }).toFormat('yyyy-LL-dd HH:mm:ss');
         const who = `${c.number ?? (c.number_raw || 'withheld')}${c.caller_name ? ` "${c.caller_name}"` : ''}`;
-        const verdict =
-          c.decision === 'text'
-            ? `texted${c.text_state ? ` (${c.text_state}${c.text_reason ? `: ${c.text_reason}` : ''}, send ${c.text_id})` : ''}`
-            : `not texted: ${c.reason}`;
         const direction = c.direction === 'outbound' ? 'outbound ' : '';
-        out.write(`${when}  ${c.business ?? '-'}  ${direction}${who}  ${c.outcome}  → ${verdict}  [call ${c.call_id}]\n`);
+        out.write(`${when}  ${c.business ?? '-'}  ${direction}${who}  ${c.outcome}  → ${callVerdict(c, { sendId: true })}  [call ${c.call_id}]\n`);
       }
       if (!opts.json) out.write(`${rows.length} call${rows.length === 1 ? '' : 's'}${rows.length === limit ? ` (the newest ${limit}; --limit for more)` : ''}\n`);
       return 0;

@@ -4,6 +4,10 @@
 import { toE164 } from '../numbers/phone';
 import { DateTime } from 'luxon';
 import { withLedger } from './read-config';
+import { callNotes, callVerdict } from './verdict';
+
+/** Calls shown, the newest. */
+const RECENT = 20;
 
 export async function why(numberArg: string, cliConfig: string | undefined, json: boolean, out = process.stdout, err = process.stderr): Promise<number> {
   return withLedger(cliConfig, async (ledger, config) => {
@@ -13,7 +17,7 @@ export async function why(numberArg: string, cliConfig: string | undefined, json
       return 2;
     }
     const zoneOf = new Map(config.businesses.map((b) => [b.name, b.timezone]));
-    const calls = await ledger.calls.forNumber(number);
+    const calls = await ledger.calls.find({ anyNumber: number, limit: RECENT });
     const contact = await ledger.contacts.get(number);
     const optOuts = await Promise.all(config.businesses.map(async (b) => ((await ledger.optOuts.has(number, b.name)) ? b.name : undefined)));
     if (json) {
@@ -27,22 +31,10 @@ export async function why(numberArg: string, cliConfig: string | undefined, json
     for (const c of calls) {
       const zone = (c.business && zoneOf.get(c.business)) || 'local';
       const when = DateTime.fromMillis(c.ended_at, { zone }).toFormat('yyyy-LL-dd HH:mm ZZZZ');
-      const verdict =
-        c.decision === 'text'
-          ? `texted${c.send_state ? ` (${c.send_state}${c.send_reason ? `: ${c.send_reason}` : ''})` : ''}`
-          : `not texted: ${c.reason}`;
-      out.write(`  ${when}  ${c.business ?? '-'}  ${c.outcome}  → ${verdict}${c.detail ? ` — ${c.detail}` : ''}\n`);
+      out.write(`  ${when}  ${c.business ?? '-'}  ${c.outcome}  → ${callVerdict(c)}${c.detail ? ` — ${c.detail}` : ''}\n`);
       for (const note of callNotes(c)) out.write(`      ${note}\n`);
     }
     return 0;
   }, err);
 }
 
-/** What mctb could not see of a call, said next to its verdict. */
-export function callNotes(c: { midway?: number | null; presentation?: string | null; direction?: string }): string[] {
-  const notes: string[] = [];
-  if (c.midway) notes.push('seen from the middle: the call was already in progress when mctb (re)connected to the PBX');
-  if (c.presentation === 'unknown' && c.direction !== 'outbound')
-    notes.push("presentation unknown: the PBX never said whether the caller withheld their number (see README: withheld numbers)");
-  return notes;
-}

@@ -123,33 +123,27 @@ export class Calls {
     return this.db.all<CallRow>(`SELECT * FROM calls ORDER BY ended_at DESC, call_id DESC LIMIT ?`, [limit]);
   }
 
-  /** A number's most recent calls, newest first. */
-  forNumber(number: string, limit = 20): Promise<(CallRow & { send_state: string | null; send_reason: string | null; submitted_at: number | null })[]> {
-    return this.db.all(
-      `SELECT c.*, s.state AS send_state, s.reason AS send_reason, s.submitted_at AS submitted_at
-       FROM calls c LEFT JOIN sends s ON s.call_id = c.call_id AND s.kind = 'text_back'
-       WHERE c.number = ? OR c.number_raw = ? ORDER BY c.ended_at DESC LIMIT ?`,
-      [number, number, limit],
-    );
-  }
-
-  /** Recent calls, newest first, each with its text-back's id and state (`mctb calls`). */
-  find(f: { number?: string; numberRaw?: string; business?: string; limit: number }): Promise<CallListRow[]> {
+  /**
+   * Recent calls, newest first, each with its text-back (id, state, reason, when submitted): the
+   * rows of `mctb calls` and `mctb why`. `number` matches the E.164 number; `anyNumber` the E.164
+   * number or the caller ID as presented (`anonymous`, a forgotten number's hash).
+   */
+  find(f: { number?: string; anyNumber?: string; business?: string; limit: number }): Promise<CallListRow[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (f.number !== undefined) {
       where.push('c.number = ?');
       params.push(f.number);
-    } else if (f.numberRaw !== undefined) {
+    } else if (f.anyNumber !== undefined) {
       where.push('(c.number = ? OR c.number_raw = ?)');
-      params.push(f.numberRaw, f.numberRaw);
+      params.push(f.anyNumber, f.anyNumber);
     }
     if (f.business !== undefined) {
       where.push('c.business = ?');
       params.push(f.business);
     }
     return this.db.all<CallListRow>(
-      `SELECT c.*, s.id AS text_id, s.state AS text_state, s.reason AS text_reason FROM calls c
+      `SELECT c.*, s.id AS text_id, s.state AS text_state, s.reason AS text_reason, s.submitted_at AS text_submitted_at FROM calls c
        LEFT JOIN sends s ON s.call_id = c.call_id AND s.kind = 'text_back'
        ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY c.ended_at DESC, c.call_id DESC LIMIT ?`,
       [...params, f.limit],

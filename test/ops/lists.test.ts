@@ -1,4 +1,4 @@
-// `mctb calls` and `mctb sends`: newest first, filters, --limit, --json (one object per line),
+// `mctb calls` and `mctb sends` (and `mctb why`, from the same query): newest first, filters, --limit, --json (one object per line),
 // numbers in full; against a real ledger file written through the Ledger.
 
 import { expect } from 'chai';
@@ -101,6 +101,19 @@ describe('mctb calls / mctb sends', function () {
     expect(lines[2]).to.equal('2 calls (the newest 2; --limit for more)');
     const bad = await mctb(['calls', '-c', file, '--limit', '0']);
     expect(bad.code).to.equal(2);
+  });
+
+  it('mctb why reads the rows mctb calls reads and words the verdict the same', async () => {
+    const why = await mctb(['why', JANE, '-c', file]);
+    const calls = await mctb(['calls', '-c', file, '--number', JANE]);
+    expect(why.code, why.stderr).to.equal(0);
+    // `mctb calls` adds the send's id; otherwise the same words.
+    const verdicts = (out: string) => [...out.matchAll(/→ (.*?)(?: {2}\[call| — |$)/gm)].map((m) => m[1].replace(/, send \d+\)$/, ')'));
+    expect(verdicts(why.stdout)).to.deep.equal(['texted (scheduled)', 'not texted: answered', 'texted (delivered)']);
+    expect(verdicts(calls.stdout)).to.deep.equal(verdicts(why.stdout));
+    const json = JSON.parse((await mctb(['why', JANE, '-c', file, '--json'])).stdout) as { calls: Record<string, unknown>[] };
+    expect(json.calls.map((c) => c.call_id)).to.deep.equal(['c5', 'c3', 'c1']);
+    expect(json.calls[2]).to.include({ text_id: ids.c1, text_state: 'delivered', text_reason: null, text_submitted_at: t0 + 1000 });
   });
 
   it('sends --json: newest first with message ids; --state, --number and --business filter', async () => {
