@@ -204,9 +204,6 @@ export class Ledger {
    * would fail to be recorded.
    */
   async probeWrite(now: number): Promise<void> {
-    await this.db.transaction(async (s) => {
-      await s.exec('CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL)');
-      await s.run('INSERT OR REPLACE INTO health_probe (id, at) VALUES (1, ?)', [now]);
-    });
+    await this.db.run('INSERT OR REPLACE INTO health_probe (id, at) VALUES (1, ?)', [now]);
   }
 }

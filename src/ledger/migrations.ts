@@ -197,4 +197,9 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE calls ADD COLUMN midway INTEGER NOT NULL DEFAULT 0;  -- 1: in progress when mctb (re)connected
   ALTER TABLE calls ADD COLUMN presentation TEXT;                  -- allowed | withheld | unknown
   `,
+  `
+  -- One row the health check rewrites (Ledger.probeWrite: a real write, so a read-only file or a
+  -- full disk shows in /healthz). Before v7 the probe created it itself, hence IF NOT EXISTS.
+  CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);
+  `,
 ];

@@ -1,0 +1,70 @@
+// The health check's write probe (Ledger.probeWrite, behind /healthz) writes to a table the
+// schema makes (migration 7), not one the probe creates at run time; ledgers from before v7 get
+// it on upgrade, whether or not an older probe already made it.
+
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { Ledger } from '../../src/ledger/ledger';
+import { MIGRATIONS } from '../../src/ledger/migrations';
+import { SqliteFile } from '../../src/ledger/sqlite';
+import { tempDir } from '../support/harness';
+
+async function probeRows(path: string): Promise<{ id: number; at: number }[]> {
+  const raw = await SqliteFile.open(path);
+  try {
+    return await raw.all<{ id: number; at: number }>('SELECT id, at FROM health_probe');
+  } finally {
+    await raw.close();
+  }
+}
+
+/** Takes a ledger back to v6: no health_probe table, unless `olderProbe` made one (as the probe did before v7). */
+async function backToV6(path: string, olderProbe: boolean): Promise<void> {
+  const raw = await SqliteFile.open(path);
+  try {
+    await raw.serial((s) => s.exec(`DROP TABLE health_probe; PRAGMA user_version = 6;`));
+    if (olderProbe) {
+      await raw.serial((s) => s.exec(`CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL); INSERT INTO health_probe VALUES (1, 42);`));
+    }
+  } finally {
+    await raw.close();
+  }
+}
+
+describe('ledger: the health probe table', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeEach(() => (tmp = tempDir('mctb-probe-')));
+  afterEach(() => tmp.cleanup());
+
+  it('a new ledger has it (migration 7); the probe rewrites its one row', async () => {
+    const path = join(tmp.dir, 'mctb.db');
+    const l = await Ledger.open(path);
+    try {
+      expect(MIGRATIONS.length).to.be.at.least(7);
+      expect(await l.schemaVersion()).to.equal(MIGRATIONS.length);
+      expect(await probeRows(path)).to.deep.equal([]);
+      await l.probeWrite(1000);
+      await l.probeWrite(2000);
+      expect(await probeRows(path)).to.deep.equal([{ id: 1, at: 2000 }]);
+    } finally {
+      await l.close();
+    }
+  });
+
+  for (const olderProbe of [false, true]) {
+    it(`a v6 ledger ${olderProbe ? 'whose probe already made the table keeps it' : 'without the table gets it'} on upgrade`, async () => {
+      const path = join(tmp.dir, 'mctb.db');
+      await (await Ledger.open(path)).close();
+      await backToV6(path, olderProbe);
+      const l = await Ledger.open(path);
+      try {
+        expect(await l.schemaVersion()).to.equal(MIGRATIONS.length);
+        expect(await probeRows(path)).to.deep.equal(olderProbe ? [{ id: 1, at: 42 }] : []);
+        await l.probeWrite(3000);
+        expect(await probeRows(path)).to.deep.equal([{ id: 1, at: 3000 }]);
+      } finally {
+        await l.close();
+      }
+    });
+  }
+});
