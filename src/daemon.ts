@@ -203,7 +203,7 @@ export class Daemon {
 
   async start(): Promise<void> {
     const cfg = this.config;
-    this.ledger = await Ledger.open(cfg.ledger.path);
+    this.ledger = await Ledger.open(cfg.ledger.path, { log: part(this.log, 'ledger') });
     // Any commit (a text claimed, a health probe) says the ledger works: calls waiting for it go now.
     this.ledger.onWrite(() => {
       if (this.unwritten.nextRetryAt === undefined || this.unwritten.due(this.clock())) return;

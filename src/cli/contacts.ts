@@ -5,10 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import type { Config } from '../config/types';
-import { Ledger } from '../ledger/ledger';
 import { classifyNumber } from '../numbers/phone';
 import { sanitizeValue } from '../messages/template';
-import { EXIT_CONFIG, readConfig, reportConfigError, withLedger } from './read-config';
+import { EXIT_CONFIG, openLedger, readConfig, reportConfigError, withLedger } from './read-config';
 
 const TRUE = new Set(['true', 'yes', '1', 'y']);
 const FALSE = new Set(['false', 'no', '0', 'n', '']);
@@ -62,7 +61,8 @@ export async function contactsImport(file: string, cliConfig: string | undefined
     err.write(`${file}: ${(e as NodeJS.ErrnoException).code ? `cannot read: ${(e as Error).message}` : (e as Error).message}\n`);
     return EXIT_CONFIG;
   }
-  const ledger = await Ledger.open(config.ledger.path);
+  const ledger = await openLedger(config.ledger.path, err);
+  if (!ledger) return EXIT_CONFIG;
   let imported = 0;
   try {
     const now = Date.now();

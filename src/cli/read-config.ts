@@ -3,7 +3,7 @@
 
 import { ConfigError, formatProblem, loadConfigWithWarnings, resolveConfigPath, type ConfigResult } from '../config/load';
 import type { Config } from '../config/types';
-import { Ledger } from '../ledger/ledger';
+import { Ledger, LedgerDirectoryError } from '../ledger/ledger';
 import { CORE_TEMPLATE_VARIABLES, checkTemplate } from '../messages/template';
 
 export const EXIT_CONFIG = 2;
@@ -51,10 +51,25 @@ export async function withLedger(
   } catch (e) {
     return reportConfigError(e, err);
   }
-  const ledger = await Ledger.open(config.ledger.path);
+  const ledger = await openLedger(config.ledger.path, err);
+  if (!ledger) return EXIT_CONFIG;
   try {
     return await fn(ledger, config);
   } finally {
     await ledger.close();
+  }
+}
+
+/**
+ * Opens the ledger for a command: a missing directory is reported (undefined: exit 2, as for a
+ * config problem), and a ledger created now is said so on `err`.
+ */
+export async function openLedger(path: string, err: NodeJS.WritableStream = process.stderr): Promise<Ledger | undefined> {
+  try {
+    return await Ledger.open(path, { log: { info: (message) => err.write(`mctb: ${message}\n`) } });
+  } catch (e) {
+    if (!(e instanceof LedgerDirectoryError)) throw e;
+    err.write(`mctb: ${e.message}\n`);
+    return undefined;
   }
 }

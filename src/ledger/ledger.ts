@@ -8,8 +8,8 @@
 // calls from several parts commit as one (`together`, `batchEach`). The states and row shapes are
 // in src/records/, which the parts that use the ledger import without importing it.
 
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Admin } from './admin';
 import { Calls } from './calls';
 import { Contacts, OptOuts } from './contacts';
@@ -22,6 +22,45 @@ import { Tasks } from './tasks';
 
 /** A relaxed commit (Ledger.batchEach) is made durable within this. */
 const SYNC_WITHIN_MS = 1000;
+
+export interface OpenOptions {
+  /** Told, once, when there was no ledger at the path and a new, empty one was made there. */
+  log?: { info(message: string, meta?: Record<string, unknown>): unknown };
+}
+
+/** The ledger's directory is missing (or not a directory): mctb never creates it. */
+export class LedgerDirectoryError extends Error {
+  constructor(
+    readonly path: string,
+    readonly directory: string,
+    problem: 'missing' | 'not_a_directory',
+  ) {
+    super(
+      `ledger.path ${path}: ${problem === 'missing' ? `the directory ${directory} does not exist` : `${directory} is not a directory`}. ` +
+        'mctb does not create it, so that a mistyped path cannot start an empty ledger that forgets every opt-out: ' +
+        `correct ledger.path, or create the directory (owned by the user mctb runs as)`,
+    );
+    this.name = 'LedgerDirectoryError';
+  }
+}
+
+/**
+ * Throws LedgerDirectoryError unless the directory the ledger goes in exists. Other problems
+ * (no permission) are left to SQLite to report when it opens the file.
+ */
+function checkDirectory(path: string): void {
+  const directory = dirname(resolve(path));
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(directory).isDirectory();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new LedgerDirectoryError(path, directory, 'missing');
+    if (code === 'ENOTDIR') throw new LedgerDirectoryError(path, directory, 'not_a_directory');
+    return;
+  }
+  if (!isDirectory) throw new LedgerDirectoryError(path, directory, 'not_a_directory');
+}
 
 export class Ledger {
   /** Calls and their decisions; the facts a decision reads about a caller. */
@@ -50,8 +89,15 @@ export class Ledger {
     this.admin = new Admin(path, db);
   }
 
-  static async open(path: string): Promise<Ledger> {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  /**
+   * Opens the ledger at `path`, creating the file (never its directory: LedgerDirectoryError) and
+   * bringing its schema up to date. A new file is logged as such: an admin who sees it where a
+   * ledger should have been knows ledger.path points at the wrong place.
+   */
+  static async open(path: string, opts: OpenOptions = {}): Promise<Ledger> {
+    const onDisk = path !== ':memory:';
+    if (onDisk) checkDirectory(path);
+    const isNew = onDisk && !existsSync(path);
     const db = await SqliteFile.open(path);
     const ledger = new Ledger(path, db);
     // synchronous = FULL: in WAL mode SQLite then fsyncs the WAL at every commit, before COMMIT
@@ -66,6 +112,7 @@ export class Ledger {
       await s.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
     });
     await ledger.migrate();
+    if (isNew) opts.log?.info(`created a new, empty ledger at ${resolve(path)}`);
     return ledger;
   }
 

@@ -1,0 +1,104 @@
+// Opening the ledger never creates its directory: a mistyped ledger.path fails loudly, naming the
+// path, instead of starting an empty ledger that forgets every opt-out. A ledger made where none
+// was is said so, once.
+
+import { expect } from 'chai';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ledger, LedgerDirectoryError } from '../../src/ledger/ledger';
+import { tempDir } from '../support/harness';
+import { mctb, startDaemon, yamlConfig } from '../support/cli';
+import { startPipeline, type Pipeline } from '../support/pipeline';
+
+function recorder(): { lines: string[]; log: { info(message: string): void } } {
+  const lines: string[] = [];
+  return { lines, log: { info: (message) => lines.push(message) } };
+}
+
+describe('ledger: opening', function () {
+  this.timeout(30_000);
+  let tmp: ReturnType<typeof tempDir>;
+  let p: Pipeline | undefined;
+  beforeEach(() => (tmp = tempDir('mctb-open-')));
+  afterEach(async () => {
+    await p?.stop();
+    p = undefined;
+    tmp.cleanup();
+  });
+
+  it('a missing directory is a clear error naming the path, and nothing is created', async () => {
+    const path = join(tmp.dir, 'var', 'lib', 'mctb', 'mctb.db');
+    const { lines, log } = recorder();
+    const err = await Ledger.open(path, { log }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(LedgerDirectoryError);
+    expect((err as Error).message).to.include(`ledger.path ${path}: the directory ${join(tmp.dir, 'var', 'lib', 'mctb')} does not exist`);
+    expect((err as Error).message).to.include('mctb does not create it');
+    expect(existsSync(join(tmp.dir, 'var')), 'no directory made').to.equal(false);
+    expect(lines).to.deep.equal([]);
+  });
+
+  it('a file where the directory should be is one too', async () => {
+    writeFileSync(join(tmp.dir, 'state'), '');
+    const path = join(tmp.dir, 'state', 'mctb.db');
+    const err = await Ledger.open(path).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(LedgerDirectoryError);
+    expect((err as Error).message).to.include(`ledger.path ${path}: ${join(tmp.dir, 'state')} is not a directory`);
+  });
+
+  it('a new ledger says "created a new, empty ledger at …" once; an existing one says nothing', async () => {
+    const path = join(tmp.dir, 'mctb.db');
+    const first = recorder();
+    await (await Ledger.open(path, { log: first.log })).close();
+    expect(first.lines).to.deep.equal([`created a new, empty ledger at ${path}`]);
+    const again = recorder();
+    const l = await Ledger.open(path, { log: again.log });
+    await l.close();
+    expect(again.lines).to.deep.equal([]);
+  });
+
+  it('the daemon logs it on the ledger namespace when it makes the ledger, and not on the next start', async () => {
+    const path = join(tmp.dir, 'mctb.db');
+    p = await startPipeline({ top: { ledger: { path } } });
+    const made = p.logLines.filter((l) => l.includes('created a new, empty ledger'));
+    expect(made).to.have.length(1);
+    expect(made[0].endsWith(` info  mctb:ledger: created a new, empty ledger at ${path}`), made[0]).to.equal(true);
+    await p.stop();
+    p = await startPipeline({ top: { ledger: { path } } });
+    expect(p.logLines.filter((l) => l.includes('created a new, empty ledger'))).to.deep.equal([]);
+  });
+
+  it('mctb commands and mctb run refuse a ledger.path in a directory that does not exist', async () => {
+    const path = join(tmp.dir, 'typo', 'mctb.db');
+    const file = join(tmp.dir, 'mctb.yaml');
+    writeFileSync(file, yamlConfig({ amiPort: 5038, smppPort: 2775, ledger: path }));
+    for (const args of [['optout', 'list'], ['calls'], ['why', '+14155550123']]) {
+      const r = await mctb([...args, '-c', file]);
+      expect(r.code, `mctb ${args.join(' ')}: ${r.stderr}`).to.equal(2);
+      expect(r.stderr).to.include(`ledger.path ${path}: the directory ${join(tmp.dir, 'typo')} does not exist`);
+    }
+    const csv = join(tmp.dir, 'contacts.csv');
+    writeFileSync(csv, 'name,number\nJane Doe,+14155550123\n');
+    const imported = await mctb(['contacts', 'import', csv, '-c', file]);
+    expect(imported.code, imported.stderr).to.equal(2);
+    expect(imported.stderr).to.include('does not exist');
+
+    const daemon = startDaemon(file);
+    const exit = await daemon.exited;
+    expect(exit.code).to.equal(1);
+    expect(daemon.log()).to.include('could not start').and.to.include(`the directory ${join(tmp.dir, 'typo')} does not exist`);
+    expect(existsSync(join(tmp.dir, 'typo')), 'no directory made').to.equal(false);
+
+    // A command that makes the ledger says so on stderr.
+    writeFileSync(file, yamlConfig({ amiPort: 5038, smppPort: 2775, ledger: join(tmp.dir, 'mctb.db') }));
+    const made = await mctb(['optout', 'list', '-c', file]);
+    expect(made.code, made.stderr).to.equal(0);
+    expect(made.stderr).to.equal(`mctb: created a new, empty ledger at ${join(tmp.dir, 'mctb.db')}\n`);
+    expect((await mctb(['optout', 'list', '-c', file])).stderr).to.equal('');
+  });
+});
