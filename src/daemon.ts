@@ -12,6 +12,7 @@ import type { CallEvent, ChannelSnapshot, EndedCall, InboundCallStarted } from '
 import type { Config } from './config/types';
 import { Ledger } from './ledger/ledger';
 import type { NewNotification, NewSend, NotificationRow, SendRow } from './records/rows';
+import type { UnsentState } from './records/states';
 import { Inbox, type InboxEvent } from './inbox/inbox';
 import { alertsFor } from './notify/events';
 import { WebhookSender } from './notify/webhook';
@@ -48,7 +49,7 @@ export interface CallDecided {
 export interface DaemonEvents {
   'call.decided': [CallDecided];
   'send.submitted': [SendRow, string[], number | undefined];
-  'send.finished': [SendRow, 'failed' | 'cancelled' | 'skipped', string];
+  'send.finished': [SendRow, UnsentState, string];
   'send.retrying': [SendRow, string, number];
   'receipt.received': [DeliveryReceipt, { sendId?: number; sendState?: string }];
   'sms.received': [InboxEvent];

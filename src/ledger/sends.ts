@@ -6,7 +6,7 @@
 import type { DueFacts } from '../policy/decide';
 import { numberPrefix } from '../numbers/phone';
 import type { NewSend, SendRow } from '../records/rows';
-import { RECEIPT_FAILURES, type ReceiptState, type SendState } from '../records/states';
+import { RECEIPT_FAILURES, type ReceiptState, type SendState, type UnsentState } from '../records/states';
 import type { SqliteFile, Statements } from './sqlite';
 
 export class Sends {
@@ -63,7 +63,7 @@ export class Sends {
   }
 
   /** Ends a send that will never reach the gateway (failed, cancelled, skipped). */
-  async finish(id: number, state: 'failed' | 'cancelled' | 'skipped', reason: string, now: number, error?: string): Promise<void> {
+  async finish(id: number, state: UnsentState, reason: string, now: number, error?: string): Promise<void> {
     await this.db.run(
       `UPDATE sends SET state = ?, reason = ?, error = COALESCE(?, error), finished_at = ?, updated_at = ? WHERE id = ? AND state IN ('scheduled','sending')`,
       [state, reason, error ?? null, now, now, id],

@@ -61,7 +61,7 @@ export interface NewSend {
   sourceAddr: string;
   body: string;
   dueAt: number;
-  /** A SendKind; `manual` when not given (scheduleSend), `text_back` with a call. */
+  /** A SendKind; when not given, `text_back` for a call's text (Calls.record), else `manual`. */
   kind?: string;
 }
 

@@ -13,6 +13,8 @@ import { MISSED_OUTCOMES, type CallOutcome } from '../calls/types';
 export type SendState = 'scheduled' | 'sending' | 'submitted' | 'delivered' | 'failed' | 'cancelled' | 'skipped';
 /** Every state a send can be in (SendState as a list). */
 export const SEND_STATES: readonly SendState[] = ['scheduled', 'sending', 'submitted', 'delivered', 'failed', 'cancelled', 'skipped'];
+/** How a send ends that never reached the gateway (Sends.finish). */
+export type UnsentState = Extract<SendState, 'failed' | 'cancelled' | 'skipped'>;
 /** States a send never leaves. */
 export const FINAL_SEND_STATES: readonly SendState[] = ['delivered', 'failed', 'cancelled', 'skipped'];
 

@@ -8,13 +8,14 @@ import type { Logger } from '../log';
 import { maskNumber } from '../numbers/phone';
 import { checkDue, type DueFacts } from '../policy/decide';
 import type { SendRow } from '../records/rows';
+import type { UnsentState } from '../records/states';
 import type { SmsTransport } from './transport';
 import { settledWithin } from '../settle';
 
 export interface OutboxEvents {
   /** `callEndedAt`: when the caller hung up, for texts that answer a call (hangup → submit timing). */
   submitted(send: SendRow, messageIds: string[], callEndedAt?: number): void;
-  finished(send: SendRow, state: 'failed' | 'cancelled' | 'skipped', reason: string): void;
+  finished(send: SendRow, state: UnsentState, reason: string): void;
   retrying(send: SendRow, error: string, nextAt: number): void;
 }
 
@@ -31,7 +32,7 @@ export interface OutboxLedger {
     claim(id: number, now: number): Promise<boolean>;
     markSubmitted(id: number, messageIds: readonly string[], now: number): Promise<void>;
     reschedule(id: number, dueAt: number, error: string, now: number, uncertain?: boolean): Promise<void>;
-    finish(id: number, state: 'failed' | 'cancelled' | 'skipped', reason: string, now: number, error?: string): Promise<void>;
+    finish(id: number, state: UnsentState, reason: string, now: number, error?: string): Promise<void>;
   };
 }
 
