@@ -248,9 +248,10 @@ export class Ledger {
 
   /**
    * A real write, for health checks: a read-only file or a full disk fails here before a send
-   * would fail to be recorded.
+   * would fail to be recorded. A durable transaction of its own: it is also the commit that
+   * makes relaxed ones durable (syncSoon).
    */
   async probeWrite(now: number): Promise<void> {
-    await this.db.run('INSERT OR REPLACE INTO health_probe (id, at) VALUES (1, ?)', [now]);
+    await this.db.transaction((s) => s.run('INSERT OR REPLACE INTO health_probe (id, at) VALUES (1, ?)', [now]));
   }
 }
