@@ -33,7 +33,7 @@
 // `maxCallMs` after it started; held channels are released after `holdMs`; and at most
 // `maxChannels` channels are followed (the oldest calls are dropped first).
 
-import { PRESENTATION_VARIABLE, type CallEvent, type ChannelSnapshot } from '../calls/types';
+import { PRESENTATION_VARIABLE, type CallEvent, type ChannelSnapshot } from '../../calls/types';
 
 export type AriEvent = Record<string, unknown>;
 
@@ -75,7 +75,7 @@ interface ChannelInfo {
   announced: boolean;
 }
 
-/** The dialplan variables that carry an outcome (as in ami-events). */
+/** The dialplan variables that carry an outcome (as in ../ami/events.ts). */
 const TRACKED_VARIABLES = new Set(['DIALSTATUS', 'VMSTATUS', 'QUEUESTATUS', PRESENTATION_VARIABLE]);
 
 /** ARI channel state text → Asterisk's numeric state (AMI ChannelState). */
