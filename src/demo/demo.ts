@@ -95,7 +95,9 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   let daemon: Daemon | undefined;
   try {
     const amiPort = await pbx.listen();
-    const stand = await TRANSPORTS[opts.transport].demo();
+    const entry = TRANSPORTS[opts.transport];
+    if (!entry.demo) throw new Error(`the ${entry.name} transport has no stand-in for the demo`);
+    const stand = await entry.demo();
     peer = stand;
     const config = demoConfig(dir, amiPort, opts.transport, stand);
     if (!opts.json) {

@@ -93,8 +93,8 @@ export interface TransportEntry<S> {
     /** Printed when not ready in time: what to check. */
     hint: string;
   };
-  /** Starts a stand-in for the real peer, for `mctb demo`. */
-  demo(): Promise<DemoPeer>;
+  /** Starts a stand-in for the real peer, for `mctb demo --transport <name>`; none: no demo. */
+  demo?(): Promise<DemoPeer>;
 }
 
 /** A loopback gateway or simulated modem the demo's daemon sends to. */
