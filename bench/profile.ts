@@ -27,8 +27,8 @@ export interface ProfileSummary {
 /** Source file → pipeline stage: the parts of mctb and the libraries each one stands on. */
 const STAGES: [RegExp, string][] = [
   [/asterisk-manager/, 'asterisk-manager (login/actions)'],
-  [/src\/asterisk\/ami-reader/, 'AMI frame reader'],
-  [/src\/asterisk\/ami-events/, 'AMI event → call event'],
+  [/src\/asterisk\/ami\/reader/, 'AMI frame reader'],
+  [/src\/asterisk\/ami\/events/, 'AMI event → call event'],
   [/src\/asterisk\//, 'AMI source'],
   [/src\/calls\//, 'call tracker'],
   [/src\/policy\/|libphonenumber|luxon|src\/numbers\//, 'policy (decide, hours, numbers)'],

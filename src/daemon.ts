@@ -3,12 +3,11 @@
 // transport → receipts → ledger.
 
 import { EventEmitter } from 'node:events';
-import { AmiSource, type AmiState } from './asterisk/ami-source';
-import { CALL_EVENT_FILTER, toCallEvent } from './asterisk/ami-events';
-import { AriSource } from './asterisk/ari-source';
+import { SOURCES, TRANSPORTS } from './adapters';
+import type { PbxSource } from './asterisk/source';
 import { CallTracker } from './calls/tracker';
 import { UnwrittenCalls } from './calls/unwritten';
-import type { CallEvent, ChannelSnapshot, EndedCall, InboundCallStarted } from './calls/types';
+import type { CallEvent, EndedCall, InboundCallStarted } from './calls/types';
 import type { Config } from './config/types';
 import { Ledger } from './ledger/ledger';
 import type { NewNotification, NewSend, NotificationRow, SendRow } from './records/rows';
@@ -27,10 +26,8 @@ import { BusinessDirectory, decideCandidate, isCandidate, screenCall, type CallD
 import { composeTextBack, templateValues } from './policy/compose';
 import { renderTemplate, sanitizeValue } from './messages/template';
 import type { BusinessConfig } from './config/types';
-import { LogTransport } from './sms/log-transport';
+import type { LinkState } from './link/lifecycle';
 import { Outbox } from './sms/outbox';
-import { SmppTransport } from './sms/smpp-transport';
-import { ModemTransport } from './sms/modem-transport';
 import type { DeliveryReceipt, SmsTransport } from './sms/transport';
 
 export interface CallDecided {
@@ -55,11 +52,11 @@ export interface DaemonEvents {
   'sms.received': [InboxEvent];
   'webhook.delivered': [NotificationRow];
   /** The PBX connection (AMI or ARI). */
-  'pbx.state': [AmiState, string];
+  'pbx.state': [LinkState, string];
   /** Reading PBX events paused (true) or resumed (false) for back-pressure, with the calls waiting then. */
   'pbx.paused': [boolean, number];
   /** The SMS link (SMPP session or modem). */
-  'sms.state': [string, string];
+  'sms.state': [LinkState, string];
 }
 
 const TICK_MS = 200;
@@ -79,20 +76,13 @@ export interface DaemonTuning {
   backlogResume?: number;
 }
 
-interface CallSource {
-  start(): void;
-  stop(): Promise<void>;
-  pause(): void;
-  resume(): void;
-}
-
 export class Daemon {
   readonly events = new EventEmitter<DaemonEvents>();
   private ledger?: Ledger;
   private transport?: SmsTransport;
   private outbox?: Outbox;
   private webhooks?: WebhookSender;
-  private source?: CallSource;
+  private source?: PbxSource;
   /** Since when the PBX has not been read (back-pressure), if it is paused now. */
   private pausedSince?: number;
   private pauseWarnedAt = -Infinity;
@@ -137,7 +127,7 @@ export class Daemon {
       defaultCountry: config.numbers.default_country,
       graceMs: config.asterisk.decision_grace_ms,
       maxCallMs: config.asterisk.max_call_ms,
-      presentationWaitMs: (config.asterisk.source === 'ari' ? config.asterisk.ari?.check_presentation : config.asterisk.ami.check_presentation) ? 3000 : undefined,
+      presentationWaitMs: SOURCES[config.asterisk.source].settings(config)?.check_presentation ? 3000 : undefined,
     });
     this.metrics = new Metrics(
       () => (this.ledger ? this.ledger.sends.countOpen() : Promise.resolve(0)),
@@ -279,59 +269,36 @@ export class Daemon {
     this.log.info('mctb stopped');
   }
 
+  /** The configured transport (src/adapters.ts), its link's state reported as sms.state. */
   private makeTransport(): SmsTransport {
-    const sms = this.config.sms;
-    if (sms.transport === 'smpp' && sms.smpp) {
-      const t = new SmppTransport(sms.smpp, part(this.log, 'smpp'));
-      t.events.on('state', (state, detail) => this.events.emit('sms.state', state, detail));
-      return t;
-    }
-    if (sms.transport === 'modem' && sms.modem) {
-      const t = new ModemTransport(sms.modem, part(this.log, 'modem'));
-      t.events.on('state', (state, detail) => this.events.emit('sms.state', state, detail));
-      return t;
-    }
-    return new LogTransport(part(this.log, 'sms'));
+    const entry = TRANSPORTS[this.config.sms.transport];
+    const settings = entry.settings(this.config);
+    if (settings === undefined) throw new Error(`sms.transport is ${entry.name} but ${entry.section} is missing`);
+    const t = entry.create(settings, this.log);
+    t.events?.on('state', (state, detail) => this.events.emit('sms.state', state, detail));
+    return t;
   }
 
-  /** The PBX side: AMI or ARI, each translated into the tracker's CallEvents. */
-  private makeSource(): CallSource {
-    const cfg = this.config.asterisk;
-    const onState = (state: AmiState, detail: string) => {
+  /** The configured PBX source (src/adapters.ts): its call events go to the tracker. */
+  private makeSource(): PbxSource {
+    const entry = SOURCES[this.config.asterisk.source];
+    const settings = entry.settings(this.config);
+    if (settings === undefined) throw new Error(`asterisk.source is ${entry.name} but ${entry.section} is missing`);
+    const source = entry.create(settings, this.log, this.clock);
+    const ask = settings.check_presentation ? (s: InboundCallStarted) => source.presentationOf(s) : undefined;
+    source.on('state', (state, detail) => {
       // Events may be missing from here on: open calls wait for the next connection's inventory.
       if (state === 'disconnected') this.tracker.connectionLost(this.clock());
       this.events.emit('pbx.state', state, detail);
-    };
-    let ask: ((s: InboundCallStarted) => Promise<string | undefined>) | undefined;
-    const onInventory = (channels: ChannelSnapshot[] | undefined, arrival: number) => {
+    });
+    source.on('inventory', (channels, arrival) => {
       const { ended, started } = this.tracker.inventory(channels ?? [], arrival);
       this.decide(ended);
       if (channels && channels.length > 0) part(this.log, 'calls').info('calls in progress when mctb connected are followed from here', { channels: channels.length, calls: started.length });
       if (ask) for (const s of started) this.askPresentation(s, ask);
-    };
-    if (cfg.source === 'ari' && cfg.ari) {
-      const ari = new AriSource(cfg.ari, part(this.log, 'ari'), this.clock);
-      if (cfg.ari.check_presentation) ask = (s) => ari.getPresentation(s.uniqueid);
-      ari.on('event', (ev, arrival) => this.onCallEvent(ev, arrival, ask));
-      ari.on('state', onState);
-      ari.on('inventory', onInventory);
-      return ari;
-    }
-    const ami = new AmiSource(cfg.ami, part(this.log, 'ami'), this.clock, CALL_EVENT_FILTER);
-    if (cfg.ami.check_presentation) ask = (s) => ami.getPresentation(s.channel);
-    ami.on('frame', (frame, arrival) => {
-      let ev;
-      try {
-        ev = toCallEvent(frame, arrival);
-      } catch (err) {
-        this.log.warn('AMI event skipped: could not read it', { error: (err as Error).message });
-        return;
-      }
-      if (ev) this.onCallEvent(ev, arrival, ask);
     });
-    ami.on('state', onState);
-    ami.on('inventory', onInventory);
-    return ami;
+    source.on('event', (ev, arrival) => this.onCallEvent(ev, arrival, ask));
+    return source;
   }
 
   private onCallEvent(ev: CallEvent, arrival: number, askPresentation?: (s: InboundCallStarted) => Promise<string | undefined>): void {

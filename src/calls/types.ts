@@ -1,5 +1,6 @@
-// What the call tracker reads and writes. Event sources (AMI, ARI) translate their own events
-// into CallEvent; the tracker never sees a protocol.
+// What the call tracker reads and writes. Each PBX source (src/asterisk/ami/, src/asterisk/ari/)
+// translates its protocol's events into CallEvents and emits those; neither the daemon nor the
+// tracker ever sees a protocol.
 
 /** Every way a call can end, one place. `answered` is the only one where a person picked up. */
 export const MISSED_OUTCOMES = ['noanswer', 'busy', 'cancel', 'unavailable', 'voicemail', 'queue_abandon'] as const;
@@ -49,8 +50,9 @@ export type CallEvent =
   | (ChannelRef & { type: 'hangup_request'; soft: boolean })
   | (ChannelRef & { type: 'hangup'; cause: number })
   /**
-   * Answer to the source's presentation query (AMI Getvar / ARI GET variable CALLERID(pres)) about
-   * channel `uniqueid`; '' when the PBX would not say (refused, channel already gone, timed out).
+   * Answer to the source's presentation query (PbxSource.presentationOf: AMI Getvar / ARI GET
+   * variable CALLERID(pres)) about channel `uniqueid`, made by the daemon; '' when the PBX would
+   * not say (refused, channel already gone, timed out).
    */
   | { type: 'presentation'; at: number; linkedid: string; uniqueid?: string; value: string };
 

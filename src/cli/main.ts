@@ -4,6 +4,8 @@ import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configCheck } from './config-check';
+import { TRANSPORTS } from '../adapters';
+import type { TransportKind } from '../config/types';
 import { runDemo } from '../demo/demo';
 import { runDaemon } from './run';
 import { contactsImport, contactsList } from './contacts';
@@ -198,9 +200,9 @@ export function buildProgram(): Command {
   program
     .command('demo')
     .description('replay real captured Asterisk calls through the real pipeline to a loopback SMS gateway and print the timeline (needs no config)')
-    .addOption(new Option('--transport <kind>', 'smpp: loopback SMPP gateway; modem: a simulated GSM modem on a pseudo-terminal (needs python3); log: dry run').choices(['smpp', 'modem', 'log']).default('smpp'))
+    .addOption(new Option('--transport <kind>', 'smpp: loopback SMPP gateway; modem: a simulated GSM modem on a pseudo-terminal (needs python3); log: dry run').choices(Object.values(TRANSPORTS).filter((t) => t.demo).map((t) => t.name)).default('smpp'))
     .option('--json', 'print the timeline as JSON lines')
-    .action(async (opts: { transport: 'smpp' | 'modem' | 'log'; json?: boolean }) => {
+    .action(async (opts: { transport: TransportKind; json?: boolean }) => {
       process.exitCode = await runDemo({ transport: opts.transport, json: opts.json ?? false });
     });
 

@@ -1,7 +1,7 @@
 // `mctb send-test NUMBER [--business NAME]`: renders the business's text-back as a caller would
 // get it right now (open or closed hours), sends it at once through the configured transport
-// (SMPP, the GSM modem, or the log) and follows it: bind, submit, delivery receipt. Recorded in the ledger as a `manual` send, so it
-// shows in `mctb sends`. Exit 0 submitted (and delivered, when a receipt came), 1 otherwise.
+// (its entry in src/adapters.ts: SMPP, the GSM modem, or the dry run) and follows it: bind,
+// submit, delivery receipt. Recorded in the ledger as a `manual` send, so it shows in `mctb sends`. Exit 0 submitted (and delivered, when a receipt came), 1 otherwise.
 
 import { countSegments } from '../messages/encoding';
 import { createLogger } from '../log';
@@ -11,15 +11,10 @@ import { isOpenAt } from '../policy/hours';
 import type { Ledger } from '../ledger/ledger';
 import type { SendRow } from '../records/rows';
 import type { BusinessConfig, Config } from '../config/types';
-import type { EventEmitter } from 'node:events';
-import { SmppTransport } from '../sms/smpp-transport';
-import { ModemTransport } from '../sms/modem-transport';
-import type { SmsTransport } from '../sms/transport';
+import { TRANSPORTS } from '../adapters';
+import type { SmsTransport, TransportEntry } from '../sms/transport';
 import { withLedger } from './read-config';
 
-export const BIND_TIMEOUT_MS = 10_000;
-/** A modem probes, unlocks the SIM and waits for the network: give it longer. */
-export const MODEM_READY_TIMEOUT_MS = 30_000;
 export const RECEIPT_TIMEOUT_MS = 30_000;
 /**
  * The test text is due this far ahead when recorded and taken for sending at once: a daemon
@@ -74,29 +69,22 @@ export function sendTest(numberArg: string, opts: SendTestOptions, out = process
         return undefined;
       };
 
-      switch (config.sms.transport) {
-        case 'log': {
-          const id = await record();
-          if (id === undefined) return 1;
-          const messageId = `log-${Date.now().toString(36)}`;
-          await ledger.sends.markSubmitted(id, [messageId], Date.now());
-          out.write(`dry run (sms.transport: log): not sent, recorded as send ${id} (message id ${messageId})\n`);
-          return 0;
-        }
-        case 'smpp': {
-          const cfg = config.sms.smpp;
-          if (!cfg) return missing(err, 'sms.smpp');
-          const transport = new SmppTransport(cfg, createLogger({ level: 'warn', format: config.log.format }));
-          return sendNow(ledger, transport, { starting: `binding to ${cfg.host}:${cfg.port} as "${cfg.system_id}"…`, ready: 'bound', readyMs: BIND_TIMEOUT_MS, hint: '`mctb doctor` checks the gateway settings' }, { number, from, text }, record, opts.receiptTimeoutMs ?? RECEIPT_TIMEOUT_MS, out);
-        }
-        case 'modem': {
-          const cfg = config.sms.modem;
-          if (!cfg) return missing(err, 'sms.modem');
-          const transport = new ModemTransport(cfg, createLogger({ level: 'warn', format: config.log.format }));
-          const hint = 'is the modem plugged in, its SIM registered? a running `mctb run` holds the port: stop it first';
-          return sendNow(ledger, transport, { starting: `opening ${cfg.device}…`, ready: 'modem ready', readyMs: MODEM_READY_TIMEOUT_MS, hint }, { number, from, text }, record, opts.receiptTimeoutMs ?? RECEIPT_TIMEOUT_MS, out);
-        }
+      const entry: TransportEntry<unknown> = TRANSPORTS[config.sms.transport];
+      const words = entry.sendTest;
+      if (!words) {
+        // The dry run: nothing to send it through; recorded as if the log transport took it.
+        const id = await record();
+        if (id === undefined) return 1;
+        const messageId = `log-${Date.now().toString(36)}`;
+        await ledger.sends.markSubmitted(id, [messageId], Date.now());
+        out.write(`dry run (sms.transport: ${entry.name}): not sent, recorded as send ${id} (message id ${messageId})\n`);
+        return 0;
       }
+      const settings = entry.settings(config);
+      if (settings === undefined) return missing(err, entry.section ?? 'sms');
+      const transport = entry.create(settings, createLogger({ level: 'warn', format: config.log.format }));
+      const steps = { starting: words.starting(settings), ready: words.ready, readyMs: words.readyMs, hint: words.hint };
+      return sendNow(ledger, transport, steps, { number, from, text }, record, opts.receiptTimeoutMs ?? RECEIPT_TIMEOUT_MS, out);
     },
     err,
   );
@@ -107,9 +95,6 @@ function missing(err: NodeJS.WritableStream, key: string): number {
   return 2;
 }
 
-/** A transport that reports its state changes (SMPP, modem). */
-type StatefulTransport = SmsTransport & { events: EventEmitter<{ state: [string, string] }> };
-
 /**
  * Starts the transport, waits (bounded) until it can send, records and submits the text, then
  * waits for its delivery receipt. The transport's own warnings (bind refused, port lost) go to
@@ -117,7 +102,7 @@ type StatefulTransport = SmsTransport & { events: EventEmitter<{ state: [string,
  */
 async function sendNow(
   ledger: Ledger,
-  transport: StatefulTransport,
+  transport: SmsTransport,
   words: { starting: string; ready: string; readyMs: number; hint: string },
   sms: { number: string; from: string; text: string },
   record: () => Promise<number | undefined>,
@@ -125,7 +110,7 @@ async function sendNow(
   out: NodeJS.WritableStream,
 ): Promise<number> {
   let last = '';
-  transport.events.on('state', (state, detail) => (last = `${state}: ${detail}`));
+  transport.events?.on('state', (state, detail) => (last = `${state}: ${detail}`));
   let sendId: number | undefined;
   let wake: (() => void) | undefined;
   // Receipts for any text (the daemon's too, when the gateway hands them to this session) are

@@ -5,17 +5,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TRANSPORTS } from '../adapters';
 import { parseConfig } from '../config/load';
-import type { Config } from '../config/types';
+import type { Config, TransportKind } from '../config/types';
 import { Daemon, type CallDecided } from '../daemon';
 import { createLogger } from '../log';
 import { countSegments } from '../messages/encoding';
+import type { DemoPeer } from '../sms/transport';
 import { AmiReplayServer, loadCapture, rewriteCapture } from './ami-replay';
-import { LoopbackSmsc } from './loopback-smsc';
-import { ModemSimulator } from './modem-sim';
 
 export interface DemoOptions {
-  transport: 'smpp' | 'modem' | 'log';
+  /** The transport texts go through, to its stand-in (its registry entry's `demo`). */
+  transport: TransportKind;
   json: boolean;
   out?: NodeJS.WritableStream;
 }
@@ -59,7 +60,7 @@ const REASON_WORDS: Record<string, string> = {
 const DELAY_MS = 1500;
 
 /** The demo's configuration, read by the real loader: only what differs from the defaults. */
-export function demoConfig(dir: string, amiPort: number, smppPort: number, transport: DemoOptions['transport'], modemDevice = '/dev/null'): Config {
+export function demoConfig(dir: string, amiPort: number, transport: TransportKind, peer: DemoPeer): Config {
   const yaml = `
 asterisk:
   ami: { host: 127.0.0.1, port: ${amiPort}, username: mctb, secret: demo }
@@ -67,9 +68,7 @@ asterisk:
   decision_grace: 500ms
 sms:
   transport: ${transport}
-  smpp: { host: 127.0.0.1, port: ${smppPort || 2775}, system_id: mctb, password: demo, source_addr: "+15550001000" }
-  modem: { device: ${JSON.stringify(modemDevice)}, pin: "1234" }
-ledger: { path: ${JSON.stringify(join(dir, 'mctb.db'))} }
+${peer.config ? `  ${peer.config}\n` : ''}ledger: { path: ${JSON.stringify(join(dir, 'mctb.db'))} }
 defaults:
   delay: ${DELAY_MS}ms
 businesses:
@@ -86,8 +85,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const out = opts.out ?? process.stdout;
   const dir = mkdtempSync(join(tmpdir(), 'mctb-demo-'));
   const pbx = new AmiReplayServer({ getvar: (channel) => (channel.includes('anonymous') ? 'prohib' : 'allowed_not_screened') });
-  const smsc = new LoopbackSmsc({ receiptDelayMs: 400 });
-  const modem = opts.transport === 'modem' ? new ModemSimulator({ pin: '1234' }) : undefined;
+  let peer: DemoPeer | undefined;
   const t0 = Date.now();
   const stamp = () => `+${((Date.now() - t0) / 1000).toFixed(1).padStart(4)}s`;
   const print = (kind: string, text: string, data: Record<string, unknown> = {}) => {
@@ -97,17 +95,14 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   let daemon: Daemon | undefined;
   try {
     const amiPort = await pbx.listen();
-    const smppPort = opts.transport === 'smpp' ? await smsc.listen() : 0;
-    const modemDevice = modem ? await modem.start() : undefined;
-    const config = demoConfig(dir, amiPort, smppPort, opts.transport, modemDevice);
+    const entry = TRANSPORTS[opts.transport];
+    if (!entry.demo) throw new Error(`the ${entry.name} transport has no stand-in for the demo`);
+    const stand = await entry.demo();
+    peer = stand;
+    const config = demoConfig(dir, amiPort, opts.transport, stand);
     if (!opts.json) {
       out.write(`mctb demo: ${SCRIPT.length} calls captured from a real Asterisk 22, replayed over AMI on 127.0.0.1:${amiPort};\n`);
-      const via = {
-        smpp: `over SMPP to a loopback gateway on 127.0.0.1:${smppPort}`,
-        modem: `through a simulated GSM modem (AT commands) on the pseudo-terminal ${modemDevice}`,
-        log: 'to the log (dry run)',
-      }[opts.transport];
-      out.write(`texts go ${via}; ledger ${config.ledger.path}\n\n`);
+      out.write(`texts go ${stand.via}; ledger ${config.ledger.path}\n\n`);
     }
     daemon = new Daemon(config, createLogger({ level: 'warn', format: 'text' }));
     const d = daemon;
@@ -124,8 +119,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     });
     d.events.on('send.submitted', (row, ids) => {
       submitted++;
-      // The simulated network confirms delivery of each part, as a real SMSC does with a status report.
-      if (modem) for (const id of ids) void modem.statusReport(Number(id.split(':')[1]), 0).catch(() => undefined);
+      stand.submitted?.(ids);
       const seg = countSegments(row.body);
       print('SMS', `submitted to ${row.number} (${seg.encoding}, ${seg.segments} segment${seg.segments === 1 ? '' : 's'}, id ${ids.join(',')}): ${JSON.stringify(row.body)}`, { send_id: row.id, message_ids: ids });
     });
@@ -146,7 +140,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     const until = Date.now() + 20_000;
     while (Date.now() < until) {
       const texts = decided.filter((c) => c.decision === 'text').length;
-      const done = decided.length >= SCRIPT.length && submitted >= texts && (opts.transport === 'log' || receipts >= texts);
+      const done = decided.length >= SCRIPT.length && submitted >= texts && (!stand.receipts || receipts >= texts);
       if (done) break;
       await sleep(100);
     }
@@ -158,8 +152,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   } finally {
     await daemon?.stop(2000);
     await pbx.close();
-    await smsc.close().catch(() => undefined);
-    await modem?.stop().catch(() => undefined);
+    await peer?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -4,8 +4,8 @@
 
 import { EventEmitter } from 'node:events';
 import type { AddressInfo, Server } from 'node:net';
-import smpp, { smppStatusName } from '../sms/smpp-lib';
-import { decodeShortMessage } from '../sms/smpp-transport';
+import smpp, { smppStatusName } from '../sms/smpp/lib';
+import { decodeShortMessage } from '../sms/smpp/transport';
 import { encodeGsm7, encodeUcs2, isGsm7 } from '../messages/encoding';
 
 interface ServerPdu {

@@ -305,6 +305,8 @@ class Modem:
         self.unplug_on_cmgs = False
         self.creg = args.creg
         self.hang = False
+        # Not an AT port at all (a USB modem's diagnostic port, a GPS): reads everything, says nothing.
+        self.mute = args.mute
         self.pin_attempts = 3
         self.deferred = []
         self.plug()
@@ -404,6 +406,9 @@ class Modem:
         self.feed(data)
 
     def feed(self, data):
+        if self.mute:
+            emit(event="ignored", bytes=len(data))
+            return
         for b in data:
             c = bytes([b])
             if self.pdu_len is not None:
@@ -615,6 +620,8 @@ class Modem:
             self.next_mr = int(msg["mr"]) % 256
         if "hang" in msg:
             self.hang = bool(msg["hang"])
+        if "mute" in msg:
+            self.mute = bool(msg["mute"])
         if "deliver" in msg:
             d = msg["deliver"]
             pdus = encode_deliver_parts(d["from"], d["text"], self.args.smsc or "+15550000000", d.get("part_chars"), d.get("ref", 0), d.get("ucs2", False))
@@ -652,6 +659,7 @@ def main():
     ap.add_argument("--smsc", default="+15550000000", help="the SIM's SMSC number (empty: none, CMGS with SMSC 00 fails 330)")
     ap.add_argument("--mr", type=int, default=0, help="first TP-MR the modem assigns")
     ap.add_argument("--creg", type=int, default=1, help="registration state (1 home, 5 roaming, 2 searching, 0 not)")
+    ap.add_argument("--mute", action="store_true", help="not an AT port: read everything, answer nothing (not even an echo)")
     args = ap.parse_args()
 
     sel = selectors.DefaultSelector()

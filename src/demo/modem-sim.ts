@@ -47,6 +47,8 @@ export interface ModemSimOptions {
   mr?: number;
   /** Registration state at start (1 home, 5 roaming, 2 searching). */
   creg?: number;
+  /** Not an AT port at all: reads everything, answers nothing (not even an echo). */
+  mute?: boolean;
   python?: string;
 }
 
@@ -86,6 +88,7 @@ export class ModemSimulator extends EventEmitter<{ event: [SimEvent]; submit: [S
     if (this.opts.smsc !== undefined) args.push('--smsc', this.opts.smsc);
     if (this.opts.mr !== undefined) args.push('--mr', String(this.opts.mr));
     if (this.opts.creg !== undefined) args.push('--creg', String(this.opts.creg));
+    if (this.opts.mute) args.push('--mute');
     const child = spawn(this.opts.python ?? 'python3', args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     child.stderr.on('data', (d: Buffer) => {

@@ -1,6 +1,13 @@
-// What every SMS transport (SMPP, log, and later a GSM modem) offers the outbox.
+// What every SMS transport offers the outbox, and the entry it registers (src/adapters.ts). A
+// transport is one folder, src/sms/<name>/: the transport, its doctor probe, and index.ts with
+// its entry.
 
+import type { EventEmitter } from 'node:events';
+import type { CheckResult } from '../cli/check';
+import type { Config } from '../config/types';
 import type { ReceiptState } from '../records/states';
+import type { LinkEvents } from '../link/lifecycle';
+import type { Logger } from '../log';
 
 export type SubmitResult =
   | { kind: 'accepted'; messageIds: string[] }
@@ -55,10 +62,50 @@ export interface SmsTransport {
   readonly name: string;
   /** True when a submit right now would reach the gateway. */
   readonly ready: boolean;
+  /** The state of its link to the gateway (none: always ready, e.g. the dry run). */
+  readonly events?: EventEmitter<LinkEvents>;
   start(): void;
   /** Waits up to waitMs for submits on the wire. */
   stop(waitMs?: number): Promise<void>;
   submit(sms: OutgoingSms): Promise<SubmitResult>;
   onReceipt(handler: ReceiptHandler): void;
   onMessage(handler: MessageHandler): void;
+}
+
+export interface TransportEntry<S> {
+  /** The value of `sms.transport` that picks it. */
+  readonly name: string;
+  /** Where its settings are, e.g. "sms.smpp" (for messages); none for a transport without settings. */
+  readonly section?: string;
+  /** Its settings, from that section; undefined when the section is missing. */
+  settings(config: Config): S | undefined;
+  create(settings: S, log: Logger): SmsTransport;
+  /** `mctb doctor`'s checks of this transport. */
+  doctor(settings: S, timeoutMs?: number): Promise<CheckResult[]>;
+  /** How `mctb send-test` words getting ready; none: it does not send (the dry run). */
+  readonly sendTest?: {
+    /** Printed before starting it, e.g. "binding to host:port as "id"…". */
+    starting(settings: S): string;
+    /** Printed once ready, e.g. "bound". */
+    ready: string;
+    /** How long to wait for ready. */
+    readyMs: number;
+    /** Printed when not ready in time: what to check. */
+    hint: string;
+  };
+  /** Starts a stand-in for the real peer, for `mctb demo --transport <name>`; none: no demo. */
+  demo?(): Promise<DemoPeer>;
+}
+
+/** A loopback gateway or simulated modem the demo's daemon sends to. */
+export interface DemoPeer {
+  /** Its section under `sms:`, as YAML pointing at the stand-in (e.g. `smpp: { host: …, port: … }`); '' for none. */
+  config: string;
+  /** Where texts go, in words ("over SMPP to a loopback gateway on 127.0.0.1:40123"). */
+  via: string;
+  /** Delivery receipts come back. */
+  receipts: boolean;
+  /** Told of each text the daemon submitted (a simulated network confirms delivery). */
+  submitted?(messageIds: string[]): void;
+  stop(): Promise<void>;
 }

@@ -4,8 +4,8 @@
 
 import { expect } from 'chai';
 import { readdirSync } from 'node:fs';
-import { CALL_EVENT_FILTER, toCallEvent, type AmiFrame } from '../../src/asterisk/ami-events';
-import { AmiFrameReader } from '../../src/asterisk/ami-reader';
+import { CALL_EVENT_FILTER, toCallEvent, type AmiFrame } from '../../src/asterisk/ami/events';
+import { AmiFrameReader } from '../../src/asterisk/ami/reader';
 import { CAPTURE_DIR, loadCapture } from '../../src/demo/ami-replay';
 
 // The inventory captures are answers to Status/CoreShowChannels, not call event streams.

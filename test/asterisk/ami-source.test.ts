@@ -3,18 +3,28 @@
 // lost, no false Ping timeout and no Getvar given up while paused.
 
 import { expect } from 'chai';
-import type { AmiFrame } from '../../src/asterisk/ami-events';
-import { AmiFrameReader } from '../../src/asterisk/ami-reader';
-import { AmiSource, type AmiState } from '../../src/asterisk/ami-source';
+import { toCallEvent } from '../../src/asterisk/ami/events';
+import { AmiFrameReader } from '../../src/asterisk/ami/reader';
+import { AmiSource } from '../../src/asterisk/ami/source';
+import type { CallEvent } from '../../src/calls/types';
 import { AmiReplayServer, loadCapture, rewriteCapture } from '../../src/demo/ami-replay';
+import type { LinkState } from '../../src/link/lifecycle';
 import { sleep, testLogger, waitFor } from '../support/harness';
 
-/** The frames a client should read from `text`, parsed by the same reader the source uses. */
-function framesOf(text: string): AmiFrame[] {
-  const out: AmiFrame[] = [];
-  new AmiFrameReader((f) => f.event !== undefined && out.push(f)).push(text);
-  return out;
+/**
+ * The call events a client should get from `text`: read by the same reader, translated as the
+ * source does. Without their times: the captures carry no Timestamp, so `at` is the arrival.
+ */
+function eventsOf(text: string): CallEvent[] {
+  const out: CallEvent[] = [];
+  new AmiFrameReader((f) => {
+    const ev = f.event !== undefined ? toCallEvent(f, 0) : undefined;
+    if (ev) out.push(ev);
+  }).push(text);
+  return out.map(timeless);
 }
+
+const timeless = (ev: CallEvent): CallEvent => ({ ...ev, at: 0 });
 
 describe('AMI connection', function () {
   this.timeout(20_000);
@@ -87,10 +97,10 @@ describe('AMI connection', function () {
       const port = await server.listen();
       const { logger, lines } = testLogger();
       const source = new AmiSource({ host: '127.0.0.1', port, username: 'mctb', secret: 'x', ping_interval_ms: PING_MS, check_presentation: false }, logger);
-      const states: AmiState[] = [];
-      const got: AmiFrame[] = [];
+      const states: LinkState[] = [];
+      const got: CallEvent[] = [];
       source.on('state', (s) => states.push(s));
-      source.on('frame', (f) => got.push(f));
+      source.on('event', (ev) => got.push(timeless(ev)));
       let logins = 0;
       server.on('login', () => logins++);
       const pings = () => server.actions.filter((a) => a.action.toLowerCase() === 'ping').length;
@@ -100,7 +110,7 @@ describe('AMI connection', function () {
         // Before the pause: a call goes through, and Pings are answered.
         const first = rewriteCapture(loadCapture('noanswer'), 100);
         await server.play(first);
-        await waitFor('the first call read', () => got.length === framesOf(first).length);
+        await waitFor('the first call read', () => got.length === eventsOf(first).length);
         await waitFor('a Ping answered', () => pings() >= 2, 5000);
 
         source.pause();
@@ -114,12 +124,12 @@ describe('AMI connection', function () {
           await sleep(PING_MS);
         }
         await sleep(Math.max(0, pausedAt + 8 * PING_MS - Date.now())); // 8 Ping intervals paused
-        expect(got.length, 'nothing is read while paused').to.equal(framesOf(first).length);
+        expect(got.length, 'nothing is read while paused').to.equal(eventsOf(first).length);
         expect(states, 'no reconnect while paused').to.deep.equal(['connecting', 'connected']);
         expect(source.connected).to.equal(true);
 
         source.resume();
-        const expected = [...framesOf(first), ...framesOf(calls.join(''))];
+        const expected = [...eventsOf(first), ...eventsOf(calls.join(''))];
         await waitFor('every event written during the pause', () => got.length >= expected.length, 10_000);
         await Promise.all(writes);
         expect(got).to.deep.equal(expected);
@@ -141,7 +151,7 @@ describe('AMI connection', function () {
       const port = await server.listen();
       const { logger } = testLogger();
       const source = new AmiSource({ host: '127.0.0.1', port, username: 'mctb', secret: 'x', ping_interval_ms: PING_MS, check_presentation: true }, logger);
-      const states: AmiState[] = [];
+      const states: LinkState[] = [];
       source.on('state', (s) => states.push(s));
       source.start();
       try {

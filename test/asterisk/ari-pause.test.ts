@@ -7,8 +7,9 @@
 
 import { expect } from 'chai';
 import { AriReplayServer, loadAriCapture, rewriteAriCapture } from '../../src/demo/ari-replay';
-import { AriSource, type AriState } from '../../src/asterisk/ari-source';
-import { AriCallEvents, parseAriFrame } from '../../src/asterisk/ari-events';
+import { AriSource } from '../../src/asterisk/ari/source';
+import type { LinkState } from '../../src/link/lifecycle';
+import { AriCallEvents, parseAriFrame } from '../../src/asterisk/ari/events';
 import type { CallEvent } from '../../src/calls/types';
 import { sleep, testLogger, waitFor } from '../support/harness';
 
@@ -57,7 +58,7 @@ async function connect() {
   const { logger, lines } = testLogger();
   // holdMs: the translator's hold clock runs on during a pause; not what is tested here.
   const source = new AriSource({ url: server.url, ...ARI_USER, app: 'mctb' }, logger, Date.now, { pingIntervalMs: PING_MS, reconnectMinMs: 50, reconnectMaxMs: 100, translator: { holdMs: 60_000 } });
-  const states: AriState[] = [];
+  const states: LinkState[] = [];
   const got: CallEvent[] = [];
   source.on('state', (s) => states.push(s));
   source.on('event', (ev) => got.push(ev));

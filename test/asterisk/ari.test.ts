@@ -5,11 +5,11 @@
 
 import { expect } from 'chai';
 import { AriReplayServer, loadAriCapture, rewriteAriCapture } from '../../src/demo/ari-replay';
-import { AriSource, type AriState } from '../../src/asterisk/ari-source';
-import { AriCallEvents, parseAriFrame } from '../../src/asterisk/ari-events';
+import { AriSource } from '../../src/asterisk/ari/source';
+import type { LinkState } from '../../src/link/lifecycle';
+import { AriCallEvents, parseAriFrame } from '../../src/asterisk/ari/events';
 import { AmiReplayServer, loadCapture } from '../../src/demo/ami-replay';
-import { AmiSource } from '../../src/asterisk/ami-source';
-import { toCallEvent } from '../../src/asterisk/ami-events';
+import { AmiSource } from '../../src/asterisk/ami/source';
 import { CallTracker } from '../../src/calls/tracker';
 import type { CallEvent, EndedCall } from '../../src/calls/types';
 import { sleep, testLogger, waitFor } from '../support/harness';
@@ -132,9 +132,7 @@ async function classifyAmi(name: string): Promise<EndedCall[]> {
   const { logger } = testLogger();
   const source = new AmiSource({ host: '127.0.0.1', port, username: 'mctb', secret: 's3cret', ping_interval_ms: 5000, check_presentation: true }, logger);
   const tracker = newTracker();
-  source.on('frame', (frame, at) => {
-    const ev = toCallEvent(frame, at);
-    if (!ev) return;
+  source.on('event', (ev, at) => {
     const started = tracker.handle(ev, at);
     if (started) {
       void source.getPresentation(started.channel).then((value) => tracker.handle({ type: 'presentation', at: Date.now(), linkedid: started.callId, value: value ?? '' }, Date.now()));
@@ -184,7 +182,7 @@ describe('ARI event source', function () {
     await server.listen();
     const { logger, lines } = testLogger();
     const source = new AriSource({ url: server.url, ...ARI_USER, app: 'mctb' }, logger);
-    const states: AriState[] = [];
+    const states: LinkState[] = [];
     source.on('state', (s) => states.push(s));
     source.start();
     try {
@@ -210,7 +208,7 @@ describe('ARI event source', function () {
     const port = await server.listen();
     const { logger, lines } = testLogger();
     const source = new AriSource({ url: server.url, ...ARI_USER, app: 'mctb' }, logger, Date.now, { reconnectMinMs: 50, reconnectMaxMs: 100 });
-    const states: [AriState, string][] = [];
+    const states: [LinkState, string][] = [];
     source.on('state', (s, d) => states.push([s, d]));
     const tracker = newTracker();
     follow(source, tracker);

@@ -3,8 +3,7 @@
 
 import { expect } from 'chai';
 import { AmiReplayServer, loadCapture } from '../../src/demo/ami-replay';
-import { AmiSource } from '../../src/asterisk/ami-source';
-import { toCallEvent } from '../../src/asterisk/ami-events';
+import { AmiSource } from '../../src/asterisk/ami/source';
 import { CallTracker } from '../../src/calls/tracker';
 import type { EndedCall } from '../../src/calls/types';
 import { FIXTURE_DIDS, testLogger, waitFor } from '../support/harness';
@@ -56,9 +55,7 @@ async function classify(name: string): Promise<{ calls: EndedCall[]; getvars: nu
     presentationWaitMs: 5000,
   });
   let getvars = 0;
-  source.on('frame', (frame, at) => {
-    const ev = toCallEvent(frame, at);
-    if (!ev) return;
+  source.on('event', (ev, at) => {
     const started = tracker.handle(ev, at);
     if (started) {
       getvars++;

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { AmiReplayServer } from '../../src/demo/ami-replay';
 import { AriReplayServer } from '../../src/demo/ari-replay';
 import { LoopbackSmsc } from '../../src/demo/loopback-smsc';
+import { ModemSimulator } from '../../src/demo/modem-sim';
 import { tempDir } from '../support/harness';
 import { mctb, yamlConfig } from '../support/cli';
 
@@ -190,7 +191,7 @@ describe('mctb doctor', function () {
     expect(line(r.stdout, 'SMPP bind')).to.match(/^✗ SMPP bind: bind_transceiver as "mctb" refused: ESME_RBINDFAIL — fix: check sms\.smpp\.system_id and password/);
   });
 
-  it('ARI: 401 for a wrong password, refused connection, 200 with the version; modem and log transports', async () => {
+  it('ARI: 401 for a wrong password, refused connection, 200 with the version; log transport', async () => {
     const ari = new AriReplayServer({ username: 'mctb', password: 'right' });
     await ari.listen();
     closers.push(() => ari.close());
@@ -225,12 +226,53 @@ businesses:
     const down = await mctb(['doctor', '-c', ariConfig(refusedUrl, 'right')]);
     expect(line(down.stdout, 'ARI')).to.match(/^✗ ARI: .*: connection refused — fix: is Asterisk running with its HTTP server on: http\.conf/);
 
-    const good = await mctb(['doctor', '-c', ariConfig(infoUrl, 'right', 'sms:\n  transport: modem\n  modem: { device: /dev/null }')]);
+    const good = await mctb(['doctor', '-c', ariConfig(infoUrl, 'right')]);
     expect(good.code, good.stdout).to.equal(0);
     expect(line(good.stdout, 'ARI')).to.match(/^✓ ARI: .* answered for user "mctb" \(Asterisk 22\.10\.1\)/);
-    expect(line(good.stdout, 'GSM modem')).to.match(/^✓ GSM modem: \/dev\/null exists and is readable and writable \(the modem itself is not queried/);
+  });
 
-    const noModem = await mctb(['doctor', '-c', ariConfig(infoUrl, 'right', `sms:\n  transport: modem\n  modem: { device: ${join(dir, 'ttyUSB9')} }`)]);
+  it('GSM modem: ✓ when the device answers AT with OK (the simulated modem on a pty); ✗ with a fix when it answers nothing, only echoes, is no serial port, or is missing', async () => {
+    const modemConfig = (device: string) =>
+      write(`asterisk:
+  source: ari
+  ari: { url: "http://127.0.0.1:9", username: mctb, password: "x", app: mctb }
+sms:
+  transport: modem
+  modem: { device: ${JSON.stringify(device)} }
+ledger: { path: ${JSON.stringify(join(dir, 'modem.db'))} }
+numbers: { default_country: US }
+businesses:
+  - name: Brightside Dental
+    dids: ["+15550001000"]
+`);
+    const sim = new ModemSimulator({ pin: '1234' });
+    const device = await sim.start();
+    closers.push(() => sim.stop());
+    const ok = await mctb(['doctor', '-c', modemConfig(device)]);
+    expect(line(ok.stdout, 'GSM modem')).to.equal(`✓ GSM modem: ${device} answered AT with OK`);
+    expect(sim.commands()).to.include('AT');
+
+    // A port where nothing answers (another port of a USB modem): "AT" is sent again every second.
+    const mute = new ModemSimulator({ mute: true });
+    const muteDevice = await mute.start();
+    closers.push(() => mute.stop());
+    const started = Date.now();
+    const silent = await mctb(['doctor', '-c', modemConfig(muteDevice)]);
+    expect(silent.code).to.equal(1);
+    expect(Date.now() - started).to.be.at.least(5000);
+    expect(line(silent.stdout, 'GSM modem')).to.match(/^✗ GSM modem: .*ttyUSB2 answers nothing to AT within 5 s — fix: is it the modem's AT port\? a USB modem shows several ports/);
+    expect(mute.history.filter((e) => e.event === 'ignored').length).to.be.at.least(2);
+
+    // A modem that only echoes: something is there, but it never says OK.
+    await sim.command({ hang: true });
+    const echo = await mctb(['doctor', '-c', modemConfig(device)]);
+    expect(line(echo.stdout, 'GSM modem')).to.match(/^✗ GSM modem: .* answered "AT( AT)*" to AT, never OK — fix: set sms\.modem\.device to the modem's AT port/);
+    expect(line(echo.stdout, 'GSM modem')).to.include('the modem is stuck: power it off and on');
+
+    const notSerial = await mctb(['doctor', '-c', modemConfig('/dev/null')]);
+    expect(line(notSerial.stdout, 'GSM modem')).to.match(/^✗ GSM modem: \/dev\/null does not open as a serial port \(.+\) — fix: set sms\.modem\.device to the modem's AT port/);
+
+    const noModem = await mctb(['doctor', '-c', modemConfig(join(dir, 'ttyUSB9'))]);
     expect(noModem.code).to.equal(1);
     expect(line(noModem.stdout, 'GSM modem')).to.match(/^✗ GSM modem: .*ttyUSB9 does not exist — fix: is the modem plugged in/);
   });

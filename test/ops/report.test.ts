@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCapture, rewriteCapture } from '../../src/demo/ami-replay';
 import { SqliteFile } from '../../src/ledger/sqlite';
-import smpp from '../../src/sms/smpp-lib';
+import smpp from '../../src/sms/smpp/lib';
 import { waitFor } from '../support/harness';
 import { startPipeline, type Pipeline } from '../support/pipeline';
 import { mctb, yamlConfig } from '../support/cli';

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { loadCapture, rewriteCapture } from '../../src/demo/ami-replay';
 import { LoopbackSmsc } from '../../src/demo/loopback-smsc';
-import smpp from '../../src/sms/smpp-lib';
+import smpp from '../../src/sms/smpp/lib';
 import { sleep, waitFor } from '../support/harness';
 import { startPipeline, type Pipeline } from '../support/pipeline';
 

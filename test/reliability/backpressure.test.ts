@@ -8,9 +8,10 @@
 // long pause is still recognised (the daemon's waits stand still while it does not read).
 
 import { expect } from 'chai';
-import { CALL_EVENT_FILTER } from '../../src/asterisk/ami-events';
-import { AmiFrameReader } from '../../src/asterisk/ami-reader';
-import type { AmiSource, AmiState } from '../../src/asterisk/ami-source';
+import { CALL_EVENT_FILTER, toCallEvent } from '../../src/asterisk/ami/events';
+import { AmiFrameReader } from '../../src/asterisk/ami/reader';
+import type { AmiSource } from '../../src/asterisk/ami/source';
+import type { LinkState } from '../../src/link/lifecycle';
 import { loadCapture, rewriteCapture } from '../../src/demo/ami-replay';
 import { SqliteFile } from '../../src/ledger/sqlite';
 import { business, sleep, waitFor } from '../support/harness';
@@ -65,9 +66,18 @@ describe('reliability: back-pressure from a slow ledger onto the PBX', function 
     const calls = Array.from({ length: 300 }, (_, i) => streamedCall(i + 1));
     const stream = calls.map((c) => c.events).join('');
     const totalEvents = (stream.match(/^Event: /gm) ?? []).length;
-    // The events the daemon reads (its reader skips the rest unparsed, CALL_EVENT_FILTER).
+    // The events the daemon reads (its reader skips the rest unparsed, CALL_EVENT_FILTER), and the
+    // call events the source makes of them.
+    let wantedFrames = 0;
     let wantedEvents = 0;
-    new AmiFrameReader(() => wantedEvents++, undefined, CALL_EVENT_FILTER).push(stream);
+    new AmiFrameReader(
+      (f) => {
+        wantedFrames++;
+        if (toCallEvent(f, 0)) wantedEvents++;
+      },
+      undefined,
+      CALL_EVENT_FILTER,
+    ).push(stream);
 
     // The allowance: the frames of the read in which the queue reached PAUSE are still handled (a
     // read is parsed whole), and each call ends at one frame, so at most this many calls end in one
@@ -77,10 +87,10 @@ describe('reliability: back-pressure from a slow ledger onto the PBX', function 
     // The threshold counts every call not yet in the ledger (queued, or in the batch being committed).
     const bound = PAUSE - 1 + perRead;
 
-    const states: [AmiState, string][] = [];
+    const states: [LinkState, string][] = [];
     const paused: { paused: boolean; waiting: number; at: number }[] = [];
     let maxBacklog = 0;
-    let framesRead = 0;
+    let eventsRead = 0;
     const sample = () => (maxBacklog = Math.max(maxBacklog, daemon.backlog));
     daemon.events.on('pbx.state', (s, detail) => states.push([s, detail]));
     daemon.events.on('pbx.paused', (isPaused, waiting) => {
@@ -91,8 +101,8 @@ describe('reliability: back-pressure from a slow ledger onto the PBX', function 
     // The daemon's own AMI source (not replaced, only listened to): the backlog after every event it
     // hands the daemon, i.e. at its very peak, and how much of the stream has been read.
     const source = (daemon as unknown as { source: AmiSource }).source;
-    source.on('frame', () => {
-      framesRead++;
+    source.on('event', () => {
+      eventsRead++;
       sample();
     });
     let logins = 0;
@@ -106,7 +116,7 @@ describe('reliability: back-pressure from a slow ledger onto the PBX', function 
     const lockedAt = Date.now();
     const streamed = p.pbx.play(stream);
     await sleep(LOCK_MS);
-    const readWhileLocked = framesRead;
+    const readWhileLocked = eventsRead;
     const decidedWhileLocked = p.decided.length;
     const pausedWhileLocked = daemon.pbxPaused;
     await locker.run('COMMIT');
@@ -157,8 +167,8 @@ describe('reliability: back-pressure from a slow ledger onto the PBX', function 
     expect(logins, 'no new login').to.equal(0);
     expect(p.pbx.clientCount).to.equal(1);
     expect(p.logLines.filter((l) => /did not answer Ping|AMI connection down/.test(l))).to.deep.equal([]);
-    expect(framesRead).to.equal(wantedEvents);
-    expect(framesRead + source.readerStats.filtered, 'every event read or skipped').to.equal(totalEvents);
+    expect(eventsRead).to.equal(wantedEvents);
+    expect(wantedFrames + source.readerStats.filtered, 'every event read or skipped').to.equal(totalEvents);
 
     // Every call recorded once, with its capture's outcome; none given up as unknown_end.
     expect(decided).to.have.length(calls.length);
@@ -221,7 +231,7 @@ describe('reliability: back-pressure from a slow ledger onto the PBX', function 
     const stream = fillers.map((c) => c.events.slice(0, split(c))).join('') + withheld + fillers.map((c) => c.events.slice(split(c))).join('');
 
     const paused: { paused: boolean; at: number }[] = [];
-    const states: AmiState[] = [];
+    const states: LinkState[] = [];
     daemon.events.on('pbx.paused', (isPaused) => paused.push({ paused: isPaused, at: Date.now() }));
     daemon.events.on('pbx.state', (st) => states.push(st));
     const locker = await SqliteFile.open(p.config.ledger.path);

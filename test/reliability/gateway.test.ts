@@ -11,7 +11,7 @@
 // the texts on the wire at the drop are the only ones marked, whether they went out once or twice.
 
 import { expect } from 'chai';
-import smpp from '../../src/sms/smpp-lib';
+import smpp from '../../src/sms/smpp/lib';
 import { business, waitFor } from '../support/harness';
 import { startPipeline, type Pipeline } from '../support/pipeline';
 import { callerNumber, missedCall, NO_LIMITS, tally } from '../support/reliability';

@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AmiReplayServer, CAPTURE_DIR, captureEvents, statusBlocks } from '../../src/demo/ami-replay';
-import { PBX_RECONNECT_MAX_MS } from '../../src/reconnect';
+import { PBX_RECONNECT_MAX_MS } from '../../src/link/lifecycle';
 import { business, sleep, waitFor } from '../support/harness';
 import { startPipeline, type Pipeline } from '../support/pipeline';
 import { callerNumber, getHealth, missedCall, NO_LIMITS } from '../support/reliability';

@@ -3,7 +3,9 @@
 
 import { expect } from 'chai';
 import { ModemSimulator, type ModemSimOptions } from '../../src/demo/modem-sim';
-import { cmsError, ModemTransport, type ModemOptions, type ModemState } from '../../src/sms/modem-transport';
+import type { LinkState } from '../../src/link/lifecycle';
+import { cmsError } from '../../src/sms/modem/cms';
+import { ModemTransport, type ModemOptions } from '../../src/sms/modem/transport';
 import type { DeliveryReceipt, IncomingSms, OutgoingSms } from '../../src/sms/transport';
 import { sleep, testLogger, waitFor } from '../support/harness';
 
@@ -43,8 +45,8 @@ describe('GSM modem transport', function () {
   function transport(sim: ModemSimulator, cfg: { pin?: string; smsc?: string } = { pin: '1234' }, opts: ModemOptions = {}) {
     const { logger, lines } = testLogger();
     const t = new ModemTransport({ device: sim.path, baud_rate: 115200, ...cfg }, logger, { ...FAST, ...opts });
-    const states: ModemState[] = [];
-    t.events.on('state', (s) => states.push(s));
+    const states: [LinkState, string][] = [];
+    t.events.on('state', (s, detail) => states.push([s, detail]));
     transports.push(t);
     return { t, lines, states };
   }
@@ -69,7 +71,7 @@ describe('GSM modem transport', function () {
         at = i;
       }
       expect(sim.history.some((e) => e.event === 'pin_ok')).to.equal(true);
-      expect(t.status).to.equal('ready');
+      expect(t.ready).to.equal(true);
       expect(lines.some((l) => /GSM modem ready/.test(l) && /network=home/.test(l))).to.equal(true);
       expect(lines.join('\n')).not.to.contain('1234'); // the PIN is never logged
     });
@@ -100,7 +102,7 @@ describe('GSM modem transport', function () {
       const sim = await simulator({ creg: 2 });
       const { t, states, lines } = transport(sim);
       t.start();
-      await waitFor('searching', () => states.includes('searching'));
+      await waitFor('searching', () => states.some(([s, detail]) => s === 'connecting' && /^searching/.test(detail)));
       await sleep(400);
       expect(t.ready).to.equal(false);
       expect(await t.submit(sms('x'))).to.deep.equal({ kind: 'retry', error: 'modem_not_ready' });
@@ -381,7 +383,7 @@ describe('GSM modem transport', function () {
       expect(await t.submit(sms(text))).to.deep.equal({ kind: 'retry', error: 'modem_not_ready' });
       await sleep(600); // several reopen attempts against a missing device
       expect(t.ready).to.equal(false);
-      expect(states).to.include('down');
+      expect(states.map(([s]) => s)).to.include('disconnected');
       expect(lines.filter((l) => /GSM modem unavailable/.test(l))).to.have.length(1);
 
       const mark = sim.history.length;

@@ -18,7 +18,7 @@ import {
   type DeliverPdu,
   type StatusReportPdu,
   type SubmitPdu,
-} from '../../src/sms/pdu';
+} from '../../src/sms/modem/pdu';
 import { encodeGsm7 } from '../../src/messages/encoding';
 
 function asSubmit(hex: string): SubmitPdu {

@@ -4,8 +4,8 @@
 import { expect } from 'chai';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { LoopbackSmsc } from '../../src/demo/loopback-smsc';
-import smpp, { MAX_PDU_LENGTH, SmppFramingError, type UnreadablePdu } from '../../src/sms/smpp-lib';
-import { SmppTransport } from '../../src/sms/smpp-transport';
+import smpp, { MAX_PDU_LENGTH, SmppFramingError, type UnreadablePdu } from '../../src/sms/smpp/lib';
+import { SmppTransport } from '../../src/sms/smpp/transport';
 import type { SmppConfig } from '../../src/config/types';
 import { testLogger, waitFor } from '../support/harness';
 import { startPipeline, type Pipeline } from '../support/pipeline';
@@ -114,7 +114,7 @@ function deliverBody(o: { from?: string; dataCoding?: number; schedule?: string;
 const MESSAGE_PAYLOAD = 0x0424;
 const MESSAGE_STATE = 0x0427;
 
-describe('the smpp package patches (src/sms/smpp-lib.ts)', function () {
+describe('the smpp package patches (src/sms/smpp/lib.ts)', function () {
   this.timeout(10_000);
 
   // The package's own Session, on a real socket: fails when an upgrade stops reading through the hooks.

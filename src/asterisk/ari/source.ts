@@ -1,22 +1,16 @@
 // The ARI connection: load the REST API with ari-client, open the event WebSocket as app
 // `cfg.app` with subscribeAll=true (every channel's events, not only Stasis ones), translate each
-// frame into CallEvents (ari-events.ts), answer presentation queries, and stay connected.
+// frame into CallEvents (events.ts), answer presentation queries, and stay connected.
 //
-// What we take over from ari-client 2.2.0, and why (each checked against its source):
+// What we take over from ari-client 2.2.0 (the patches themselves are in client-lib.ts):
 // - The WebSocket's listeners. Its own message handler JSON.parses every frame and looks the type
 //   up in the Swagger models without a guard: one malformed or unknown frame throws inside the
 //   socket's 'data' handler and kills the process. As soon as the socket opens ('WebSocketConnected'
 //   is emitted synchronously from 'open', before any frame is read) we replace its message, close
 //   and error listeners with ours: frames are parsed once, malformed ones are skipped.
 // - Reconnecting. Its backoff gives up after 10 tries (WebSocketMaxRetries) and cannot be
-//   cancelled. We own the reconnect forever (src/reconnect.ts), with a new client each time. A
-//   retired client's pending retry must not open a socket: Asterisk gives an app to the newest
-//   WebSocket (ApplicationReplaced), so a stray one would steal our events. Each client's `_ws`
-//   is trapped so a socket created after retirement is aborted before it sends a byte.
-// - swagger-client 2.0.26 (used by ari.connect) throws from inside an HTTP callback when a doc
-//   fails to load (e.g. 401 for a wrong password): an uncaught exception. Its `fail` is patched to
-//   report without throwing, so ari.connect rejects and we retry. It also console.logs a
-//   deprecation notice on every connect (Asterisk serves Swagger 1.1): routed to our debug log.
+//   cancelled. We own the reconnect forever (src/link/lifecycle.ts), with a new client each time;
+//   a retired client never opens a socket again (client-lib.ts: trapSocket, retire).
 // - Requests that never answer: swagger-client ignores socket errors, so ari.connect and
 //   getChannelVar can hang forever; both are bounded by timeouts here.
 //
@@ -24,11 +18,12 @@
 // vanished without closing the TCP connection).
 
 import { EventEmitter } from 'node:events';
-import { dirname } from 'node:path';
-import type { CallEvent, ChannelSnapshot } from '../calls/types';
-import type { Logger } from '../log';
-import { PBX_RECONNECT_MAX_MS, Reconnect } from '../reconnect';
-import { AriCallEvents, parseAriFrame, type AriTranslatorOptions } from './ari-events';
+import type { CallEvent, InboundCallStarted } from '../../calls/types';
+import type { Logger } from '../../log';
+import { Link, PBX_RECONNECT_MAX_MS, type Attempt } from '../../link/lifecycle';
+import type { PbxSource, PbxSourceEvents } from '../source';
+import { errorText, loadAri, retire, setAriLog, trapSocket, type AriClient, type WsLike } from './client-lib';
+import { AriCallEvents, parseAriFrame, type AriTranslatorOptions } from './events';
 
 export interface AriSourceConfig {
   /** Base URL of Asterisk's HTTP server, e.g. http://127.0.0.1:8088 (only scheme, host and port are used). */
@@ -52,71 +47,19 @@ export interface AriSourceOptions {
   translator?: AriTranslatorOptions;
 }
 
-export type AriState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
-
-export interface AriSourceEvents {
-  event: [event: CallEvent, arrival: number];
-  state: [state: AriState, detail: string];
-  /** The PBX's live channels after each connection (GET /channels); undefined when it would not list them. */
-  inventory: [channels: ChannelSnapshot[] | undefined, arrival: number];
-}
-
-interface WsLike {
-  readyState: number;
-  on(event: string, fn: (...args: never[]) => void): unknown;
-  removeAllListeners(event?: string): unknown;
-  terminate(): void;
-  ping(): void;
-  /** ws's own socket: paused and resumed for back-pressure (ws 6 has no pause of its own). */
-  _socket?: { pause(): void; resume(): void; on(event: 'resume', fn: () => void): unknown } | null;
-}
-
-interface AriClient {
-  _ws?: WsLike;
-  _wsClosed?: boolean;
-  channels?: { getChannelVar?: (args: { channelId: string; variable: string }) => PromiseLike<unknown>; list?: () => PromiseLike<unknown> };
-  start(apps: string, subscribeAll: boolean): PromiseLike<unknown> & { catch(fn: (err: unknown) => unknown): unknown };
-  on(event: string, fn: (...args: never[]) => void): unknown;
-  removeAllListeners(event?: string): unknown;
-}
-
-interface AriModule {
-  connect(url: string, user: string, pass: string): PromiseLike<AriClient>;
-}
-
-let ariModule: AriModule | undefined;
-/** ari-client (and swagger-client under it) load when an ARI source is made: an AMI daemon never pays their memory. */
-function loadAri(): AriModule {
-  if (!ariModule) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    ariModule = require('ari-client') as AriModule;
-    patchSwaggerClient();
-  }
-  return ariModule;
-}
-
-/** Where swagger-client's console.log notices go (the most recent source's logger). */
-let swaggerLog: Logger | undefined;
-
 const WS_OPEN = 1;
 const PRESENTATION_VARIABLE = 'CALLERID(pres)';
 
-export class AriSource extends EventEmitter<AriSourceEvents> {
+export class AriSource extends EventEmitter<PbxSourceEvents> implements PbxSource {
   private readonly translator: AriCallEvents;
-  private readonly reconnect: Reconnect;
+  private readonly link: Link;
   private readonly pingIntervalMs: number;
-  private readonly connectTimeoutMs: number;
   private readonly requestTimeoutMs: number;
-  private state: AriState = 'disconnected';
   private client?: AriClient;
   private ws?: WsLike;
-  private stopped = true;
-  /** Bumped on every connection attempt and teardown, so callbacks of a dead one are ignored. */
-  private generation = 0;
-  private connectTimer?: NodeJS.Timeout;
-  private pingTimer?: NodeJS.Timeout;
   private expireTimer?: NodeJS.Timeout;
-  private pongOutstanding = false;
+  /** The keep-alive's wait for the pong of its last ping. */
+  private pongAwaited?: () => void;
   /** Reading stopped by the daemon while its decisions catch up. */
   private paused = false;
   private presentationRefused = false;
@@ -131,20 +74,26 @@ export class AriSource extends EventEmitter<AriSourceEvents> {
     super();
     this.translator = new AriCallEvents(options.translator);
     this.pingIntervalMs = options.pingIntervalMs ?? 15_000;
-    this.connectTimeoutMs = options.connectTimeoutMs ?? 15_000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
-    this.reconnect = new Reconnect(
+    this.link = new Link(
       log,
-      { up: 'ARI connected', down: 'ARI connection down; reconnecting with backoff', unreachable: `could not connect to ARI at ${cfg.url}` },
-      options.reconnectMinMs ?? 1000,
-      options.reconnectMaxMs ?? PBX_RECONNECT_MAX_MS,
+      {
+        messages: { up: 'ARI connected', down: 'ARI connection down; reconnecting with backoff', unreachable: `could not connect to ARI at ${cfg.url}` },
+        fields: { url: cfg.url },
+        where: cfg.url,
+        minMs: options.reconnectMinMs ?? 1000,
+        maxMs: options.reconnectMaxMs ?? PBX_RECONNECT_MAX_MS,
+        connectTimeout: { ms: options.connectTimeoutMs ?? 15_000, why: 'timed out connecting' },
+        onState: (state, detail) => this.emit('state', state, detail),
+      },
+      { open: (attempt) => this.open(attempt), close: () => this.close() },
     );
-    swaggerLog = log;
+    setAriLog(log);
     loadAri();
   }
 
   get connected(): boolean {
-    return this.state === 'connected';
+    return this.link.isUp;
   }
 
   /**
@@ -156,19 +105,19 @@ export class AriSource extends EventEmitter<AriSourceEvents> {
   pause(): void {
     if (this.paused) return;
     this.paused = true;
+    this.link.holdKeepAlive();
     this.ws?._socket?.pause();
   }
 
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
-    this.pongOutstanding = false;
+    this.link.releaseKeepAlive();
     this.ws?._socket?.resume();
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
+    if (!this.link.stopped) return;
     clearInterval(this.expireTimer);
     // Held channels nobody claimed become calls of their own once their wait is over.
     // Not while paused: the events that would claim a held channel may be among the unread ones.
@@ -176,15 +125,16 @@ export class AriSource extends EventEmitter<AriSourceEvents> {
       if (!this.paused) this.emitAll(this.translator.expire(this.clock()), this.clock());
     }, 1000);
     this.expireTimer.unref();
-    this.connect();
+    this.link.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.reconnect.cancel();
     clearInterval(this.expireTimer);
-    this.teardown();
-    this.setState('stopped', 'stopped');
+    await this.link.stop();
+  }
+
+  presentationOf(call: InboundCallStarted): Promise<string | undefined> {
+    return this.getPresentation(call.uniqueid);
   }
 
   /**
@@ -232,62 +182,55 @@ export class AriSource extends EventEmitter<AriSourceEvents> {
     this.log.warn('the PBX refused GET /channels/{id}/variable CALLERID(pres) over ARI; withheld callers behind a trusted P-Asserted-Identity cannot be detected (see README: withheld numbers)', { message });
   }
 
-  private connect(): void {
-    if (this.stopped) return;
-    const generation = ++this.generation;
-    this.setState('connecting', this.cfg.url);
-    clearTimeout(this.connectTimer);
-    this.connectTimer = setTimeout(() => {
-      if (generation === this.generation) this.lost('timed out connecting');
-    }, this.connectTimeoutMs);
+  private open(attempt: Attempt): void {
     let connecting: PromiseLike<AriClient>;
     try {
       connecting = loadAri().connect(this.cfg.url, this.cfg.username, this.cfg.password);
     } catch (err) {
-      this.failed(generation, err);
+      this.failed(attempt, err);
       return;
     }
     Promise.resolve(connecting).then(
       (client) => {
-        if (generation !== this.generation) {
+        if (!attempt.live) {
           retire(client);
           return;
         }
-        this.openEvents(client, generation);
+        this.openEvents(client, attempt);
       },
-      (err: unknown) => this.failed(generation, err),
+      (err: unknown) => this.failed(attempt, err),
     );
   }
 
-  private failed(generation: number, err: unknown): void {
-    if (generation !== this.generation) return;
+  private failed(attempt: Attempt, err: unknown): void {
+    if (!attempt.live) return;
     const message = errorText(err);
     if (/^40[13]\b/.test(message) || /\b(401|403)\b.*(unauthori[sz]ed|forbidden)/i.test(message)) {
       this.log.error('ARI login rejected: check asterisk.ari.username and password, and ari.conf', { url: this.cfg.url, message });
-      this.reconnect.refused();
+      this.link.refused();
     }
-    this.lost(message);
+    this.link.lost(message);
   }
 
-  private openEvents(client: AriClient, generation: number): void {
+  private openEvents(client: AriClient, attempt: Attempt): void {
     this.client = client;
     trapSocket(client);
     client.on('WebSocketConnected', (() => {
-      if (generation !== this.generation) {
+      if (!attempt.live) {
         retire(client);
         return;
       }
-      this.onOpen(client, generation);
+      this.onOpen(client, attempt);
     }) as never);
     // Only before our listeners are in place: ari-client failed to open the socket and would retry on its own.
     const gaveUp = ((err: unknown) => {
-      if (generation !== this.generation || this.ws) return;
+      if (!attempt.live || this.ws) return;
       const message = errorText(err);
       if (/\b40[13]\b/.test(message)) {
         this.log.error('ARI refused the event WebSocket: check asterisk.ari.username, password and app, and ari.conf', { url: this.cfg.url, message });
-        this.reconnect.refused();
+        this.link.refused();
       }
-      this.lost(`event WebSocket: ${message}`);
+      this.link.lost(`event WebSocket: ${message}`);
     }) as never;
     client.on('WebSocketReconnecting', gaveUp);
     client.on('WebSocketMaxRetries', gaveUp);
@@ -295,53 +238,60 @@ export class AriSource extends EventEmitter<AriSourceEvents> {
     try {
       client.start(this.cfg.app, true).catch(() => undefined);
     } catch (err) {
-      this.lost(`event WebSocket: ${errorText(err)}`);
+      this.link.lost(`event WebSocket: ${errorText(err)}`);
     }
   }
 
-  private onOpen(client: AriClient, generation: number): void {
+  private onOpen(client: AriClient, attempt: Attempt): void {
     const ws = client._ws;
     if (!ws) return;
-    clearTimeout(this.connectTimer);
     ws.removeAllListeners('message');
     ws.removeAllListeners('close');
     ws.removeAllListeners('error');
     ws.removeAllListeners('pong');
     ws.on('message', ((data: unknown) => {
-      if (generation === this.generation) this.onFrame(data);
+      if (attempt.live) this.onFrame(data);
     }) as never);
     ws.on('close', ((code: number) => {
-      if (generation === this.generation) this.lost(`event WebSocket closed (${code})`);
+      if (attempt.live) this.link.lost(`event WebSocket closed (${code})`);
     }) as never);
     ws.on('error', ((err: Error) => {
-      if (generation !== this.generation) return;
+      if (!attempt.live) return;
       this.log.debug('ARI WebSocket error', { error: err?.message });
-      this.lost(`event WebSocket error: ${err?.message ?? 'unknown'}`);
+      this.link.lost(`event WebSocket error: ${err?.message ?? 'unknown'}`);
     }) as never);
-    ws.on('pong', (() => {
-      this.pongOutstanding = false;
-    }) as never);
+    ws.on('pong', (() => this.pongAwaited?.()) as never);
     this.ws = ws;
     // ws 6 resumes its socket itself when its parser catches up (receiverOnDrain; with an async
     // parser, e.g. permessage-deflate): that must not end our pause. Not while closing: ws then
     // reads on to the end.
     const socket = ws._socket;
     socket?.on('resume', () => {
-      if (this.paused && generation === this.generation && ws.readyState === WS_OPEN) socket.pause();
+      if (this.paused && attempt.live && ws.readyState === WS_OPEN) socket.pause();
     });
     if (this.paused) socket?.pause();
     this.translator.reset();
-    this.reconnect.connected({ url: this.cfg.url, app: this.cfg.app });
-    this.setState('connected', this.cfg.url);
-    this.startPing(generation);
-    this.takeInventory(client, generation);
+    this.link.up({ app: this.cfg.app });
+    this.link.keepAlive({
+      intervalMs: this.pingIntervalMs,
+      probe: (answered) => {
+        this.pongAwaited = answered;
+        try {
+          if (ws.readyState === WS_OPEN) ws.ping();
+        } catch {
+          // closing; the close listener reports it
+        }
+      },
+      timedOut: { message: 'ARI did not answer the WebSocket ping in time; reconnecting', fields: { interval_ms: this.pingIntervalMs }, why: 'ping timeout' },
+    });
+    this.takeInventory(client, attempt);
   }
 
   /** Lists the live channels (GET /channels, allowed to a read-only user) and emits them as the inventory. */
-  private takeInventory(client: AriClient, generation: number): void {
+  private takeInventory(client: AriClient, attempt: Attempt): void {
     let done = false;
     const finish = (channels: unknown, why?: string): void => {
-      if (done || generation !== this.generation) return;
+      if (done || !attempt.live) return;
       done = true;
       clearTimeout(timer);
       const arrival = this.clock();
@@ -387,128 +337,14 @@ export class AriSource extends EventEmitter<AriSourceEvents> {
     for (const ev of events) this.emit('event', ev, arrival);
   }
 
-  private startPing(generation: number): void {
-    clearInterval(this.pingTimer);
-    this.pongOutstanding = false;
-    this.pingTimer = setInterval(() => {
-      if (generation !== this.generation || !this.ws || this.paused) return;
-      if (this.pongOutstanding) {
-        this.log.warn('ARI did not answer the WebSocket ping in time; reconnecting', { interval_ms: this.pingIntervalMs });
-        this.lost('ping timeout');
-        return;
-      }
-      this.pongOutstanding = true;
-      try {
-        if (this.ws.readyState === WS_OPEN) this.ws.ping();
-      } catch {
-        // closing; the close listener reports it
-      }
-    }, this.pingIntervalMs);
-    this.pingTimer.unref();
-  }
-
-  private lost(why: string): void {
-    this.teardown();
-    if (this.stopped) return;
-    this.setState('disconnected', why);
-    this.reconnect.lost(why, { url: this.cfg.url }, () => this.connect());
-  }
-
-  private teardown(): void {
-    this.generation++;
-    clearTimeout(this.connectTimer);
-    clearInterval(this.pingTimer);
+  /** The lifecycle's teardown of one connection (its generation has moved on). */
+  private close(): void {
     const client = this.client;
     this.client = undefined;
     this.ws = undefined;
+    this.pongAwaited = undefined;
     if (client) retire(client);
     // Whatever comes next cannot be tied to the channels seen so far.
     this.translator.reset();
   }
-
-  private setState(state: AriState, detail: string): void {
-    if (state === this.state) return;
-    this.state = state;
-    this.emit('state', state, detail);
-  }
-}
-
-// ---- ari-client / swagger-client hardening ----
-
-const RETIRED = Symbol('mctb.ari.retired');
-
-/** Makes `client._ws` a trap: a socket ari-client creates after retire() is aborted at once. */
-function trapSocket(client: AriClient): void {
-  let current: WsLike | undefined = client._ws;
-  Object.defineProperty(client, '_ws', {
-    configurable: true,
-    enumerable: true,
-    get: () => current,
-    set: (ws: WsLike) => {
-      current = ws;
-      if ((client as unknown as Record<symbol, boolean>)[RETIRED]) kill(ws);
-    },
-  });
-}
-
-/** Stops a client for good: its socket closed, its own reconnects disarmed, its events ignored. */
-function retire(client: AriClient): void {
-  (client as unknown as Record<symbol, boolean>)[RETIRED] = true;
-  client._wsClosed = true;
-  try {
-    client.removeAllListeners();
-    client.on('error', (() => undefined) as never);
-  } catch {
-    // not an emitter: nothing to remove
-  }
-  if (client._ws) kill(client._ws);
-}
-
-function kill(ws: WsLike): void {
-  try {
-    ws.removeAllListeners();
-    // terminate() on a connecting socket emits 'error' synchronously; with no listener that throws.
-    ws.on('error', (() => undefined) as never);
-    ws.terminate();
-  } catch {
-    // already gone
-  }
-}
-
-function patchSwaggerClient(): void {
-  try {
-    const ariDir = dirname(require.resolve('ari-client'));
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const swagger = require(require.resolve('swagger-client', { paths: [ariDir] })) as { SwaggerApi?: { prototype: Record<string, unknown> } };
-    const proto = swagger.SwaggerApi?.prototype;
-    if (proto && !proto.__mctbPatched) {
-      proto.fail = function (this: { failure?: (m: unknown) => void }, message: unknown): void {
-        this.failure?.(message);
-      };
-      proto.__mctbPatched = true;
-    }
-  } catch {
-    // a different ari-client layout: leave it as it is
-  }
-  const g = globalThis as unknown as { log?: unknown };
-  if (typeof g.log === 'function') {
-    g.log = (...args: unknown[]): void => {
-      swaggerLog?.debug('swagger-client', { message: args.map((a) => (typeof a === 'string' ? a : safeJson(a))).join(' ') });
-    };
-  }
-}
-
-function safeJson(v: unknown): string {
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
-  }
-}
-
-function errorText(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  if (typeof err === 'string') return err;
-  if (err && typeof err === 'object' && typeof (err as { message?: unknown }).message === 'string') return (err as { message: string }).message;
-  return safeJson(err);
 }

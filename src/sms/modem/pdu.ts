@@ -6,8 +6,8 @@
 // GSM-7 text is packed 8 septets into 7 octets, least significant bit first; after a user data
 // header the first septet starts at the next septet boundary (the "fill bits").
 
-import type { ReceiptState } from '../records/states';
-import { decodeGsm7, decodeLatin1, decodeUcs2, parseConcatUdh, segmentText, type SmsEncoding } from '../messages/encoding';
+import type { ReceiptState } from '../../records/states';
+import { decodeGsm7, decodeLatin1, decodeUcs2, parseConcatUdh, segmentText, type SmsEncoding } from '../../messages/encoding';
 
 export class PduError extends Error {
   override readonly name = 'PduError';

@@ -61,7 +61,7 @@ interface SmppLib {
 const lib = smpp as SmppLib;
 if (typeof lib.PDU?.commandLength !== 'function' || typeof lib.PDU.fromStream !== 'function' || typeof lib.Session?.prototype._extractPDUs !== 'function') {
   // Better no start at all than a daemon that silently leaves poison PDUs unanswered again.
-  throw new Error('the smpp package is not the one src/sms/smpp-lib.ts patches (PDU.commandLength, PDU.fromStream): check the patches against the new version');
+  throw new Error('the smpp package is not the one src/sms/smpp/lib.ts patches (PDU.commandLength, PDU.fromStream): check the patches against the new version');
 }
 
 lib.filters.message.decode = (value: unknown) => value;

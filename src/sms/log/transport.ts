@@ -1,8 +1,8 @@
 // Dry run: the text goes to the log instead of a gateway. Every rule before it runs for real.
 
-import type { Logger } from '../log';
-import { maskNumber } from '../numbers/phone';
-import type { OutgoingSms, SmsTransport, SubmitResult } from './transport';
+import type { Logger } from '../../log';
+import { maskNumber } from '../../numbers/phone';
+import type { OutgoingSms, SmsTransport, SubmitResult } from '../transport';
 
 export class LogTransport implements SmsTransport {
   readonly name = 'log';

@@ -4,19 +4,19 @@
 // Library traps handled here (smpp 0.5.1): its own GSM encoding sends data_coding 1, so we
 // encode and set data_coding ourselves; it has no rate limiter (#167) and no event when a link
 // dies silently (#57), so enquire_link has a response timeout; a closed session is never reused
-// (#90, #248): each connection is a new Session. Unreadable and oversized PDUs: smpp-lib.ts.
+// (#90, #248): each connection is a new Session. Unreadable and oversized PDUs: lib.ts.
 
 import { EventEmitter } from 'node:events';
-import smpp, { commandName, framingRefusal, refusalOf, SmppFramingError, smppStatusName, type UnreadablePdu } from './smpp-lib';
-import type { SmppConfig } from '../config/types';
-import type { Logger } from '../log';
-import { maskNumber } from '../numbers/phone';
-import { decodeGsm7, decodeLatin1, decodeUcs2, parseConcatUdh, segmentText } from '../messages/encoding';
+import smpp, { commandName, framingRefusal, refusalOf, SmppFramingError, smppStatusName, type UnreadablePdu } from './lib';
+import type { SmppConfig } from '../../config/types';
+import type { Logger } from '../../log';
+import { maskNumber } from '../../numbers/phone';
+import { decodeGsm7, decodeLatin1, decodeUcs2, parseConcatUdh, segmentText } from '../../messages/encoding';
 import { parseReceipt } from './receipt';
-import { TokenBucket } from './rate';
-import { Reconnect } from '../reconnect';
-import type { IncomingSms, MessageHandler, OutgoingSms, ReceiptHandler, SmsTransport, SubmitResult } from './transport';
-import { settledWithin } from '../settle';
+import { TokenBucket } from '../rate';
+import { Link, type Attempt, type LinkEvents } from '../../link/lifecycle';
+import type { IncomingSms, MessageHandler, OutgoingSms, ReceiptHandler, SmsTransport, SubmitResult } from '../transport';
+import { settledWithin } from '../../settle';
 
 /* The smpp package ships no types; this is the part we use. */
 interface Pdu {
@@ -64,18 +64,11 @@ const ESME_RX_T_APPN = 0x64;
 /** Requests SMPP gives no response. */
 const NO_RESPONSE = new Set(['alert_notification', 'outbind']);
 
-export type SmppState = 'connecting' | 'bound' | 'down' | 'stopped';
-
-
 export class SmppTransport implements SmsTransport {
   readonly name = 'smpp';
-  readonly events = new EventEmitter<{ state: [SmppState, string] }>();
+  readonly events = new EventEmitter<LinkEvents>();
   private session?: Session;
-  private state: SmppState = 'down';
-  private stopped = false;
-  private generation = 0;
-  private readonly reconnect: Reconnect;
-  private keepaliveTimer?: NodeJS.Timeout;
+  private readonly link: Link;
   private readonly bucket: TokenBucket;
   private receiptHandler: ReceiptHandler = async () => undefined;
   private messageHandler?: MessageHandler;
@@ -88,11 +81,22 @@ export class SmppTransport implements SmsTransport {
     private readonly log: Logger,
   ) {
     this.bucket = new TokenBucket(cfg.tps, Math.max(1, Math.ceil(cfg.tps)));
-    this.reconnect = new Reconnect(log, { up: 'SMPP bound', down: 'SMPP gateway unavailable; texts wait in the ledger and go out when it is back' });
+    const gateway = `${cfg.host}:${cfg.port}`;
+    this.link = new Link(
+      log,
+      {
+        messages: { up: 'SMPP bound', down: 'SMPP gateway unavailable; texts wait in the ledger and go out when it is back' },
+        fields: { gateway },
+        where: gateway,
+        onState: (state, detail) => this.events.emit('state', state, detail),
+      },
+      { open: (attempt) => this.open(attempt), close: () => this.close() },
+    );
   }
 
+  /** Bound: a submit now goes to the gateway. */
   get ready(): boolean {
-    return this.state === 'bound';
+    return this.link.isUp;
   }
 
   onReceipt(handler: ReceiptHandler): void {
@@ -104,27 +108,24 @@ export class SmppTransport implements SmsTransport {
   }
 
   start(): void {
-    this.stopped = false;
-    this.connect();
+    this.link.start();
   }
 
   /** Waits (bounded) for submits on the wire, then unbinds. */
   async stop(waitMs = 5000): Promise<void> {
-    this.stopped = true;
-    this.reconnect.cancel();
-    await settledWithin(this.inFlight, waitMs);
-    const session = this.session;
-    if (session && this.ready) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 1000);
-        session.unbind({}, () => {
-          clearTimeout(t);
-          resolve();
+    await this.link.stop(async () => {
+      await settledWithin(this.inFlight, waitMs);
+      const session = this.session;
+      if (session && this.ready) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 1000);
+          session.unbind({}, () => {
+            clearTimeout(t);
+            resolve();
+          });
         });
-      });
-    }
-    this.teardown();
-    this.setState('stopped', 'stopped');
+      }
+    });
   }
 
   async submit(sms: OutgoingSms): Promise<SubmitResult> {
@@ -172,7 +173,7 @@ export class SmppTransport implements SmsTransport {
       const timer = setTimeout(() => {
         this.log.warn('no submit_sm_resp in time; dropping the session', { to: maskNumber(sms.to) });
         settle({ kind: 'retry', error: 'response_timeout', uncertain: true });
-        this.lost('submit_sm_resp timeout');
+        this.link.lost('submit_sm_resp timeout');
       }, RESPONSE_TIMEOUT_MS);
       const sent = session.submit_sm(
         {
@@ -200,13 +201,10 @@ export class SmppTransport implements SmsTransport {
     });
   }
 
-  private connect(): void {
-    if (this.stopped) return;
-    const generation = ++this.generation;
-    this.setState('connecting', `${this.cfg.host}:${this.cfg.port}`);
+  private open(attempt: Attempt): void {
     const session = connectSession({ host: this.cfg.host, port: this.cfg.port, tls: this.cfg.tls });
     this.session = session;
-    const current = () => generation === this.generation;
+    const current = () => attempt.live;
 
     session.on('connect', () => {
       if (!current()) return;
@@ -217,13 +215,16 @@ export class SmppTransport implements SmsTransport {
           if (resp.command_status !== 0) {
             const name = smppStatusName(resp.command_status);
             this.log.error('SMPP bind refused: check sms.smpp.system_id and password', { status: name });
-            this.reconnect.refused();
-            this.lost(`bind refused: ${name}`);
+            this.link.refused();
+            this.link.lost(`bind refused: ${name}`);
             return;
           }
-          this.reconnect.connected({ gateway: `${this.cfg.host}:${this.cfg.port}` });
-          this.setState('bound', `${this.cfg.host}:${this.cfg.port}`);
-          this.startKeepalive(generation);
+          this.link.up();
+          this.link.keepAlive({
+            intervalMs: this.cfg.enquire_link_ms,
+            probe: (answered) => session.enquire_link({}, answered),
+            timedOut: { message: 'gateway did not answer enquire_link; reconnecting', why: 'enquire_link timeout' },
+          });
         },
       );
     });
@@ -240,20 +241,20 @@ export class SmppTransport implements SmsTransport {
           answer: 'generic_nack ESME_RINVCMDLEN',
         });
         session.send(framingRefusal(err));
-        this.lost('corrupt stream');
+        this.link.lost('corrupt stream');
         return;
       }
       if (err && typeof err === 'object' && 'code' in err) {
         this.log.debug('SMPP socket error', { error: err.message });
         return; // 'close' follows
       }
-      // Nothing else is expected from the reader (smpp-lib.ts turns unreadable PDUs into events);
+      // Nothing else is expected from the reader (lib.ts turns unreadable PDUs into events);
       // it stops reading after an error, so a fresh session is the way on.
       this.log.warn('SMPP session failed; reconnecting', { error: String(err?.message ?? err) });
-      this.lost('session error');
+      this.link.lost('session error');
     });
     session.on('close', () => {
-      if (current()) this.lost('connection closed');
+      if (current()) this.link.lost('connection closed');
     });
     session.on('pdu', (pdu: Pdu | UnreadablePdu) => {
       if (!current()) return;
@@ -289,7 +290,7 @@ export class SmppTransport implements SmsTransport {
         return;
       case 'unbind':
         session.send((pdu as Pdu).response());
-        this.lost('gateway unbound');
+        this.link.lost('gateway unbound');
         return;
       default: {
         const p = pdu as Pdu;
@@ -338,43 +339,11 @@ export class SmppTransport implements SmsTransport {
     session.send(pdu.response({ command_status: status }));
   }
 
-  private startKeepalive(generation: number): void {
-    clearInterval(this.keepaliveTimer);
-    let outstanding = false;
-    this.keepaliveTimer = setInterval(() => {
-      if (generation !== this.generation || !this.session) return;
-      if (outstanding) {
-        this.log.warn('gateway did not answer enquire_link; reconnecting');
-        this.lost('enquire_link timeout');
-        return;
-      }
-      outstanding = true;
-      this.session.enquire_link({}, () => {
-        outstanding = false;
-      });
-    }, this.cfg.enquire_link_ms);
-    this.keepaliveTimer.unref();
-  }
-
-  private lost(why: string): void {
-    this.teardown();
-    if (this.stopped) return;
-    this.setState('down', why);
-    this.reconnect.lost(why, { gateway: `${this.cfg.host}:${this.cfg.port}` }, () => this.connect());
-  }
-
-  private teardown(): void {
-    this.generation++;
-    clearInterval(this.keepaliveTimer);
+  /** The lifecycle's teardown of one session (its generation has moved on). */
+  private close(): void {
     for (const onLost of [...this.awaitingResp]) onLost();
     this.session?.destroy();
     this.session = undefined;
-  }
-
-  private setState(state: SmppState, detail: string): void {
-    if (state === this.state) return;
-    this.state = state;
-    this.events.emit('state', state, detail);
   }
 }
 

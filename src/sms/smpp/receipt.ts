@@ -1,7 +1,7 @@
 // Delivery receipts: SMPP 3.4 message_state TLV, or the de-facto text form of Appendix B
 // ("id:XXXX sub:001 dlvrd:001 submit date:... done date:... stat:DELIVRD err:000 text:..."). Pure.
 
-import type { ReceiptState } from '../records/states';
+import type { ReceiptState } from '../../records/states';
 
 /** SMPP 3.4 section 5.2.28 message_state values. */
 const MESSAGE_STATE: Readonly<Record<number, ReceiptState>> = {

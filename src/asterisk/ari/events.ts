@@ -33,9 +33,11 @@
 // `maxCallMs` after it started; held channels are released after `holdMs`; and at most
 // `maxChannels` channels are followed (the oldest calls are dropped first).
 
-import { PRESENTATION_VARIABLE, type CallEvent, type ChannelSnapshot } from '../calls/types';
+import type { CallEvent, ChannelSnapshot } from '../../calls/types';
+import { translateEvent, type CallState } from './channel-events';
+import { STATE_NUMBER, channelOf, createdAt, eventTime, isObject, localBase, mergeBySeq, str, stripUndefined, type AriEvent, type Channel } from './frame';
 
-export type AriEvent = Record<string, unknown>;
+export { parseAriFrame, type AriEvent } from './frame';
 
 export interface AriTranslatorOptions {
   /** How long a channel created in state Down waits for the Dial that claims it (arrival time). */
@@ -48,16 +50,6 @@ export interface AriTranslatorOptions {
   maxChannels?: number;
   /** At most this many events buffered per held group; past it, the group becomes its own call. */
   maxHeldEvents?: number;
-}
-
-interface CallState {
-  linkedid: string;
-  startedAt: number;
-  channelIds: string[];
-  /** The root entered a non-holding bridge at some point (someone was connected to the caller). */
-  rootBridged: boolean;
-  queueAbandoned: boolean;
-  rootGoneAt?: number;
 }
 
 interface HeldGroup {
@@ -75,24 +67,6 @@ interface ChannelInfo {
   announced: boolean;
 }
 
-/** The dialplan variables that carry an outcome (as in ami-events). */
-const TRACKED_VARIABLES = new Set(['DIALSTATUS', 'VMSTATUS', 'QUEUESTATUS', PRESENTATION_VARIABLE]);
-
-/** ARI channel state text → Asterisk's numeric state (AMI ChannelState). */
-const STATE_NUMBER: Readonly<Record<string, number>> = {
-  Down: 0,
-  Rsrvd: 1,
-  OffHook: 2,
-  Dialing: 3,
-  Ring: 4,
-  Ringing: 5,
-  Up: 6,
-  Busy: 7,
-  'Dialing Offhook': 8,
-  'Pre-ring': 9,
-  Unknown: 10,
-};
-
 /** Dial statuses that AMI reports as DialState (progress), not DialEnd. */
 const DIAL_PROGRESS = new Set(['RINGING', 'PROGRESS', 'PROCEEDING']);
 
@@ -103,19 +77,6 @@ const DEFAULTS: Required<AriTranslatorOptions> = {
   maxChannels: 50_000,
   maxHeldEvents: 500,
 };
-
-/** Parses one WebSocket text frame; undefined unless it is a JSON object with a string `type`. */
-export function parseAriFrame(text: unknown): AriEvent | undefined {
-  // Cheap pre-check, so garbage does not cost an exception; Asterisk may pretty-print (ari.conf pretty=yes).
-  if (typeof text !== 'string' || text.trimStart().charCodeAt(0) !== 0x7b /* { */) return undefined;
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  return isObject(v) && typeof v.type === 'string' ? v : undefined;
-}
 
 export class AriCallEvents {
   private readonly opts: Required<AriTranslatorOptions>;
@@ -256,6 +217,13 @@ export class AriCallEvents {
       default:
         return;
     }
+  }
+
+  /** An event of a channel whose call is known; a root destroyed starts its call's linger. */
+  private translate(ev: AriEvent, ch: Channel, call: CallState, arrival: number, out: CallEvent[]): void {
+    const goneBefore = call.rootGoneAt;
+    translateEvent(ev, ch, call, arrival, out);
+    if (goneBefore === undefined && call.rootGoneAt !== undefined) this.ending.set(call.linkedid, call);
   }
 
   private onCreated(ev: AriEvent, arrival: number, out: CallEvent[]): void {
@@ -473,144 +441,4 @@ export class AriCallEvents {
       state: STATE_NUMBER[ch.state] ?? 0,
     });
   }
-
-  private translate(ev: AriEvent, ch: Channel, call: CallState, arrival: number, out: CallEvent[]): void {
-    const isRoot = ch.id === call.linkedid;
-    const vars = ch.raw.channelvars;
-    // ari.conf `channelvars = CALLERID(pres)`: every channel snapshot carries its presentation.
-    const pres = isObject(vars) ? str(vars['CALLERID(pres)']) : '';
-    const base = pres
-      ? { at: eventTime(ev, arrival), uniqueid: ch.id, linkedid: call.linkedid, channel: ch.name, pres }
-      : { at: eventTime(ev, arrival), uniqueid: ch.id, linkedid: call.linkedid, channel: ch.name };
-    switch (ev.type) {
-      case 'ChannelStateChange':
-        out.push({ ...base, type: 'channel_state', state: STATE_NUMBER[ch.state] ?? 0 });
-        return;
-      case 'ChannelDialplan': {
-        const dialplan = isObject(ch.raw.dialplan) ? ch.raw.dialplan : {};
-        out.push({ ...base, type: 'dialplan', context: str(dialplan.context), exten: str(dialplan.exten), application: str(ev.dialplan_app) });
-        return;
-      }
-      case 'ChannelVarset': {
-        const name = str(ev.variable);
-        if (TRACKED_VARIABLES.has(name)) out.push({ ...base, type: 'var_set', name, value: str(ev.value) });
-        return;
-      }
-      case 'ChannelCallerId': {
-        const caller = isObject(ch.raw.caller) ? ch.raw.caller : {};
-        const pres = typeof ev.caller_presentation === 'number' ? ev.caller_presentation : Number.parseInt(str(ev.caller_presentation), 10) || 0;
-        out.push({
-          ...base,
-          type: 'caller_id',
-          callerNum: str(caller.number),
-          callerName: str(caller.name),
-          // AST_PRES_RESTRICTED is 0x20 within the 0x60 presentation mask, as AMI's CID-CallingPres.
-          restricted: (pres & 0x60) === 0x20 || /restricted/i.test(str(ev.caller_presentation_txt)),
-        });
-        return;
-      }
-      case 'ChannelEnteredBridge': {
-        const bridge = isObject(ev.bridge) ? ev.bridge : {};
-        const bridgeType = bridgeTypeOf(bridge);
-        if (isRoot && bridgeType !== 'holding' && bridgeType !== 'parking') call.rootBridged = true;
-        out.push({ ...base, type: 'bridge_enter', bridgeId: str(bridge.id), bridgeType });
-        return;
-      }
-      case 'ChannelLeftBridge': {
-        const bridge = isObject(ev.bridge) ? ev.bridge : {};
-        out.push({ ...base, type: 'bridge_leave', bridgeId: str(bridge.id) });
-        return;
-      }
-      case 'ChannelHangupRequest': {
-        const soft = ev.soft === true;
-        out.push({ ...base, type: 'hangup_request', soft });
-        const dialplan = isObject(ch.raw.dialplan) ? ch.raw.dialplan : {};
-        if (isRoot && !soft && !call.rootBridged && !call.queueAbandoned && /^queue$/i.test(str(dialplan.app_name))) {
-          call.queueAbandoned = true;
-          out.push({ ...base, type: 'queue_abandon' });
-        }
-        return;
-      }
-      case 'ChannelDestroyed': {
-        const cause = typeof ev.cause === 'number' ? ev.cause : Number(ev.cause) || 0;
-        out.push({ ...base, type: 'hangup', cause: Number.isFinite(cause) ? cause : 0 });
-        if (isRoot && call.rootGoneAt === undefined) {
-          call.rootGoneAt = arrival;
-          this.ending.set(call.linkedid, call);
-        }
-        return;
-      }
-      default:
-        return;
-    }
-  }
-}
-
-// ---- helpers ----
-
-interface Channel {
-  id: string;
-  name: string;
-  state: string;
-  raw: Record<string, unknown>;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function str(v: unknown): string {
-  return typeof v === 'string' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : '';
-}
-
-/** A channel snapshot with at least a string id; undefined otherwise. */
-function channelOf(v: unknown): Channel | undefined {
-  if (!isObject(v) || typeof v.id !== 'string' || v.id === '') return undefined;
-  return { id: v.id, name: str(v.name), state: str(v.state), raw: v };
-}
-
-/** "Local/101@rg-legs-00000000;1" → "Local/101@rg-legs-00000000"; undefined for other channels. */
-function localBase(name: string): string | undefined {
-  if (!name.startsWith('Local/')) return undefined;
-  const i = name.lastIndexOf(';');
-  return i > 0 ? name.slice(0, i) : undefined;
-}
-
-function bridgeTypeOf(bridge: Record<string, unknown>): string {
-  const cls = str(bridge.bridge_class);
-  if (cls === 'parking') return 'parking';
-  const type = str(bridge.bridge_type);
-  if (type === 'holding') return 'holding';
-  return cls || type;
-}
-
-/** A channel's creationtime in ms, else `fallback`. */
-function createdAt(ch: Channel, fallback: number): number {
-  const ms = typeof ch.raw.creationtime === 'string' ? Date.parse(ch.raw.creationtime) : NaN;
-  return Number.isFinite(ms) ? ms : fallback;
-}
-
-/** The PBX's timestamp ("2026-11-22T11:04:35.237+0000") in ms, else `fallback`. */
-function eventTime(ev: AriEvent, fallback: number): number {
-  const ts = ev.timestamp;
-  if (typeof ts !== 'string') return fallback;
-  const ms = Date.parse(ts);
-  return Number.isFinite(ms) ? ms : fallback;
-}
-
-function mergeBySeq<T extends { seq: number }>(a: T[], b: T[]): T[] {
-  const out: T[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    if (j >= b.length || (i < a.length && a[i].seq < b[j].seq)) out.push(a[i++]);
-    else out.push(b[j++]);
-  }
-  return out;
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
 }

@@ -2,9 +2,9 @@
 // `Variable:` split into an object) → the tracker's CallEvent. Pure and total: a frame that is
 // missing what we need yields undefined, never an exception.
 
-import { PRESENTATION_VARIABLE } from '../calls/types';
-import type { CallEvent } from '../calls/types';
-import type { AmiEventFilter } from './ami-reader';
+import { PRESENTATION_VARIABLE } from '../../calls/types';
+import type { CallEvent } from '../../calls/types';
+import type { AmiEventFilter } from './reader';
 
 export type AmiFrame = Record<string, unknown>;
 
@@ -118,7 +118,7 @@ const TRACKED_VARIABLES = new Set(['DIALSTATUS', 'VMSTATUS', 'QUEUESTATUS', PRES
  * (test/asterisk/ami-source.test.ts holds the two to the same events on every capture).
  */
 export const CALL_EVENT_FILTER: AmiEventFilter = {
-  // Status/StatusComplete: the inventory of live channels mctb asks for on each login (ami-source.ts).
+  // Status/StatusComplete: the inventory of live channels mctb asks for on each login (source.ts).
   events: new Set(['Newchannel', 'Newstate', 'Newexten', 'DialBegin', 'DialEnd', 'VarSet', 'BridgeEnter', 'BridgeLeave', 'NewCallerid', 'MessageWaiting', 'QueueCallerAbandon', 'HangupRequest', 'SoftHangupRequest', 'Hangup', 'Status', 'StatusComplete']),
   variables: TRACKED_VARIABLES,
   fields: new Set(['event', 'uniqueid', 'linkedid', 'channel', 'timestamp', 'context', 'exten', 'application', 'calleridnum', 'calleridname', 'channelstate', 'cid-callingpres', 'destuniqueid', 'dialstring', 'dialstatus', 'variable', 'value', 'bridgeuniqueid', 'bridgetype', 'cause', 'actionid', 'seconds', 'bridgeid', 'chanvariable']),
