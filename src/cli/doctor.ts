@@ -5,7 +5,7 @@
 // the modem answering AT, the dry run). Exit 0 all good, 1 any ✗, 2 config unreadable.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { SOURCES, TRANSPORTS } from '../adapters';
@@ -25,7 +25,8 @@ export function checkLedgerDirectory(path: string): CheckResult {
   const name = 'ledger directory';
   if (path === ':memory:') return pass(name, 'the ledger is in memory (nothing on disk)');
   const dir = dirname(resolve(path));
-  // The nearest part of the path that exists must be a directory.
+  // Never created here either (as Ledger.open): a mistyped ledger.path must not become a new,
+  // empty ledger that forgets every opt-out.
   let existing = dir;
   while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
   try {
@@ -35,9 +36,15 @@ export function checkLedgerDirectory(path: string): CheckResult {
   } catch (e) {
     return fail(name, `cannot look at ${existing}: ${(e as Error).message}`, `point ledger.path at a directory mctb can use, e.g. /var/lib/mctb/mctb.db`);
   }
+  if (existing !== dir) {
+    return fail(
+      name,
+      `${dir} does not exist (mctb never creates it: a mistyped ledger.path would start an empty ledger that forgets every opt-out)`,
+      `correct ledger.path, or create the directory: \`install -d -o mctb -g mctb -m 0750 ${dir}\``,
+    );
+  }
   const probe = join(dir, `.mctb-doctor-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
-    mkdirSync(dir, { recursive: true });
     writeFileSync(probe, '', { flag: 'wx' });
     unlinkSync(probe);
   } catch (e) {

@@ -3,7 +3,7 @@
 // over HTTP, a stopped gateway, and a ledger in a place that cannot be written.
 
 import { expect } from 'chai';
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -95,6 +95,15 @@ describe('mctb doctor', function () {
     const g = await smsc();
     const binds: string[] = [];
     g.smsc.on('bind', (id) => binds.push(id));
+    // A ledger.path whose directory does not exist: ✗, and the directory is not made.
+    const mistyped = write(yamlConfig({ amiPort: a.port, smppPort: g.port, ledger: join(dir, 'var', 'mctb.db') }));
+    const wrong = await mctb(['doctor', '-c', mistyped]);
+    expect(wrong.code).to.equal(1);
+    expect(line(wrong.stdout, 'ledger directory')).to.match(/^✗ ledger directory: .*var does not exist \(mctb never creates it.* — fix: correct ledger\.path, or create the directory/);
+    expect(existsSync(join(dir, 'var')), 'doctor made no directory').to.equal(false);
+    mkdirSync(join(dir, 'var'));
+    a.server.actions.length = 0; // what the run below asks of the PBX and the gateway, alone
+    binds.length = 0;
     const file = write(yamlConfig({ amiPort: a.port, smppPort: g.port, ledger: join(dir, 'var', 'mctb.db') }));
     const r = await mctb(['doctor', '-c', file]);
     expect(r.code, r.stdout + r.stderr).to.equal(0);
