@@ -9,7 +9,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CAPTURE_DIR, loadCapture, rewriteCapture } from '../src/demo/ami-replay';
+import { loadCapture, rewriteCapture } from '../src/demo/ami-replay';
 import { classifyNumber } from '../src/numbers/phone';
 
 /** Uniqueid/Linkedid "<epoch>.<seq>", as rewriteCapture matches them. */
