@@ -1,4 +1,4 @@
-// Call streams for the benchmarks: the real captures in test/fixtures/ami, replayed as many
+// Call streams for the benchmarks: the real captures in src/demo/captures/ami, replayed as many
 // distinct calls. Each copy gets fresh PBX ids (the Uniqueid/Linkedid epoch shifted, exactly as
 // src/demo/ami-replay.ts rewriteCapture does) and a fresh caller number, so the ledger never
 // sees a replay and the policy never dedupes.
@@ -9,7 +9,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CAPTURE_DIR, loadCapture, rewriteCapture } from '../src/demo/ami-replay';
+import { loadCapture, rewriteCapture } from '../src/demo/ami-replay';
 import { classifyNumber } from '../src/numbers/phone';
 
 /** Uniqueid/Linkedid "<epoch>.<seq>", as rewriteCapture matches them. */

@@ -118,23 +118,23 @@ say "installing the application into $app"
 mkdir -p "$app"
 : >"$app/$marker"
 # Replace what an earlier install put there (files of an older version must not linger).
-rm -rf "${app:?}/bin" "$app/dist" "$app/node_modules" "$app/test" "$app/src" "$app/config" \
+rm -rf "${app:?}/bin" "$app/dist" "$app/node_modules" "$app/test" "$app/src" "$app/tools" "$app/config" \
   "$app/dialplan" "$app/systemd" "$app/package.json" "$app/package-lock.json" "$app/README.md"
 
 cp "$src/package.json" "$src/package-lock.json" "$src/README.md" "$app/"
-mkdir -p "$app/bin" "$app/dist" "$app/test/fixtures" "$app/src/demo" "$app/config"
+mkdir -p "$app/bin" "$app/dist" "$app/src/demo" "$app/tools" "$app/config"
 cp "$src/bin/mctb" "$app/bin/mctb"
 chmod 0755 "$app/bin/mctb"
-# Only the daemon's compiled sources: not dist/test or dist/bench.
+# Only the daemon's compiled sources: not dist/test or dist/bench (and no test/ at all).
 cp -R "$src/dist/src" "$app/dist/src"
-# `mctb demo` replays these captures (AMI and ARI), and runs the modem simulator (python3).
-cp -R "$src/test/fixtures/ami" "$src/test/fixtures/ari" "$app/test/fixtures/"
-[ ! -f "$src/test/fixtures/README.md" ] || cp "$src/test/fixtures/README.md" "$app/test/fixtures/"
-cp "$src/src/demo/modem-sim.py" "$app/src/demo/"
+# `mctb demo` replays these captures (AMI and ARI, with their README), and `mctb demo
+# --transport modem` runs the modem simulator (needs python3).
+cp -R "$src/src/demo/captures" "$app/src/demo/captures"
+cp "$src/tools/modem-sim.py" "$app/tools/"
 cp "$src/config/mctb.example.yaml" "$app/config/"
 cp -R "$src/dialplan" "$src/systemd" "$app/"
-# The fixtures are read-only in the source tree; keep the copies removable by the next install.
-chmod -R u+w "$app/test"
+# Keep the copies removable by the next install, whatever the source tree's modes.
+chmod -R u+w "$app/src" "$app/tools"
 
 # node_modules as built here (the native sqlite3 and serialport modules included), then without
 # the development packages. Both steps work offline.

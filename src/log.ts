@@ -24,7 +24,7 @@ const textFormat = winston.format.printf((info) => {
     .map(([k, v]) => `${k}=${quote(v)}`)
     .join(' ');
   const msg = String(message).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => JSON.stringify(c).slice(1, -1));
-  return `${String(timestamp)} ${String(level).padEnd(5)} ${String(ns ?? 'mctb')}: ${msg}${fields ? ' ' + fields : ''}`;
+  return `${String(timestamp)} ${String(level).padEnd(5)} ${typeof ns === 'string' ? ns : 'mctb'}: ${msg}${fields ? ' ' + fields : ''}`;
 });
 
 /** Lines from the root logger say "mctb"; a child's own namespace is kept (defaultMeta would overwrite it). */

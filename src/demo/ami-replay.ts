@@ -7,6 +7,7 @@ import net from 'node:net';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { captureDir } from './capture-dir';
 
 export interface ReplayOptions {
   username?: string;
@@ -17,7 +18,7 @@ export interface ReplayOptions {
   ignorePing?: boolean;
   /**
    * The live channels `Status` lists: each an `Event: Status` block as Asterisk writes it (its
-   * ActionID is replaced by the request's), e.g. cut from test/fixtures/ami/ami-inventory-*.txt.
+   * ActionID is replaced by the request's), e.g. cut from src/demo/captures/ami/ami-inventory-*.txt.
    * None when undefined: Asterisk then answers with an empty list.
    */
   channels?: () => readonly string[];
@@ -175,7 +176,7 @@ export function captureEvents(capture: string): string {
 }
 
 /** Where the captures live: shipped with the package for `mctb demo`. */
-export const CAPTURE_DIR = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'ami');
+export const CAPTURE_DIR = captureDir('ami');
 
 export function loadCapture(name: string, dir = CAPTURE_DIR): string {
   return captureEvents(readFileSync(join(dir, `ami-${name}.txt`), 'utf8'));

@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
+import { captureDir } from './capture-dir';
 import { WebSocket, WebSocketServer } from 'ws';
 
 export interface AriReplayOptions {
@@ -21,7 +22,7 @@ export interface AriReplayOptions {
   ignorePing?: boolean;
   /** Refuse the event WebSocket with 503 (HTTP up, events not: a PBX still starting). */
   refuseEvents?: boolean;
-  /** GET /channels: the live channels, as Asterisk lists them (test/fixtures/ari/ari-channels-ringing.json). Empty when undefined. */
+  /** GET /channels: the live channels, as Asterisk lists them (src/demo/captures/ari/ari-channels-ringing.json). Empty when undefined. */
   channels?: () => readonly unknown[];
 }
 
@@ -342,7 +343,7 @@ function apiDoc(name: string, basePath: string): Record<string, unknown> | undef
 }
 
 /** Where the ARI captures live: shipped with the package for `mctb demo`. */
-export const ARI_CAPTURE_DIR = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'ari');
+export const ARI_CAPTURE_DIR = captureDir('ari');
 
 /** The frames of `ari-<name>.jsonl`, one per line, verbatim (empty lines dropped). */
 export function loadAriCapture(name: string, dir = ARI_CAPTURE_DIR): string[] {

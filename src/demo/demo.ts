@@ -21,7 +21,7 @@ export interface DemoOptions {
   out?: NodeJS.WritableStream;
 }
 
-/** The calls replayed, in order; each is a real capture (test/fixtures/README.md). */
+/** The calls replayed, in order; each is a real capture (src/demo/captures/README.md). */
 const SCRIPT: { capture: string; what: string; shift?: number }[] = [
   { capture: 'noanswer', what: 'rings 8 s, nobody answers' },
   { capture: 'answered', what: 'Bob answers and talks' },

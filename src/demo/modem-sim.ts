@@ -1,4 +1,4 @@
-// A simulated GSM modem at the far end of a real pseudo-terminal: runs src/demo/modem-sim.py
+// A simulated GSM modem at the far end of a real pseudo-terminal: runs tools/modem-sim.py
 // (Node cannot open a pty without a native addon; python3 can), which points a symlink at the
 // pty's slave side. The transport opens that path with serialport like a /dev/ttyUSB2, and
 // the simulator reports what "the network" received: each SMS-SUBMIT, decoded by its own
@@ -52,11 +52,19 @@ export interface ModemSimOptions {
   python?: string;
 }
 
-/** Where modem-sim.py is, from src/demo (ts-node) or dist/src/demo (compiled). */
+/**
+ * Where tools/modem-sim.py is, from src/demo (ts-node) or dist/src/demo (compiled). A source
+ * checkout and scripts/install.sh have it; the Docker image only when built with WITH_PYTHON=1.
+ */
 export function modemSimScript(): string {
-  const candidates = [join(__dirname, 'modem-sim.py'), join(__dirname, '..', '..', '..', 'src', 'demo', 'modem-sim.py')];
+  const candidates = [join(__dirname, '..', '..', 'tools', 'modem-sim.py'), join(__dirname, '..', '..', '..', 'tools', 'modem-sim.py')];
   const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`modem-sim.py not found (looked in ${candidates.join(', ')})`);
+  if (!found) {
+    throw new Error(
+      `tools/modem-sim.py not found (looked in ${candidates.join(', ')}): the modem demo runs from a source checkout or an install made by scripts/install.sh ` +
+        '(the Docker image has it only when built with --build-arg WITH_PYTHON=1)',
+    );
+  }
   return found;
 }
 

@@ -40,7 +40,7 @@ export class Calls {
           [call.number, call.callerName, call.recordedAt, call.endedAt],
         );
       }
-      const sends = send === undefined ? [] : Array.isArray(send) ? send : [send];
+      const sends: readonly NewSend[] = send === undefined ? [] : Array.isArray(send) ? send : [send];
       let sendId: number | undefined;
       for (const one of sends) {
         // Staff alerts are not the call's own texts: only the call's texts carry its id.

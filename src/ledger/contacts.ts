@@ -37,11 +37,11 @@ export class OptOuts {
   }
 
   /** An opt-out from `business`, or from all with '*'; one already there stays as it was. */
-  async add(number: string, business: string | '*', source: string, now: number): Promise<void> {
+  async add(number: string, business: string, source: string, now: number): Promise<void> {
     await this.db.run(`INSERT OR IGNORE INTO opt_outs (number, business, source, created_at) VALUES (?,?,?,?)`, [number, business, source, now]);
   }
 
-  async remove(number: string, business: string | '*'): Promise<number> {
+  async remove(number: string, business: string): Promise<number> {
     return (await this.db.run(`DELETE FROM opt_outs WHERE number = ? AND business = ?`, [number, business])).changes;
   }
 

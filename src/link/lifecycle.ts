@@ -231,10 +231,10 @@ export class Link {
         if (generation === this.current) this.lost(deadline.why);
       });
     }
-    const link = this;
+    const current = () => this.current;
     this.adapter.open({
       get live() {
-        return generation === link.current;
+        return generation === current();
       },
     });
   }

@@ -1,6 +1,7 @@
 /**
- * SMS text encoding for SMPP: GSM 03.38 default alphabet (data_coding 0, one septet per
- * octet, unpacked) or UCS-2/UTF-16BE (data_coding 8), and splitting into concatenated parts.
+ * SMS text encoding, for every transport (SMPP's short_message, the modem's PDUs): GSM 03.38
+ * default alphabet (SMPP data_coding 0, one septet per octet, unpacked) or UCS-2/UTF-16BE
+ * (data_coding 8), and splitting into concatenated parts.
  */
 
 export type SmsEncoding = 'GSM-7' | 'UCS-2';

@@ -1,6 +1,6 @@
 // The ARI event source: every real ARI capture, replayed over a loopback ARI server (HTTP +
 // WebSocket) to the real ari-client, gives the same verdicts as the AMI capture of the same call
-// through the AMI source, and both are what happened on the PBX (test/fixtures/README.md).
+// through the AMI source, and both are what happened on the PBX (src/demo/captures/README.md).
 // Also: reconnecting for good, malformed frames, the subscription query, and the pure translator.
 
 import { expect } from 'chai';
@@ -23,7 +23,7 @@ interface Verdict {
   withheld: boolean;
 }
 
-/** What happened on the PBX in each capture (test/fixtures/README.md). */
+/** What happened on the PBX in each capture (src/demo/captures/README.md). */
 const EXPECTED: Record<string, Verdict[]> = {
   anonymous: [{ outcome: 'noanswer', number: undefined, did: '+15550001000', withheld: true }],
   'anonymous-pai': [{ outcome: 'noanswer', number: '+12125550199', did: '+15550001000', withheld: true }],

@@ -1,5 +1,5 @@
 // Must-show 1: every real capture, streamed over a loopback AMI socket to the real AMI client,
-// is classified as what happened on the PBX (see test/fixtures/README.md).
+// is classified as what happened on the PBX (see src/demo/captures/README.md).
 
 import { expect } from 'chai';
 import { AmiReplayServer, loadCapture } from '../../src/demo/ami-replay';

@@ -64,19 +64,19 @@ describe('mctb command line', function () {
   const BAD: { name: string; edit: (y: string) => string; message: (file: string) => string }[] = [
     { name: 'yaml syntax', edit: (y) => y.replace('numbers: { default_country: US }', 'numbers: { default_country: US'), message: (f) => `${f}:10:1:` },
     { name: 'unknown top-level key', edit: (y) => y.replace('numbers:', 'numbrs:'), message: (f) => `${f}:9:1: numbrs: unknown key (did you mean "numbers"?)` },
-    { name: 'unknown nested key', edit: (y) => y.replace('password: "pw"', 'pasword: "pw"'), message: (f) => `sms.smpp.pasword: unknown key (did you mean "password"?)` },
+    { name: 'unknown nested key', edit: (y) => y.replace('password: "pw"', 'pasword: "pw"'), message: (_f) => `sms.smpp.pasword: unknown key (did you mean "password"?)` },
     { name: 'port not a number', edit: (y) => y.replace('port: 5038', 'port: abc'), message: (f) => `${f}:2:33: asterisk.ami.port: expected a number from 1 to 65535, got "abc"` },
     { name: 'duration without unit', edit: (y) => y.replace('delay: 0s', 'delay: 30'), message: (f) => `${f}:11:10: defaults.delay:` },
     { name: 'invalid DID', edit: (y) => y.replace('"+15550001001"', '"555"'), message: (f) => `${f}:15:28: businesses[0].dids[1]: "555" is not a phone number` },
     { name: 'bad transport', edit: (y) => y.replace('transport: smpp', 'transport: smtp'), message: (f) => `${f}:6:14: sms.transport: expected one of "smpp", "modem", "log", got "smtp" (did you mean "smpp"?)` },
     { name: 'bad log level', edit: (y) => y.replace('level: debug', 'level: loud'), message: (f) => `${f}:16:15: log.level:` },
-    { name: 'missing secret file', edit: (y) => y.replace('secret: "s3cret"', 'secret_file: /nonexistent/ami.secret'), message: (f) => `/nonexistent/ami.secret` },
-    { name: 'unknown template variable', edit: (y) => y.replace('dedupe_window: 1h', 'dedupe_window: 1h\n  message: "Hi {{contact.firstname}}"'), message: (f) => `defaults.message: unknown variable "contact.firstname" (did you mean "contact.first_name"?)` },
+    { name: 'missing secret file', edit: (y) => y.replace('secret: "s3cret"', 'secret_file: /nonexistent/ami.secret'), message: (_f) => `/nonexistent/ami.secret` },
+    { name: 'unknown template variable', edit: (y) => y.replace('dedupe_window: 1h', 'dedupe_window: 1h\n  message: "Hi {{contact.firstname}}"'), message: (_f) => `defaults.message: unknown variable "contact.firstname" (did you mean "contact.first_name"?)` },
     { name: 'unknown time zone', edit: (y) => y.replace('dedupe_window: 1h', 'dedupe_window: 1h\n  timezone: America/Chicag'), message: (f) => `${f}:13:13: defaults.timezone: unknown time zone "America/Chicag" (did you mean "America/Chicago"?)` },
     { name: 'overlapping hours', edit: (y) => y.replace('dedupe_window: 1h', 'dedupe_window: 1h\n  hours: { mon-fri: "08:00-12:00,11:00-17:00" }'), message: (f) => `${f}:13:34: defaults.hours.mon-fri: "11:00-17:00" overlaps "08:00-12:00"` },
     { name: 'malformed hours', edit: (y) => y.replace('dedupe_window: 1h', 'dedupe_window: 1h\n  hours: { mon-fri: "8am-5pm" }'), message: (f) => `${f}:13:22: defaults.hours.mon-fri: "8am" is not a time; write HH:MM (24-hour)` },
     { name: 'unknown variable in the closed text', edit: (y) => y.replace('dedupe_window: 1h', 'dedupe_window: 1h\n  messages: { closed: "We open {{business.next_opn}}" }'), message: (f) => `${f}:13:32: defaults.messages.closed: unknown variable "business.next_opn" (did you mean "business.next_open"?)` },
-    { name: 'no businesses', edit: (y) => y.replace(/businesses:[\s\S]*?(?=log:)/, ''), message: (f) => `businesses` },
+    { name: 'no businesses', edit: (y) => y.replace(/businesses:[\s\S]*?(?=log:)/, ''), message: (_f) => `businesses` },
   ];
 
   for (const bad of BAD) {

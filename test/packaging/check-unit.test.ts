@@ -26,7 +26,6 @@ describe('packaging: systemd unit hardening (scripts/check-unit.sh)', function (
 
   before(function () {
     if (!hasSystemdAnalyze()) {
-      // eslint-disable-next-line no-console
       console.log('    skipped: systemd-analyze is not installed (Debian: apt-get install systemd)');
       this.skip();
     }

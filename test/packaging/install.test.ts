@@ -81,12 +81,20 @@ describe('packaging: scripts/install.sh', function () {
       expect(mode(join(dest, 'var', 'lib', 'mctb'))).to.equal(0o750);
     });
 
-    it('copies the application: dist/src only, production node_modules, the demo captures and modem simulator', () => {
+    it('copies the application: dist/src only, production node_modules, the demo captures and modem simulator, no tests', () => {
       expect(existsSync(join(app, 'dist', 'src', 'cli', 'main.js'))).to.equal(true);
       expect(existsSync(join(app, 'dist', 'test'))).to.equal(false);
-      expect(readdirSync(join(app, 'test', 'fixtures', 'ami')).length).to.be.greaterThan(0);
-      expect(readdirSync(join(app, 'test', 'fixtures', 'ari')).length).to.be.greaterThan(0);
-      expect(existsSync(join(app, 'src', 'demo', 'modem-sim.py'))).to.equal(true);
+      expect(existsSync(join(app, 'test'))).to.equal(false);
+      expect(readdirSync(join(app, 'src', 'demo', 'captures', 'ami')).length).to.be.greaterThan(0);
+      expect(readdirSync(join(app, 'src', 'demo', 'captures', 'ari')).length).to.be.greaterThan(0);
+      expect(existsSync(join(app, 'src', 'demo', 'captures', 'README.md'))).to.equal(true);
+      expect(readdirSync(join(app, 'src', 'demo')).sort()).to.deep.equal(['captures']);
+      expect(existsSync(join(app, 'tools', 'modem-sim.py'))).to.equal(true);
+      // The installed demo finds them.
+      const demo = join(app, 'dist', 'src', 'demo');
+      const found = exec(node, ['-e', `process.stdout.write(require(${JSON.stringify(join(demo, 'capture-dir'))}).captureDir('ari') + '\\n' + require(${JSON.stringify(join(demo, 'modem-sim'))}).modemSimScript())`]);
+      expect(found.code, found.stderr).to.equal(0);
+      expect(found.stdout).to.equal(`${join(app, 'src', 'demo', 'captures', 'ari')}\n${join(app, 'tools', 'modem-sim.py')}`);
       expect(existsSync(join(app, 'config', 'mctb.example.yaml'))).to.equal(true);
       expect(existsSync(join(app, 'dialplan', 'manager_mctb.conf'))).to.equal(true);
       expect(existsSync(join(app, 'systemd', 'mctb.service'))).to.equal(true);

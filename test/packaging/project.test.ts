@@ -2,7 +2,7 @@
 // with the current version, `mctb --version`, bash completion built from the command tree, a
 // description naming what mctb speaks, install scripts allowed for exactly the packages that
 // need them (npm ci then warns about nothing), every secret file's permissions set by the
-// installer and tmpfiles, and a Docker HEALTHCHECK that reads /healthz.
+// installer and tmpfiles, a Docker HEALTHCHECK that reads /healthz, and what the image ships.
 
 import { expect } from 'chai';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -125,6 +125,16 @@ describe('packaging: what a project is expected to have', function () {
     } finally {
       await p.stop();
     }
+  });
+
+  it('the Docker image ships the demo captures, no tests, and the modem simulator only with WITH_PYTHON=1', () => {
+    const dockerfile = readFileSync(join(ROOT, 'docker', 'Dockerfile'), 'utf8');
+    const copies = dockerfile.split('\n').filter((l) => /^COPY /.test(l));
+    expect(copies).to.include('COPY src/demo/captures ./src/demo/captures');
+    expect(copies.filter((l) => /\btest\//.test(l)), 'COPY of test/').to.deep.equal([]);
+    // tools/ reaches the runtime image from the build stage, where it is emptied without WITH_PYTHON.
+    expect(copies).to.include('COPY --from=build /src/tools ./tools');
+    expect(dockerfile).to.include('RUN if [ "$WITH_PYTHON" != 1 ]; then rm tools/modem-sim.py; fi');
   });
 });
 

@@ -1,6 +1,6 @@
 // What a real PBX does that mctb once misread (issue 12), end to end through the real daemon and a
 // loopback SMSC, over AMI and over ARI alike, from captures of a real Asterisk 22
-// (test/fixtures/README.md, "Presentation in the stream, Local originates, inventory"):
+// (src/demo/captures/README.md, "Presentation in the stream, Local originates, inventory"):
 // - a call injected through a Local channel is texted once, to the caller presented to the
 //   inbound context (not the extension its ;1 half shows), and not at all when answered;
 // - a withheld caller on a trusted-PAI trunk whose busy/unavailable channel is gone before any

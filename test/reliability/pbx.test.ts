@@ -88,7 +88,7 @@ describe('reliability: PBX faults', function () {
     await waitFor('disconnected', async () => (await getHealth(p!.daemon.healthPort!)).status === 503);
     await sleep(120_000);
 
-    // Back, with Jane's call ringing the desk phone (a real Status answer, test/fixtures/README.md).
+    // Back, with Jane's call ringing the desk phone (a real Status answer, src/demo/captures/README.md).
     const capture = readFileSync(join(CAPTURE_DIR, 'ami-inventory-ringing.txt'), 'utf8');
     const status = statusBlocks(capture, 'inv-status');
     expect(status, 'the ringing call: trunk and phone leg').to.have.length(2);

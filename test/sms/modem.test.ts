@@ -1,5 +1,5 @@
 // The GSM modem transport through the real serial code (serialport) on a real pseudo-terminal,
-// with the simulated modem (src/demo/modem-sim.py) at the other end.
+// with the simulated modem (tools/modem-sim.py) at the other end.
 
 import { expect } from 'chai';
 import { ModemSimulator, type ModemSimOptions } from '../../src/demo/modem-sim';

@@ -2,7 +2,7 @@
 // classified exactly as the same call seen over AMI. Pure: no I/O, no clock (time comes in as
 // `arrival`), never throws; anything malformed yields [].
 //
-// What ARI lacks and how it is made up (checked against test/fixtures/ari/*.jsonl, Asterisk 22):
+// What ARI lacks and how it is made up (checked against src/demo/captures/ari/*.jsonl, Asterisk 22):
 //
 // - No Linkedid. The call's id is derived: it is the id of the caller's ("root") channel, which
 //   is the AMI Uniqueid == Linkedid of the same call. A leg joins its call through

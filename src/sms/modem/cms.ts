@@ -102,7 +102,7 @@ const CMS_BY_SLUG = new Map(Object.entries(CMS_NAMES).map(([code, name]) => [nam
 /** What a "+CMS ERROR: <err>" means for the text: numeric codes, or the verbose text some modems give. */
 export function cmsError(err: string | number): CmsError {
   const text = String(err).trim();
-  let code: number | undefined = /^\d+$/.test(text) ? Number(text) : CMS_BY_SLUG.get(slug(text));
+  const code: number | undefined = /^\d+$/.test(text) ? Number(text) : CMS_BY_SLUG.get(slug(text));
   if (code === undefined) {
     // An unknown verbose text: say what it said and try again later rather than lose the text.
     return { code, name: `CMS_${slug(text) || 'unknown'}`, transient: true, reinit: false };

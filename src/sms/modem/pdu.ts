@@ -119,7 +119,7 @@ export function validityMinutes(vp: number): number {
 const MTI_DELIVER = 0x00;
 const MTI_SUBMIT = 0x01;
 const MTI_STATUS_REPORT = 0x02;
-const FO_REJECT_DUPLICATES = 0x04;
+// TP-RD (0x04, reject duplicates) is never set: a resubmitted text keeps its own TP-MR anyway.
 const FO_VPF_RELATIVE = 0x10;
 const FO_SRR = 0x20;
 const FO_UDHI = 0x40;

@@ -292,7 +292,7 @@ export class ModemTransport implements SmsTransport {
           get live() {
             return session.live;
           },
-          at: session.at,
+          at: (cmd, opts) => session.at(cmd, opts),
           probe: (timeoutMs) => (session.live && channel ? channel.exec('AT', { timeoutMs }) : Promise.resolve({ final: 'GONE', lines: [] })),
           sleep: (ms) => this.sleep(ms),
         },

@@ -15,7 +15,7 @@ import { decodeGsm7, decodeLatin1, decodeUcs2, parseConcatUdh, segmentText } fro
 import { parseReceipt } from './receipt';
 import { TokenBucket } from '../rate';
 import { Link, type Attempt, type LinkEvents } from '../../link/lifecycle';
-import type { IncomingSms, MessageHandler, OutgoingSms, ReceiptHandler, SmsTransport, SubmitResult } from '../transport';
+import type { MessageHandler, OutgoingSms, ReceiptHandler, SmsTransport, SubmitResult } from '../transport';
 import { settledWithin } from '../../settle';
 
 /* The smpp package ships no types; this is the part we use. */
