@@ -120,11 +120,11 @@ export function parseConfigWithWarnings(
     return { line, column: col };
   };
   const yamlWarnings = doc.warnings.map((w) => ({ file, ...at(w.pos[0]), path: '', message: w.message }));
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      doc.errors.map((e) => ({ file, ...at(e.pos[0]), path: '', message: yamlErrorMessage(e) })),
-      yamlWarnings,
-    );
+  const notYaml = notYamlAtAll(text);
+  if (notYaml) throw new ConfigError([{ file, line: notYaml.line, column: 1, path: '', message: notYaml.message }], []);
+  if (doc.errors.length > 0) throw new ConfigError(yamlProblems(doc.errors, text, file, at), yamlWarnings);
+  if (doc.contents === null) {
+    throw new ConfigError([{ file, line: 1, column: 1, path: '', message: 'the file is empty (or only comments); start from config/mctb.example.yaml' }], []);
   }
 
   const walker = new Walker(file, doc, lineCounter, env, path.dirname(file), text);
@@ -396,9 +396,82 @@ function checkTemplates(
   }
 }
 
-function yamlErrorMessage(e: YAMLError): string {
+/**
+ * The YAML parser's errors as advice for the mistakes people make, at the same place: a value
+ * starting with `{{` or holding ": " that needs quotes, tabs (one problem, not one a line), a list
+ * item indented off its list.
+ */
+function yamlProblems(errors: readonly YAMLError[], text: string, file: string, at: (offset: number) => { line: number; column: number }): ConfigProblem[] {
+  const lines = text.split(/\r?\n/);
+  const out: ConfigProblem[] = [];
+  const tabs = errors.filter((e) => e.code === 'TAB_AS_INDENT');
+  if (tabs.length > 0) {
+    const first = at(tabs[0].pos[0]);
+    const count = lines.filter((l) => /^ *\t/.test(l)).length;
+    out.push({ file, ...first, path: '', message: `tabs indent ${count} line${count === 1 ? '' : 's'} (the first is line ${first.line}); YAML indents with spaces only: replace each tab with spaces` });
+  }
+  for (const e of errors) {
+    if (e.code === 'TAB_AS_INDENT') continue;
+    const pos = at(e.pos[0]);
+    out.push({ file, ...pos, path: '', message: yamlErrorMessage(e, lines, pos.line) });
+  }
+  return out;
+}
+
+function yamlErrorMessage(e: YAMLError, lines: readonly string[], line: number): string {
   if (e.code === 'MULTIPLE_DOCS') return 'the file holds more than one YAML document; remove the "---" line(s) and merge them';
+  const text = lines[line - 1] ?? '';
+  const value = /^\s*(?:- )?[\w.-]+:\s+(.*)$/.exec(text)?.[1] ?? '';
+  const quoted = (v: string) => `${text.slice(0, text.length - v.length)}"${v.replace(/"/g, '\\"')}"`;
+  if (value.startsWith('{{')) return `a value that starts with "{{" must be in quotes, or YAML reads it as a mapping: ${quoted(value).trim()}`;
+  if (e.code === 'BLOCK_AS_IMPLICIT_KEY' && /:\s/.test(value)) return `this text holds ": ", which YAML reads as a new key: put the whole text in quotes: ${quoted(value).trim()}`;
+  if (e.code === 'BAD_INDENT' || (e.code === 'MISSING_CHAR' && /without - indicator/.test(e.message))) {
+    const list = enclosingList(lines, line);
+    if (list) {
+      const here = lines[line - 1];
+      const col = here.length - here.trimStart().length + 1;
+      const name = list.name ? `the list "${list.name}"` : 'this list';
+      if (here.trimStart().startsWith('- ')) return `${name}: this item's "-" is at column ${col}, but the list's items start at column ${list.column} (line ${list.line}); indent it to match`;
+      return `${name}: this line starts at column ${col}; an item's keys line up with the first one after its "-" (column ${list.column + 2}), the next item starts with "-" at column ${list.column} (line ${list.line})`;
+    }
+  }
   return e.message;
+}
+
+/** The nearest list above `line`: the column of its "-" items, the line of the first, and its key. */
+function enclosingList(lines: readonly string[], line: number): { column: number; line: number; name: string } | undefined {
+  const indent = (l: string) => l.length - l.trimStart().length;
+  for (let i = line - 2; i >= 0; i--) {
+    const m = /^(\s*)- /.exec(lines[i]);
+    if (!m) continue;
+    const col = m[1].length;
+    // Up through the list's other items and their nested lines, to the line that names it.
+    let k = i - 1;
+    let first = i;
+    for (; k >= 0; k--) {
+      const l = lines[k];
+      if (l.trim() === '' || l.trimStart().startsWith('#')) continue;
+      if (indent(l) === col && l.trimStart().startsWith('- ')) first = k;
+      else if (indent(l) <= col) break;
+    }
+    const key = k >= 0 ? /^\s*([\w.-]+):\s*$/.exec(lines[k])?.[1] ?? '' : '';
+    return { column: col + 1, line: first + 1, name: key };
+  }
+  return undefined;
+}
+
+/** An INI file, or JSON with comments: not YAML at all, whatever the parser makes of it. */
+function notYamlAtAll(text: string): { line: number; message: string } | undefined {
+  const lines = text.split(/\r?\n/);
+  const section = lines.findIndex((l) => /^\s*\[[\w .-]+\]\s*$/.test(l));
+  if (section >= 0 && lines.some((l) => /^\s*[\w.-]+\s*=\s*\S/.test(l))) {
+    return { line: section + 1, message: 'this looks like an INI file ("[section]", "key = value"), not YAML ("key: value", nested by indentation); start from config/mctb.example.yaml' };
+  }
+  if (/^\s*[{[]/.test(text)) {
+    const comment = lines.findIndex((l) => /^\s*(\/\/|\/\*)/.test(l));
+    if (comment >= 0) return { line: comment + 1, message: 'this looks like JSON with comments: neither YAML nor JSON has "//" or "/* */" comments; write it as YAML (start from config/mctb.example.yaml), with "#" comments' };
+  }
+  return undefined;
 }
 
 function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {

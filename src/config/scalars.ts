@@ -13,7 +13,8 @@ import { closest } from './suggest';
 export type ScalarSpec = Exclude<Spec, { kind: 'object' | 'list' | 'secret' | 'map' | 'hours' }>;
 
 /** The value, or the problem; `offset` (when known) is the character of the value at fault. */
-export type Checked = { value: unknown } | { message: string; offset?: number };
+/** A value (with a warning worth showing, maybe), or what is wrong with it. */
+export type Checked = { value: unknown; warning?: string } | { message: string; offset?: number };
 
 const fail = (message: string, offset?: number): Checked => ({ message, offset });
 
@@ -94,9 +95,35 @@ function checkListen(text: string): Checked {
   return { value: { host: m[1] ?? (m[2] || '127.0.0.1'), port } };
 }
 
+/**
+ * Legacy abbreviations and fixed-offset names that tz accepts but that never change for summer
+ * time: `EST` is UTC−5 all year, so a New York business's hours would be an hour off all summer.
+ * Each points to the zone people mean by it.
+ */
+const LEGACY_ZONES: Readonly<Record<string, string>> = {
+  EST: 'America/New_York', EDT: 'America/New_York', EST5EDT: 'America/New_York',
+  CST: 'America/Chicago', CDT: 'America/Chicago', CST6CDT: 'America/Chicago',
+  MST: 'America/Denver', MDT: 'America/Denver', MST7MDT: 'America/Denver',
+  PST: 'America/Los_Angeles', PDT: 'America/Los_Angeles', PST8PDT: 'America/Los_Angeles',
+  AKST: 'America/Anchorage', HST: 'Pacific/Honolulu',
+  GMT: 'Europe/London', BST: 'Europe/London', WET: 'Europe/Lisbon', CET: 'Europe/Paris', MET: 'Europe/Paris', EET: 'Europe/Athens',
+};
+
 function checkTimeZone(text: string): Checked {
   const zone = text.trim();
+  const legacy = LEGACY_ZONES[zone.toUpperCase()];
+  if (legacy) {
+    return fail(`${JSON.stringify(text)} is a fixed offset or an abbreviation, not a place: it ignores summer time, so opening hours would be an hour off half the year (did you mean ${JSON.stringify(legacy)}?)`);
+  }
   const zones = [...Intl.supportedValuesOf('timeZone'), 'UTC'];
+  if (/^Etc\/GMT[+-]\d+$/i.test(zone) && isValidTimeZone(zone)) {
+    // Valid, and sometimes meant (a business that keeps one offset all year), but note the sign.
+    const n = zone.slice(7);
+    return {
+      value: zones.find((z) => z.toLowerCase() === zone.toLowerCase()) ?? zone,
+      warning: `${zone} is a fixed offset (no summer time), and its sign is inverted: ${zone} is UTC${n.startsWith('+') ? '−' : '+'}${n.slice(1)}; prefer the place's IANA zone (e.g. "America/New_York")`,
+    };
+  }
   // Accepted in any case ("america/chicago"); kept in the usual spelling when it is a known one.
   if (isValidTimeZone(zone)) return { value: zones.find((z) => z.toLowerCase() === zone.toLowerCase()) ?? zone };
   // A misspelling, else the city alone ("Chicago", "new york").
@@ -202,7 +229,13 @@ export function phoneEntry(
   if (spec.prefixes && PREFIX.test(t)) return { prefix: t };
   const e164 = toE164(t, country);
   if (e164 !== undefined) return { number: e164 };
-  return { error: spec.prefixes ? `${JSON.stringify(text)} is not a number or a +prefix` : `${JSON.stringify(text)} is not a phone number` };
+  const what = spec.prefixes ? 'is not a number or a +prefix' : 'is not a phone number';
+  // A local number ("555-0100") read as a national one: say what is missing and how it was read.
+  const digits = t.replace(/[\s().-]/g, '');
+  if (/^\d{4,9}$/.test(digits)) {
+    return { error: `${JSON.stringify(text)} ${what}: the area code (or country code) is missing; read with country ${country}, write it in full, e.g. in international form "+<country code><area code><number>"` };
+  }
+  return { error: `${JSON.stringify(text)} ${what}` };
 }
 
 /** The text of a scalar as written: plain numbers and booleans keep their spelling ("0123"). */

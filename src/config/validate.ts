@@ -273,7 +273,9 @@ export class Walker {
       inline = this.value({ kind: 'string' }, inlinePair.value as Where, p, inlinePair.key as Where) as string | undefined;
       if (inline !== undefined) {
         const at = [this.nodes.get(p), inlinePair.key as Where];
-        this.warn(p, `written in the config file; prefer ${spec.fileKey} (a file only mctb can read)${orEnv}`, ...at);
+        // The unedited example passes every check: say so rather than fail later at the PBX.
+        if (/^change-?me\b/i.test(inline.trim())) this.warn(p, `is still the example's placeholder "${inline.trim()}": set the real secret (in ${spec.fileKey}${orEnv})`, ...at);
+        else this.warn(p, `written in the config file; prefer ${spec.fileKey} (a file only mctb can read)${orEnv}`, ...at);
         if (tooLong(inline)) inline = this.error(p, `is ${lengthMessage(inline.length)}`, ...at);
         else if (badFormat(inline)) inline = this.error(p, formatMessage, ...at);
       }
@@ -314,7 +316,10 @@ export class Walker {
 
   private scalar(spec: ScalarSpec, node: Where, p: string, keyNode: Where): unknown {
     const checked = checkScalar(spec, node);
-    if ('value' in checked) return checked.value;
+    if ('value' in checked) {
+      if (checked.warning) this.warn(p, checked.warning, node, keyNode);
+      return checked.value;
+    }
     if (checked.offset === undefined) return this.error(p, checked.message, node, keyNode);
     this.errorAt(p, checked.message, this.positionIn(node, checked.offset, keyNode));
     return undefined;

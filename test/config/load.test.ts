@@ -108,7 +108,7 @@ describe('config: loadConfig', () => {
         `${at('password')}: sms.smpp.password`,
       ]);
       expect(warnings[0].message).to.equal(
-        'written in the config file; prefer secret_file (a file only mctb can read) or the MCTB_AMI_SECRET environment variable',
+        'is still the example\'s placeholder "change-me": set the real secret (in secret_file or the MCTB_AMI_SECRET environment variable)',
       );
     });
 
