@@ -8,7 +8,7 @@ import type { BusinessConfig, Config, Limits } from '../config/types';
 import { renderTemplate, sanitizeValue } from '../messages/template';
 import { alertsFor } from '../notify/events';
 import { composeTextBack, templateValues } from '../policy/compose';
-import { BusinessDirectory, decideCandidate, isCandidate, screenCall, type CallDecision, type CallFacts } from '../policy/decide';
+import { BusinessDirectory, decideCandidate, isCandidate, screenCall, type CallDecision, type CallFacts, type Candidate } from '../policy/decide';
 import { localTime } from '../policy/hours';
 import type { CallEffects, NewSend } from '../records/rows';
 
@@ -55,9 +55,25 @@ export function sourceOf(b: BusinessConfig, config: Config): string {
   return b.source_addr ?? config.sms.smpp?.source_addr ?? b.dids[0] ?? '';
 }
 
+const screenings = new WeakMap<EndedCall, { config: Config; business: BusinessConfig | undefined; screened: CallDecision | Candidate }>();
+
+/**
+ * The first pass of the decision (config alone), kept per call object: factsQuery and
+ * planMissedCall both need it, and reading the number (libphonenumber) twice per call is waste
+ * on the hot path. Deterministic, so the cache changes no answer.
+ */
+function screen(call: EndedCall, config: Config): { business: BusinessConfig | undefined; screened: CallDecision | Candidate } {
+  const hit = screenings.get(call);
+  if (hit && hit.config === config) return hit;
+  const business = businessOfCall(call, config);
+  const out = { config, business, screened: screenCall(call, business) };
+  screenings.set(call, out);
+  return out;
+}
+
 /** What to read from the ledger before planning this call; undefined: nothing (the config alone decides). */
 export function factsQuery(call: EndedCall, config: Config): CallFactsQuery | undefined {
-  const screened = screenCall(call, businessOfCall(call, config));
+  const { screened } = screen(call, config);
   if (!isCandidate(screened)) return undefined;
   return { number: screened.caller.number, business: screened.business.name, caps: { own: screened.business.limits, global: config.limits } };
 }
@@ -67,8 +83,7 @@ export function factsQuery(call: EndedCall, config: Config): CallFactsQuery | un
  * is not ours to keep. `now` is when it is recorded.
  */
 export function planMissedCall(call: EndedCall, facts: MissedCallFacts, config: Config, now: number): CallPlan | undefined {
-  const business = businessOfCall(call, config);
-  const screened = screenCall(call, business);
+  const { business, screened } = screen(call, config);
   if (!isCandidate(screened) && screened.reason === 'outbound' && !call.number) return undefined;
   let verdict: CallDecision;
   let contactName: string | undefined;
