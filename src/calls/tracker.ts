@@ -3,7 +3,7 @@
 // first), whether a person answered. Pure: no I/O, no clock; time comes in as `now`.
 // CDR and CEL events, whose order around the Hangup varies between identical calls, are not read.
 //
-// Why these rules (see test/fixtures/README.md, captured from a real Asterisk 22):
+// Why these rules (see src/demo/captures/README.md, captured from a real Asterisk 22):
 // - "Up" is not "answered": VoiceMail and Answer() before Queue bring the caller's channel Up.
 //   A person answered when a dialled device leg (not a Local channel, not the caller) entered a
 //   bridge and the caller's channel entered one too.
@@ -20,6 +20,7 @@
 //   and starts following the ones that began meanwhile (`midway`).
 
 import { toE164, isWithheldNumber } from '../numbers/phone';
+import { classify, dialledNumberOf, localHalf, type TrackedCall } from './tracked';
 import { PRESENTATION_VARIABLE, type CallEvent, type CallOutcome, type ChannelSnapshot, type EndedCall, type InboundCallStarted, type Presentation } from './types';
 
 export interface TrackerOptions {
@@ -41,54 +42,6 @@ export interface TrackerOptions {
    * inventory before they are given up as `unknown_end`. Default 30 s.
    */
   reconnectHoldMs?: number;
-}
-
-interface TrackedCall {
-  callId: string;
-  /** The caller's channel: the call's first one, or the Local `;2` half that entered the inbound context. */
-  rootUniqueid: string;
-  rootChannel: string;
-  /** The call began on a Local `;1` half: its name before the `;` (its `;2` may be the real caller). */
-  localOrigin?: string;
-  /** That `;2` half, once seen, with its caller ID as it changes until it enters the inbound context. */
-  localPartner?: { uniqueid: string; channel: string; callerNum: string; callerName: string };
-  direction: 'inbound' | 'outbound';
-  context: string;
-  didRaw: string;
-  did?: string;
-  callerNum: string;
-  callerName: string;
-  dialled: string;
-  /** CALLERID(pres) as the PBX gave it; '' until it does. */
-  presentation: string;
-  presentationPending: boolean;
-  /** Seen from the middle: mctb (re)connected while it was in progress. */
-  midway: boolean;
-  /** Since when the PBX connection has been lost while this call was open. */
-  lostSince?: number;
-  /** The dialplan marked the caller ID restricted (NewCallerid). */
-  restricted: boolean;
-  startedAt: number;
-  /** Event time of the caller's channel appearing (PBX time when given, else arrival). */
-  createdEventAt: number;
-  firstSeenAt: number;
-  /** Time the event stream stood still while this call was open: its waits are pushed back by it. */
-  stalledMs: number;
-  /** uniqueid → is a Local/ channel. */
-  legs: Map<string, boolean>;
-  /** Legs (not the caller's channel) still up. */
-  liveLegs: Set<string>;
-  rootBridged: boolean;
-  deviceBridged: boolean;
-  dialStatus: string;
-  lastDialEnd: string;
-  voicemail: boolean;
-  queueAbandon: boolean;
-  queueTimeout: boolean;
-  callerHungUp: boolean;
-  hangupAt?: number;
-  hangupEventAt?: number;
-  hangupCause: number;
 }
 
 export class CallTracker {
@@ -485,36 +438,4 @@ export class CallTracker {
       hangupCause: call.hangupCause,
     };
   }
-}
-
-const DIALSTATUS_OUTCOME: Readonly<Record<string, CallOutcome>> = {
-  ANSWER: 'answered',
-  NOANSWER: 'noanswer',
-  BUSY: 'busy',
-  CANCEL: 'cancel',
-  CHANUNAVAIL: 'unavailable',
-  CONGESTION: 'unavailable',
-};
-
-function classify(call: TrackedCall): CallOutcome {
-  if (call.rootBridged && call.deviceBridged) return 'answered';
-  if (call.voicemail) return 'voicemail';
-  if (call.queueTimeout) return 'noanswer';
-  if (call.queueAbandon) return 'queue_abandon';
-  const byStatus = DIALSTATUS_OUTCOME[call.dialStatus] ?? DIALSTATUS_OUTCOME[call.lastDialEnd];
-  // DIALSTATUS=ANSWER with no bridge seen is still the PBX's word: texting someone who spoke
-  // to staff is worse than missing one text (bridge events may be filtered out in manager.conf).
-  if (byStatus) return byStatus;
-  return call.callerHungUp ? 'cancel' : 'noanswer';
-}
-
-/** "Local/15550001000@from-trunk-0000002a;2" → "Local/15550001000@from-trunk-0000002a;2" for a Local half, else undefined. */
-function localHalf(channel: string): string | undefined {
-  return channel.startsWith('Local/') && /;[12]$/.test(channel) ? channel : undefined;
-}
-
-/** "PJSIP/+14155550123@trunk" or "SIP/trunk/14155550123" → the number part. */
-function dialledNumberOf(dialString: string): string {
-  const m = /(\+?\d{5,})/.exec(dialString);
-  return m ? m[1] : '';
 }

@@ -5,10 +5,10 @@
 import type { Limits } from '../config/types';
 import { numberPrefix } from '../numbers/phone';
 import type { CallFacts } from '../policy/decide';
-import type { CallListRow, CallRecord, CallRow, NewNotification, NewSend } from '../records/rows';
+import type { CallEffects, CallListRow, CallRecord, CallRow, NewNotification, NewSend } from '../records/rows';
 import { insertNotification } from './notifications';
 import { insertSend } from './sends';
-import type { SqliteFile } from './sqlite';
+import type { SqliteFile, Statements } from './sqlite';
 import { openTaskIn } from './tasks';
 
 export class Calls {
@@ -25,31 +25,29 @@ export class Calls {
     /** A missed call from a number that can be called back opens (or adds to) a callback task. */
     task?: { business: string; number: string },
   ): Promise<{ inserted: boolean; sendId?: number }> {
+    const sends = send === undefined ? [] : Array.isArray(send) ? send : [send as NewSend];
+    return this.db.transaction((s) => insertCall(s, call, sends, notifications, task));
+  }
+
+  /**
+   * Writes everything one ended call causes (a plan from src/plans/call.ts) in one transaction:
+   * the call row with its texts, alerts and task, then, when the caller reached a person, the
+   * cancellation of texts waiting for them and the closing of their callback tasks. A replayed
+   * call changes nothing. `cancelled`: texts cancelled.
+   */
+  apply(e: CallEffects): Promise<{ inserted: boolean; sendId?: number; cancelled: number }> {
     return this.db.transaction(async (s) => {
-      const res = await s.run(
-        `INSERT OR IGNORE INTO calls (call_id, direction, business, did, number, number_raw, caller_name, outcome, decision, reason, detail, started_at, ended_at, recorded_at, midway, presentation)
-         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-        [call.callId, call.direction, call.business ?? null, call.did ?? null, call.number ?? null, call.numberRaw, call.callerName,
-          call.outcome, call.decision, call.reason, call.detail ?? null, call.startedAt, call.endedAt, call.recordedAt, call.midway ? 1 : 0, call.presentation ?? null],
+      const res = await insertCall(s, e.call, e.sends, e.notifications, e.openTask);
+      const r = e.reachedPerson;
+      if (!res.inserted || !r) return { ...res, cancelled: 0 };
+      const b = r.business ?? null;
+      const cancelled = await s.run(
+        `UPDATE sends SET state = 'cancelled', reason = ?, finished_at = ?, updated_at = ?
+       WHERE state = 'scheduled' AND number = ? AND (? IS NULL OR business = ?)`,
+        [r.cancelReason, e.call.recordedAt, e.call.recordedAt, r.number, b, b],
       );
-      if (res.changes === 0) return { inserted: false };
-      if (call.number && call.direction === 'inbound') {
-        await s.run(
-          `INSERT INTO contacts (number, caller_id_name, first_seen_at, last_call_at) VALUES (?,?,?,?)
-           ON CONFLICT(number) DO UPDATE SET caller_id_name = excluded.caller_id_name, last_call_at = excluded.last_call_at`,
-          [call.number, call.callerName, call.recordedAt, call.endedAt],
-        );
-      }
-      const sends: readonly NewSend[] = send === undefined ? [] : Array.isArray(send) ? send : [send];
-      let sendId: number | undefined;
-      for (const one of sends) {
-        // Staff alerts are not the call's own texts: only the call's texts carry its id.
-        const id = await insertSend(s, one.kind === 'staff_alert' ? null : call.callId, { kind: 'text_back', ...one }, call.recordedAt);
-        sendId ??= id;
-      }
-      for (const n of notifications) await insertNotification(s, n, call.recordedAt);
-      if (task) await openTaskIn(s, task.business, task.number, call.callId, call.recordedAt);
-      return { inserted: true, sendId };
+      await s.run(`UPDATE tasks SET closed_at = ?, closed_reason = ? WHERE number = ? AND closed_at IS NULL AND (? IS NULL OR business = ?)`, [e.call.recordedAt, r.closeReason, r.number, b, b]);
+      return { ...res, cancelled: cancelled.changes };
     });
   }
 
@@ -149,4 +147,36 @@ export class Calls {
       [...params, f.limit],
     );
   }
+}
+
+async function insertCall(
+  s: Statements,
+  call: CallRecord,
+  sends: readonly NewSend[],
+  notifications: readonly NewNotification[],
+  task: { business: string; number: string } | undefined,
+): Promise<{ inserted: boolean; sendId?: number }> {
+  const res = await s.run(
+    `INSERT OR IGNORE INTO calls (call_id, direction, business, did, number, number_raw, caller_name, outcome, decision, reason, detail, started_at, ended_at, recorded_at, midway, presentation)
+     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+    [call.callId, call.direction, call.business ?? null, call.did ?? null, call.number ?? null, call.numberRaw, call.callerName,
+      call.outcome, call.decision, call.reason, call.detail ?? null, call.startedAt, call.endedAt, call.recordedAt, call.midway ? 1 : 0, call.presentation ?? null],
+  );
+  if (res.changes === 0) return { inserted: false };
+  if (call.number && call.direction === 'inbound') {
+    await s.run(
+      `INSERT INTO contacts (number, caller_id_name, first_seen_at, last_call_at) VALUES (?,?,?,?)
+       ON CONFLICT(number) DO UPDATE SET caller_id_name = excluded.caller_id_name, last_call_at = excluded.last_call_at`,
+      [call.number, call.callerName, call.recordedAt, call.endedAt],
+    );
+  }
+  let sendId: number | undefined;
+  for (const one of sends) {
+    // Staff alerts are not the call's own texts: only the call's texts carry its id.
+    const id = await insertSend(s, one.kind === 'staff_alert' ? null : call.callId, { kind: 'text_back', ...one }, call.recordedAt);
+    sendId ??= id;
+  }
+  for (const n of notifications) await insertNotification(s, n, call.recordedAt);
+  if (task) await openTaskIn(s, task.business, task.number, call.callId, call.recordedAt);
+  return { inserted: true, sendId };
 }

@@ -27,6 +27,21 @@ export interface CallRecord {
   presentation?: string;
 }
 
+/** Everything one ended call writes, in one transaction (Calls.apply): what src/plans/ decided. */
+export interface CallEffects {
+  call: CallRecord;
+  /** The call's own texts (text-back, follow-up) first, then staff alerts. */
+  sends: NewSend[];
+  notifications: NewNotification[];
+  /** A missed call from a number that can be called back opens (or adds to) a callback task. */
+  openTask?: { business: string; number: string };
+  /**
+   * The caller reached a person: texts waiting for this number are cancelled and its callback
+   * tasks closed (for the business, or any business when undefined).
+   */
+  reachedPerson?: { number: string; business: string | undefined; cancelReason: 'called_back'; closeReason: 'answered' };
+}
+
 export interface CallRow {
   call_id: string;
   direction: string;
