@@ -10,6 +10,7 @@ import { formatDuration, parseDuration } from '../config/load';
 import type { PruneResult } from '../ledger/admin';
 import { toE164 } from '../numbers/phone';
 import { withLedger } from './read-config';
+import { isoTime } from './time';
 
 /** What a forgotten number becomes in calls and sends: one-way, the same for the same number. */
 export function numberHash(number: string): string {
@@ -133,7 +134,7 @@ export function ledgerPrune(opts: { config?: string; olderThan?: string; batchSi
         },
       });
       if (opts.json) {
-        out.write(JSON.stringify({ done: true, older_than: formatDuration(age), cutoff: new Date(now - age).toISOString(), deleted: result }) + '\n');
+        out.write(JSON.stringify({ done: true, older_than: formatDuration(age), cutoff: isoTime(now - age, 'system'), deleted: result }) + '\n');
         return 0;
       }
       const parts = (Object.keys(TABLE_LABELS) as (keyof PruneResult)[]).map((k) => `${result[k]} ${TABLE_LABELS[k]}`);
