@@ -57,8 +57,9 @@ export function buildProgram(): Command {
     .command('check')
     .description('validate the config; show each business\'s text with its encoding (GSM-7/UCS-2) and segment count. Exit 0 valid, 2 invalid')
     .option('-c, --config <file>', CONFIG_HELP)
-    .action((opts: { config?: string }) => {
-      process.exitCode = configCheck(opts.config);
+    .option('--json', 'one JSON object: ok, file, checks (name, ok, detail, fix), businesses and their texts')
+    .action((opts: { config?: string; json?: boolean }) => {
+      process.exitCode = configCheck(opts.config, process.stdout, process.stderr, opts.json ?? false);
     });
 
   const contacts = program.command('contacts').description('known callers: names for the text, tags, do_not_text');
@@ -128,7 +129,8 @@ export function buildProgram(): Command {
     .command('doctor')
     .description('check the config, the ledger, the PBX connection (AMI or ARI) and the SMS gateway; one line per check with the fix for each ✗. Exit 0 all passed, 1 a check failed, 2 invalid config')
     .option('-c, --config <file>', CONFIG_HELP)
-    .action(async (opts: { config?: string }) => {
+    .option('--json', 'one JSON object: ok, checks (name, ok, detail, fix), warnings')
+    .action(async (opts: { config?: string; json?: boolean }) => {
       process.exitCode = await doctor(opts);
     });
 

@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { Ledger } from '../../src/ledger/ledger';
 import type { CallRecord } from '../../src/records/rows';
 import { formatTime, isoTime } from '../../src/cli/time';
+import { amiPortFix } from '../../src/asterisk/ami/doctor';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tempDir } from '../support/harness';
 import { mctb, yamlConfig } from '../support/cli';
 
@@ -140,6 +143,60 @@ describe('operator commands: times, --json, exit codes, lookups (issue 16)', fun
     });
   });
 
+  describe('doctor --json and config check --json', () => {
+    const CHECK_KEYS = ['name', 'ok', 'detail', 'fix'];
+    it('doctor --json: one object, checks with name, ok (a boolean), detail, fix; exit 1 when one failed', async () => {
+      const closed = join(dir, 'closed.yaml');
+      writeFileSync(closed, yamlConfig({ amiPort: await freePort(), smppPort: await freePort(), ledger: ledgerPath }));
+      const r = await run(['doctor', '-c', closed, '--json']);
+      expect(r.code, r.stderr).to.equal(1);
+      const j = JSON.parse(r.stdout) as { ok: boolean; checks: Record<string, unknown>[]; warnings: string[] };
+      expect(j.ok).to.equal(false);
+      for (const c of j.checks) {
+        expect(c).to.have.all.keys(...CHECK_KEYS);
+        expect(c.ok).to.be.a('boolean');
+      }
+      expect(j.checks.find((c) => c.name === 'ledger')).to.include({ ok: true, fix: null });
+      expect(j.checks.find((c) => c.name === 'AMI connect')!.ok).to.equal(false);
+      expect(j.warnings).to.be.an('array');
+    });
+
+    it('config check --json: ok, checks, each business\'s texts; an invalid config is ok false with exit 2', async () => {
+      const r = await run(['config', 'check', '-c', file, '--json']);
+      expect(r.code, r.stderr).to.equal(0);
+      const j = JSON.parse(r.stdout) as { ok: boolean; checks: Record<string, unknown>[]; businesses: { name: string; texts: { encoding: string; segments: number }[] }[] };
+      expect(j.ok).to.equal(true);
+      for (const c of j.checks) expect(c).to.have.all.keys(...CHECK_KEYS);
+      expect(j.businesses[0].name).to.equal(SHOP);
+      expect(j.businesses[0].texts[0]).to.include({ encoding: 'GSM-7', segments: 1 });
+      const bad = join(dir, 'bad.yaml');
+      writeFileSync(bad, yamlConfig({ amiPort: 5038, smppPort: 2775, ledger: ledgerPath }).replace('numbers:', 'numbrs:'));
+      const b = await run(['config', 'check', '-c', bad, '--json']);
+      expect(b.code).to.equal(2);
+      const bj = JSON.parse(b.stdout) as { ok: boolean; checks: { ok: boolean; detail: string }[] };
+      expect(bj.ok).to.equal(false);
+      expect(bj.checks.some((c) => !c.ok && c.detail.includes('numbrs'))).to.equal(true);
+    });
+  });
+
+  describe('network errors', () => {
+    it('send-test: a refused connection is said so at once, not after the 10 s bind wait', async () => {
+      const cfg = join(dir, 'refused.yaml');
+      writeFileSync(cfg, yamlConfig({ amiPort: 5038, smppPort: await freePort(), ledger: ledgerPath }));
+      const started = Date.now();
+      const r = await run(['send-test', '+16175550110', '-c', cfg]); // Jane opted out
+      expect(r.code, r.stderr).to.equal(1);
+      expect(r.stdout).to.match(/^not bound: connection refused \(ECONNREFUSED\); /m);
+      expect(Date.now() - started).to.be.below(5000);
+    });
+
+    it('doctor: "AMI usually listens on 5038" only when the port is another one', () => {
+      expect(amiPortFix(5039, 'no banner')).to.include('AMI usually listens on 5038');
+      expect(amiPortFix(8088, 'not AMI')).to.include('usually on port 5038');
+      for (const what of ['no banner', 'not AMI'] as const) expect(amiPortFix(5038, what)).to.not.match(/usually (listens )?on (port )?5038|check asterisk\.ami\.port/);
+    });
+  });
+
   describe('exit codes: 0 ok, 1 runtime failure, 2 usage or configuration', () => {
     const cases: [string, string[], number][] = [
       ['no command', [], 2],
@@ -211,3 +268,14 @@ describe('operator commands: times, --json, exit codes, lookups (issue 16)', fun
     }
   });
 });
+
+/** A local port nothing listens on (taken, then let go). */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
