@@ -179,6 +179,33 @@ describe('operator commands: times, --json, exit codes, lookups (issue 16)', fun
     });
   });
 
+  describe('contacts import and forget', () => {
+    const TOM = '+16175550110';
+    it('contacts import: a number twice is merged with a warning naming both lines; extra columns and fields are warnings with line numbers', async () => {
+      const csv = join(dir, 'contacts.csv');
+      writeFileSync(csv, ['name,number,tags,notes', 'Tom Two,617-555-0110,vip,likes mornings', 'Amy,+12065550188,,', 'Tom,+1 617 555 0110,patient,,surplus', ''].join('\n'));
+      const r = await run(['contacts', 'import', csv, '-c', file]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stderr).to.include(`${csv}:1: unknown column "notes" ignored`);
+      expect(r.stderr).to.include(`${csv}:4: duplicate of line 2, merged`);
+      expect(r.stderr).to.include(`${csv}:4: 1 field beyond the header's 4 columns, ignored`);
+      expect(r.stdout).to.include('2 contacts imported, 1 duplicate row merged');
+      const list = jsonLines((await run(['contacts', 'list', '-c', file, '--json'])).stdout);
+      expect(list.find((c) => c.number === TOM)).to.deep.equal({ number: TOM, name: 'Tom', tags: ['vip', 'patient'], do_not_text: false });
+    });
+
+    it('forget: a number not opted out is not said to stay on the opt-out list', async () => {
+      const r = await run(['forget', TOM, '--yes', '-c', file]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.include(`forgot ${TOM}`);
+      expect(r.stdout).to.not.include('opt-out list so it is never texted again');
+      expect(r.stdout).to.include(`not opted out: a new missed call from ${TOM} is texted`);
+      const j = JSON.parse((await run(['forget', JANE, '--yes', '--json', '-c', file])).stdout) as Record<string, unknown>;
+      expect(j.opt_out_added).to.equal(false);
+      expect(j.opt_outs_kept).to.equal(1);
+    });
+  });
+
   describe('network errors', () => {
     it('send-test: a refused connection is said so at once, not after the 10 s bind wait', async () => {
       const cfg = join(dir, 'refused.yaml');
