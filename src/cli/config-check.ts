@@ -2,11 +2,22 @@
 // would get it (open and closed hours), with encoding and segment count.
 
 import { formatProblem } from '../config/load';
+import type { Config } from '../config/types';
 import { formatDuration } from '../config/load';
 import { countSegments } from '../messages/encoding';
 import { composeTextBack } from '../policy/compose';
 import { hoursToday, isOpenAt, nextOpen } from '../policy/hours';
-import { readConfig, reportConfigError } from './read-config';
+import { ConfigError } from '../config/load';
+import { EXIT_CONFIG, MissingConfigError, readConfig, reportConfigError } from './read-config';
+
+/** `mctb config check --json`: one object (README, "Commands"). */
+export interface ConfigCheckJson {
+  ok: boolean;
+  file: string;
+  /** A problem each (ok false, exit 2), or one passing `config` check; warnings pass with a detail. */
+  checks: { name: string; ok: boolean; detail: string; fix: string | null }[];
+  businesses: { name: string; timezone: string; texts: { label: string; text: string; encoding: string; segments: number }[] }[];
+}
 
 /** A sample caller for the preview: a typical first name, and none. */
 const SAMPLES = [
@@ -15,14 +26,28 @@ const SAMPLES = [
   { label: 'closed, known name', kind: 'closed', callerName: 'Jane Doe', number: '+14155550123' },
 ] as const;
 
-export function configCheck(cliPath: string | undefined, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): number {
+export function configCheck(cliPath: string | undefined, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr, json = false): number {
   let result;
   try {
     result = readConfig(cliPath);
   } catch (e) {
+    if (json && e instanceof MissingConfigError) {
+      const lines = e.lines().map((l) => l.replace(/^mctb: /, ''));
+      out.write(JSON.stringify({ ok: false, file: e.path, checks: [{ name: 'config', ok: false, detail: `${lines[0]}; ${lines[1]}`, fix: lines[2] }], businesses: [] } satisfies ConfigCheckJson) + '\n');
+      return EXIT_CONFIG;
+    }
+    if (json && e instanceof ConfigError) {
+      const checks = e.problems.map((p) => ({ name: p.path || 'config', ok: false, detail: formatProblem(p), fix: null }));
+      out.write(JSON.stringify({ ok: false, file: e.problems[0]?.file ?? '', checks, businesses: [] } satisfies ConfigCheckJson) + '\n');
+      return EXIT_CONFIG;
+    }
     return reportConfigError(e, err);
   }
   const { config, warnings } = result;
+  if (json) {
+    out.write(JSON.stringify(configCheckJson(config, warnings.map(formatProblem))) + '\n');
+    return 0;
+  }
   for (const w of warnings) err.write(`warning: ${formatProblem(w)}\n`);
   out.write(`${config.file}: valid (${config.businesses.length} business${config.businesses.length === 1 ? '' : 'es'}, transport ${config.sms.transport})\n`);
   let multi = 0;
@@ -48,4 +73,25 @@ export function configCheck(cliPath: string | undefined, out: NodeJS.WritableStr
   }
   if (multi > 0) err.write(`warning: ${multi} text${multi === 1 ? '' : 's'} above take more than one segment\n`);
   return 0;
+}
+
+function configCheckJson(config: Config, warnings: string[]): ConfigCheckJson {
+  const now = Date.now();
+  return {
+    ok: true,
+    file: config.file,
+    checks: [
+      { name: 'config', ok: true, detail: `${config.file}: valid (${config.businesses.length} business${config.businesses.length === 1 ? '' : 'es'}, transport ${config.sms.transport})`, fix: null },
+      ...warnings.map((w) => ({ name: 'warning', ok: true, detail: w, fix: null })),
+    ],
+    businesses: config.businesses.map((b) => ({
+      name: b.name,
+      timezone: b.timezone,
+      texts: (b.messages.closed === b.messages.open ? SAMPLES.filter((x) => x.kind === 'open') : SAMPLES).map((sample) => {
+        const text = composeTextBack(b, { ...sample, endedAt: now }, { messageKind: sample.kind, now });
+        const seg = countSegments(text);
+        return { label: sample.label, text, encoding: seg.encoding, segments: seg.segments };
+      }),
+    })),
+  };
 }

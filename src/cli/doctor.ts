@@ -110,7 +110,14 @@ function ledgerOpenProblem(path: string, e: unknown): CheckResult {
 // The command
 // ---------------------------------------------------------------------------------------------
 
-export async function doctor(opts: { config?: string }, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+/** `mctb doctor --json`: one object (README, "Commands"). */
+export interface DoctorJson {
+  ok: boolean;
+  checks: { name: string; ok: boolean; detail: string; fix: string | null }[];
+  warnings: string[];
+}
+
+export async function doctor(opts: { config?: string; json?: boolean }, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   let config: Config;
   let warnings;
   try {
@@ -118,15 +125,13 @@ export async function doctor(opts: { config?: string }, out: NodeJS.WritableStre
   } catch (e) {
     return reportConfigError(e, err);
   }
-  let failed = 0;
-  let total = 0;
+  const checks: CheckResult[] = [];
   const report = (c: CheckResult) => {
-    total++;
-    if (!c.ok) failed++;
-    out.write(formatCheck(c) + '\n');
+    checks.push(c);
+    if (!opts.json) out.write(formatCheck(c) + '\n');
   };
-  report(pass('config', `${config.file} is valid (${config.businesses.length} business${config.businesses.length === 1 ? '' : 'es'}, events from ${config.asterisk.source}, texts by ${config.sms.transport})${warnings.length ? `, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}:` : ''}`));
-  for (const w of warnings) out.write(`    warning: ${formatProblem(w)}\n`);
+  report(pass('config', `${config.file} is valid (${config.businesses.length} business${config.businesses.length === 1 ? '' : 'es'}, events from ${config.asterisk.source}, texts by ${config.sms.transport})${warnings.length ? `, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}${opts.json ? '' : ':'}` : ''}`));
+  if (!opts.json) for (const w of warnings) out.write(`    warning: ${formatProblem(w)}\n`);
 
   const dir = checkLedgerDirectory(config.ledger.path);
   report(dir);
@@ -143,7 +148,12 @@ export async function doctor(opts: { config?: string }, out: NodeJS.WritableStre
   if (sms) for (const c of await transport.doctor(sms)) report(c);
   else report(missing(`sms.transport is ${transport.name}`, transport.section ?? 'sms'));
 
-  out.write(failed === 0 ? `all ${total} checks passed\n` : `${failed} of ${total} checks failed\n`);
+  const failed = checks.filter((c) => !c.ok).length;
+  const total = checks.length;
+  if (opts.json) {
+    const j: DoctorJson = { ok: failed === 0, checks: checks.map((c) => ({ name: c.name, ok: c.ok, detail: c.detail, fix: c.fix ?? null })), warnings: warnings.map(formatProblem) };
+    out.write(JSON.stringify(j) + '\n');
+  } else out.write(failed === 0 ? `all ${total} checks passed\n` : `${failed} of ${total} checks failed\n`);
   return failed === 0 ? 0 : 1;
 }
 

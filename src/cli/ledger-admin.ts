@@ -10,6 +10,7 @@ import { formatDuration, parseDuration } from '../config/load';
 import type { PruneResult } from '../ledger/admin';
 import { toE164 } from '../numbers/phone';
 import { withLedger } from './read-config';
+import { isoTime } from './time';
 
 /** What a forgotten number becomes in calls and sends: one-way, the same for the same number. */
 export function numberHash(number: string): string {
@@ -34,7 +35,7 @@ export function forget(numberArg: string, opts: { config?: string; yes?: boolean
       const hash = numberHash(number);
       const r = await ledger.admin.forget(number, hash, Date.now());
       if (opts.json) {
-        out.write(JSON.stringify({ number, hash, erased: { contacts: r.contacts, messages: r.messages, inbound_parts: r.inboundParts, tasks: r.tasks, notifications: r.notifications }, anonymised: { calls: r.calls, sends: r.sends, staff_alerts: r.staffAlertsBlanked }, cancelled: r.cancelled, opt_out_added: r.optOutAdded, opt_outs_kept: r.optOutsKept }) + '\n');
+        out.write(JSON.stringify({ number, hash, erased: { contacts: r.contacts, messages: r.messages, inbound_parts: r.inboundParts, tasks: r.tasks, notifications: r.notifications }, anonymised: { calls: r.calls, sends: r.sends, staff_alerts: r.staffAlertsBlanked }, cancelled: r.cancelled, opt_out_added: r.optOutAdded > 0, opt_outs_kept: r.optOutsKept }) + '\n');
         return 0;
       }
       const touched = r.contacts + r.messages + r.inboundParts + r.tasks + r.notifications + r.calls + r.sends + r.staffAlertsBlanked;
@@ -47,7 +48,8 @@ export function forget(numberArg: string, opts: { config?: string; yes?: boolean
       out.write(`  anonymised: ${r.calls} call${r.calls === 1 ? '' : 's'} and ${r.sends} text${r.sends === 1 ? '' : 's'} (number hashed, caller name, raw number and text bodies blanked); ${r.staffAlertsBlanked} staff text${r.staffAlertsBlanked === 1 ? '' : 's'} quoting it blanked\n`);
       if (r.cancelled) out.write(`  cancelled: ${r.cancelled} text${r.cancelled === 1 ? '' : 's'} not yet sent\n`);
       if (r.optOutAdded) out.write(`  do_not_text kept as an opt-out from all businesses\n`);
-      out.write(`  kept: ${r.optOutsKept} opt-out${r.optOutsKept === 1 ? '' : 's'} (the number stays on the opt-out list so it is never texted again)\n`);
+      if (r.optOutsKept > 0) out.write(`  kept: ${r.optOutsKept} opt-out${r.optOutsKept === 1 ? '' : 's'} (the number stays on the opt-out list so it is never texted again)\n`);
+      else out.write(`  not opted out: a new missed call from ${number} is texted as from anyone (\`mctb optout add ${number}\` stops that)\n`);
       if (r.notifications) out.write(`  note: webhook receivers were sent events about this number; erase it there too\n`);
       return 0;
     },
@@ -133,7 +135,7 @@ export function ledgerPrune(opts: { config?: string; olderThan?: string; batchSi
         },
       });
       if (opts.json) {
-        out.write(JSON.stringify({ done: true, older_than: formatDuration(age), cutoff: new Date(now - age).toISOString(), deleted: result }) + '\n');
+        out.write(JSON.stringify({ done: true, older_than: formatDuration(age), cutoff: isoTime(now - age, 'system'), deleted: result }) + '\n');
         return 0;
       }
       const parts = (Object.keys(TABLE_LABELS) as (keyof PruneResult)[]).map((k) => `${result[k]} ${TABLE_LABELS[k]}`);

@@ -1,13 +1,13 @@
 // `mctb calls` and `mctb sends`: the ledger's recent rows, newest first, filtered by number,
 // business (and state, for sends). Numbers are printed in full: these are admin tools.
 
-import { DateTime } from 'luxon';
 import type { Config } from '../config/types';
 import type { CallListRow, SendRow } from '../records/rows';
 import { SEND_STATES, type SendState } from '../records/states';
 import { toE164 } from '../numbers/phone';
 import { withLedger } from './read-config';
 import { callVerdict } from './verdict';
+import { formatTime, isoTime, zoneFor } from './time';
 
 export interface ListOptions {
   config?: string;
@@ -33,15 +33,9 @@ function numberFilter(arg: string | undefined, config: Config): { e164?: string;
   return e164 ? { e164 } : { raw: arg.trim() };
 }
 
-function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
-}
-
-function zoneOf(config: Config, business: string | null): string {
-  return (business && config.businesses.find((b) => b.name === business)?.timezone) || 'local';
-}
-
-export function callJson(c: CallListRow): Record<string, unknown> {
+/** A call as `--json` prints it (and `mctb why --json`): times ISO 8601 in `zone`, with the offset. */
+export function callJson(c: CallListRow, zone: string): Record<string, unknown> {
+  const iso = (ms: number | null) => isoTime(ms, zone);
   return {
     call_id: c.call_id,
     direction: c.direction,
@@ -59,10 +53,12 @@ export function callJson(c: CallListRow): Record<string, unknown> {
     text_id: c.text_id,
     text_state: c.text_state,
     text_reason: c.text_reason,
+    text_submitted_at: iso(c.text_submitted_at ?? null),
   };
 }
 
-export function sendJson(s: SendRow & { message_ids: string | null }): Record<string, unknown> {
+export function sendJson(s: SendRow & { message_ids: string | null }, zone: string): Record<string, unknown> {
+  const iso = (ms: number | null) => isoTime(ms, zone);
   return {
     id: s.id,
     call_id: s.call_id,
@@ -94,13 +90,13 @@ export function callsList(opts: ListOptions, out = process.stdout, err = process
         return 2;
       }
       const n = numberFilter(opts.number, config);
-      const rows = await ledger.calls.find({ number: n.e164, anyNumber: n.raw, business: opts.business, limit });
+      const rows = await ledger.calls.find({ number: n.e164, anyNumber: n.raw, dialled: true, business: opts.business, limit });
       for (const c of rows) {
         if (opts.json) {
-          out.write(JSON.stringify(callJson(c)) + '\n');
+          out.write(JSON.stringify(callJson(c, zoneFor(config, c.business))) + '\n');
           continue;
         }
-        const when = DateTime.fromMillis(c.ended_at, { zone: zoneOf(config, c.business) }).toFormat('yyyy-LL-dd HH:mm:ss');
+        const when = formatTime(c.ended_at, zoneFor(config, c.business));
         const who = `${c.number ?? (c.number_raw || 'withheld')}${c.caller_name ? ` "${c.caller_name}"` : ''}`;
         const direction = c.direction === 'outbound' ? 'outbound ' : '';
         out.write(`${when}  ${c.business ?? '-'}  ${direction}${who}  ${c.outcome}  → ${callVerdict(c, { sendId: true })}  [call ${c.call_id}]\n`);
@@ -129,10 +125,10 @@ export function sendsList(opts: ListOptions & { state?: string }, out = process.
       const rows = await ledger.sends.find({ number: n.e164 ?? n.raw, business: opts.business, state: opts.state as SendState | undefined, limit });
       for (const s of rows) {
         if (opts.json) {
-          out.write(JSON.stringify(sendJson(s)) + '\n');
+          out.write(JSON.stringify(sendJson(s, zoneFor(config, s.business))) + '\n');
           continue;
         }
-        const when = DateTime.fromMillis(s.created_at, { zone: zoneOf(config, s.business) }).toFormat('yyyy-LL-dd HH:mm:ss');
+        const when = formatTime(s.created_at, zoneFor(config, s.business));
         const why = [s.reason, s.error && s.error !== s.reason ? s.error : null].filter(Boolean).join(', ');
         const body = s.body.length > 60 ? s.body.slice(0, 60) + '…' : s.body;
         const flags = s.interrupted ? `  (interrupted ${s.interrupted}×: may have gone out twice)` : '';

@@ -1,6 +1,6 @@
 // The `mctb` command line.
 
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configCheck } from './config-check';
@@ -20,6 +20,14 @@ import { forget, ledgerBackup, ledgerPrune } from './ledger-admin';
 
 const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
 
+/** One rule for every command (README, "Commands"). */
+export const EXIT_CODES_HELP = 'Exit codes: 0 ok, 1 runtime failure or a check failed, 2 usage or configuration error (a missing argument, an unknown option, a bad value, no or an invalid config).';
+
+/** The exit code for an error commander threw: 0 for --help and --version, else 2 (usage, e.g. no command given). */
+export function usageExitCode(err: CommanderError): number {
+  return err.exitCode === 0 ? 0 : 2;
+}
+
 const CONFIG_HELP = 'config file (default: $MCTB_CONFIG, else /etc/mctb/mctb.yaml)';
 
 export function buildProgram(): Command {
@@ -27,9 +35,13 @@ export function buildProgram(): Command {
     .description('Missed call text back for Asterisk and FreePBX: follows inbound calls over AMI or ARI and texts callers nobody answered, over SMPP or a GSM modem.')
     .version(pkg.version, '-V, --version', 'print the version')
     .showHelpAfterError()
+    // Usage errors (a missing argument, an unknown option or command, a bad choice) are thrown, so
+    // main() exits 2 for them as for any other usage or configuration error. Inherited by every
+    // command added below.
+    .exitOverride()
     .addHelpText(
       'after',
-      '\nExit codes: 0 ok, 1 runtime failure, 2 invalid configuration.\nStart with `mctb demo` (no config needed), then `mctb config check -c FILE`.',
+      `\n${EXIT_CODES_HELP}\nStart with \`mctb demo\` (no config needed), then \`mctb config check -c FILE\`.`,
     );
 
   program
@@ -45,8 +57,9 @@ export function buildProgram(): Command {
     .command('check')
     .description('validate the config; show each business\'s text with its encoding (GSM-7/UCS-2) and segment count. Exit 0 valid, 2 invalid')
     .option('-c, --config <file>', CONFIG_HELP)
-    .action((opts: { config?: string }) => {
-      process.exitCode = configCheck(opts.config);
+    .option('--json', 'one JSON object: ok, file, checks (name, ok, detail, fix), businesses and their texts')
+    .action((opts: { config?: string; json?: boolean }) => {
+      process.exitCode = configCheck(opts.config, process.stdout, process.stderr, opts.json ?? false);
     });
 
   const contacts = program.command('contacts').description('known callers: names for the text, tags, do_not_text');
@@ -116,7 +129,8 @@ export function buildProgram(): Command {
     .command('doctor')
     .description('check the config, the ledger, the PBX connection (AMI or ARI) and the SMS gateway; one line per check with the fix for each ✗. Exit 0 all passed, 1 a check failed, 2 invalid config')
     .option('-c, --config <file>', CONFIG_HELP)
-    .action(async (opts: { config?: string }) => {
+    .option('--json', 'one JSON object: ok, checks (name, ok, detail, fix), warnings')
+    .action(async (opts: { config?: string; json?: boolean }) => {
       process.exitCode = await doctor(opts);
     });
 
@@ -279,6 +293,8 @@ export function main(argv: string[] = process.argv): void {
       if (process.exitCode !== undefined) setTimeout(() => process.exit(), 50).unref();
     })
     .catch((err: Error) => {
+      // commander has already printed its message (and the help) for a usage error.
+      if (err instanceof CommanderError) process.exit(usageExitCode(err));
       process.stderr.write(`mctb: ${err.message}\n`);
       process.exit(1);
     });

@@ -1,8 +1,8 @@
 // `mctb optout list|add|remove NUMBER`: the opt-out list an admin can see and correct.
 
-import { DateTime } from 'luxon';
 import { toE164 } from '../numbers/phone';
 import { withLedger } from './read-config';
+import { formatTime, isoTime, zoneFor } from './time';
 
 export function optoutCommand(action: 'list' | 'add' | 'remove', numberArg: string | undefined, opts: { config?: string; business?: string; json?: boolean }, out = process.stdout, err = process.stderr): Promise<number> {
   return withLedger(
@@ -10,9 +10,9 @@ export function optoutCommand(action: 'list' | 'add' | 'remove', numberArg: stri
     async (ledger, config) => {
       if (action === 'list') {
         const rows = await ledger.optOuts.list();
-        if (opts.json) for (const r of rows) out.write(JSON.stringify({ number: r.number, business: r.business === '*' ? 'all' : r.business, source: r.source, created_at: new Date(r.created_at).toISOString() }) + '\n');
+        if (opts.json) for (const r of rows) out.write(JSON.stringify({ number: r.number, business: r.business === '*' ? 'all' : r.business, source: r.source, created_at: isoTime(r.created_at, zoneFor(config, r.business)) }) + '\n');
         else {
-          for (const r of rows) out.write(`${r.number.padEnd(16)} ${(r.business === '*' ? 'all businesses' : r.business).padEnd(24)} ${r.source.padEnd(6)} ${DateTime.fromMillis(r.created_at).toFormat('yyyy-LL-dd HH:mm')}\n`);
+          for (const r of rows) out.write(`${r.number.padEnd(16)} ${(r.business === '*' ? 'all businesses' : r.business).padEnd(24)} ${r.source.padEnd(6)} ${formatTime(r.created_at, zoneFor(config, r.business))}\n`);
           out.write(`${rows.length} opt-out${rows.length === 1 ? '' : 's'}\n`);
         }
         return 0;

@@ -1,7 +1,9 @@
 // Loading the config the way every command does: templates checked against the variables mctb
 // knows, problems printed as file:line:column, exit code 2 on any.
 
-import { ConfigError, formatProblem, loadConfigWithWarnings, resolveConfigPath, type ConfigResult } from '../config/load';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, DEFAULT_CONFIG_PATH, formatProblem, loadConfigWithWarnings, resolveConfigPath, type ConfigResult } from '../config/load';
 import type { Config } from '../config/types';
 import { Ledger, LedgerDirectoryError } from '../ledger/ledger';
 import { CORE_TEMPLATE_VARIABLES, checkTemplate } from '../messages/template';
@@ -19,14 +21,43 @@ export const TEMPLATE_VARIABLES: ReadonlySet<string> = new Set([
   'call.time',
 ]);
 
+/** No config file where mctb looked: said with where it looked and how to start one (exit 2). */
+export class MissingConfigError extends Error {
+  constructor(
+    readonly path: string,
+    readonly from: '-c' | '$MCTB_CONFIG' | 'default',
+  ) {
+    super(`no config file at ${path}`);
+  }
+
+  lines(): string[] {
+    const how = this.from === '-c' ? 'given with -c' : this.from === '$MCTB_CONFIG' ? 'from $MCTB_CONFIG' : 'the default: no -c given and $MCTB_CONFIG is not set';
+    const example = join(__dirname, '..', '..', '..', 'config', 'mctb.example.yaml');
+    return [
+      `mctb: no config file at ${this.path} (${how})`,
+      `mctb: the config is looked for at -c FILE, else $MCTB_CONFIG, else ${DEFAULT_CONFIG_PATH}`,
+      `mctb: to start one, copy config/mctb.example.yaml${existsSync(example) ? ` (${example})` : ''} to ${DEFAULT_CONFIG_PATH}, edit it, and check it with \`mctb config check\`; \`mctb demo\` needs no config`,
+    ];
+  }
+}
+
 export function readConfig(cliPath: string | undefined): ConfigResult {
-  return loadConfigWithWarnings(resolveConfigPath(cliPath), process.env, {
+  const path = resolveConfigPath(cliPath);
+  if (!existsSync(path)) {
+    const from = cliPath !== undefined && cliPath !== '' ? '-c' : process.env.MCTB_CONFIG ? '$MCTB_CONFIG' : 'default';
+    throw new MissingConfigError(path, from);
+  }
+  return loadConfigWithWarnings(path, process.env, {
     checkTemplate: (src, vars) => checkTemplate(src, new Set([...TEMPLATE_VARIABLES, ...vars.map((v) => 'vars.' + v)])),
   });
 }
 
 /** Prints a config error the way admins read it and returns the exit code. */
 export function reportConfigError(err: unknown, out: NodeJS.WritableStream = process.stderr): number {
+  if (err instanceof MissingConfigError) {
+    for (const line of err.lines()) out.write(`${line}\n`);
+    return EXIT_CONFIG;
+  }
   if (err instanceof ConfigError) {
     for (const p of err.problems) out.write(`${formatProblem(p)}\n`);
     const n = err.problems.length;

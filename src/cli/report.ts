@@ -2,12 +2,12 @@
 // ledger: calls by outcome, texted or not and why, delivery, replies, opt-outs, and how fast the
 // text followed the hangup. Aggregates in SQL over covering indexes (fast on a big ledger).
 
-import { DateTime } from 'luxon';
 import { formatDuration, parseDuration } from '../config/load';
 import type { LedgerReport } from '../ledger/report';
 import { CALL_OUTCOMES } from '../records/states';
 import { MISSED_OUTCOMES } from '../calls/types';
 import { withLedger } from './read-config';
+import { formatTime, isoTime, zoneFor } from './time';
 
 /** `mctb report --json`: one object, these fields (README, "Operating it"). */
 export interface ReportJson {
@@ -46,7 +46,7 @@ export interface ReportJson {
   median_seconds_to_text: number | null;
 }
 
-export function buildReportJson(r: LedgerReport, since: number, until: number, business: string | undefined): ReportJson {
+export function buildReportJson(r: LedgerReport, since: number, until: number, business: string | undefined, zone = 'system'): ReportJson {
   const byOutcome: Record<string, number> = Object.fromEntries(CALL_OUTCOMES.map((o) => [o, 0]));
   const skipped: Record<string, number> = {};
   let total = 0;
@@ -60,8 +60,8 @@ export function buildReportJson(r: LedgerReport, since: number, until: number, b
   const missed = MISSED_OUTCOMES.reduce((sum, o) => sum + (byOutcome[o] ?? 0), 0);
   const state = (s: string) => r.texts.find((t) => t.state === s)?.n ?? 0;
   return {
-    since: new Date(since).toISOString(),
-    until: new Date(until).toISOString(),
+    since: isoTime(since, zone) ?? '',
+    until: isoTime(until, zone) ?? '',
     business: business ?? null,
     calls: { total, answered: byOutcome.answered ?? 0, missed, unknown_end: byOutcome.unknown_end ?? 0, by_outcome: byOutcome },
     texted,
@@ -99,13 +99,13 @@ export function report(opts: { config?: string; since?: string; business?: strin
       }
       const until = Date.now();
       const since = until - window;
-      const j = buildReportJson(await ledger.admin.report(since, until, opts.business), since, until, opts.business);
+      const zone = zoneFor(config, opts.business);
+      const j = buildReportJson(await ledger.admin.report(since, until, opts.business), since, until, opts.business, zone);
       if (opts.json) {
         out.write(JSON.stringify(j) + '\n');
         return 0;
       }
-      const zone = opts.business ? config.businesses.find((b) => b.name === opts.business)?.timezone : undefined;
-      const when = (ms: number) => DateTime.fromMillis(ms, { zone: zone ?? 'local' }).toFormat('yyyy-LL-dd HH:mm');
+      const when = (ms: number) => formatTime(ms, zone);
       const pct = (n: number, of: number) => (of > 0 ? ` (${Math.round((n / of) * 100)}%)` : '');
       const lines: [string, string | number, string?][] = [];
       const row = (label: string, value: string | number, note = '') => lines.push([label, value, note]);
@@ -128,7 +128,7 @@ export function report(opts: { config?: string; since?: string; business?: strin
       row('Replies', j.replies, j.contacts_texted > 0 ? `from ${j.contacts_replied} of ${j.contacts_texted} contacts texted${pct(j.contacts_replied, j.contacts_texted)}` : '');
       row('Opt-outs', j.opt_outs);
       row('Median hangup → text', j.median_seconds_to_text === null ? '-' : `${j.median_seconds_to_text.toFixed(1)} s`);
-      out.write(`mctb report: last ${formatDuration(window)} (${when(since)} → ${when(until)}${zone ? ` ${zone}` : ''}), ${opts.business ?? 'all businesses'}\n\n`);
+      out.write(`mctb report: last ${formatDuration(window)} (${when(since)} → ${when(until)}), ${opts.business ?? 'all businesses'}\n\n`);
       const width = Math.max(...lines.map(([label]) => label.length)) + 2;
       const valueWidth = Math.max(...lines.map(([, v]) => String(v).length));
       for (const [label, value, note] of lines) out.write(`${label.padEnd(width)}${String(value).padStart(valueWidth)}${note ? `  ${note.trim()}` : ''}\n`);

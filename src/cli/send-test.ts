@@ -128,9 +128,12 @@ async function sendNow(
   transport.start();
   try {
     const until = Date.now() + words.readyMs;
-    while (!transport.ready && Date.now() < until) await sleep(50);
+    // A refused connection or an unknown host will not change in the seconds left: said at once.
+    const hopeless = () => /\((ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH)\)/.exec(last);
+    while (!transport.ready && Date.now() < until && !hopeless()) await sleep(50);
     if (!transport.ready) {
-      out.write(`not ${words.ready} within ${words.readyMs / 1000} s${last ? ` (${last})` : ''}; ${words.hint}\n`);
+      const detail = last.replace(/^[a-z]+: /, '');
+      out.write(hopeless() ? `not ${words.ready}: ${detail}; ${words.hint}\n` : `not ${words.ready} within ${words.readyMs / 1000} s${last ? ` (${last})` : ''}; ${words.hint}\n`);
       return 1;
     }
     out.write(`${words.ready}\n`);

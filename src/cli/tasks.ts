@@ -1,18 +1,19 @@
 // `mctb tasks` (open callback tasks, oldest first) and `mctb tasks done ID`.
 
-import { DateTime } from 'luxon';
 import { withLedger } from './read-config';
+import { formatTime, isoTime, zoneFor } from './time';
 
 export function tasksList(opts: { config?: string; json?: boolean }, out = process.stdout, err = process.stderr): Promise<number> {
   return withLedger(
     opts.config,
-    async (ledger) => {
+    async (ledger, config) => {
       const rows = await ledger.tasks.listOpen();
       for (const t of rows) {
+        const zone = zoneFor(config, t.business);
         if (opts.json) {
-          out.write(JSON.stringify({ id: t.id, business: t.business, number: t.number, name: t.name, calls: t.calls, opened_at: new Date(t.opened_at).toISOString(), last_call_at: new Date(t.last_call_at).toISOString(), last_message: t.last_message }) + '\n');
+          out.write(JSON.stringify({ id: t.id, business: t.business, number: t.number, name: t.name, calls: t.calls, opened_at: isoTime(t.opened_at, zone), last_call_at: isoTime(t.last_call_at, zone), last_message: t.last_message }) + '\n');
         } else {
-          const when = DateTime.fromMillis(t.opened_at).toFormat('yyyy-LL-dd HH:mm');
+          const when = formatTime(t.opened_at, zone);
           const last = t.last_message ? `  last message: ${JSON.stringify(t.last_message.length > 80 ? t.last_message.slice(0, 80) + '…' : t.last_message)}` : '';
           out.write(`${t.id}  ${when}  ${t.business}  call back ${t.number}${t.name ? ` (${t.name})` : ''}${t.calls > 1 ? `, ${t.calls} missed calls` : ''}${last}\n`);
         }

@@ -124,17 +124,19 @@ export class Calls {
   /**
    * Recent calls, newest first, each with its text-back (id, state, reason, when submitted): the
    * rows of `mctb calls` and `mctb why`. `number` matches the E.164 number; `anyNumber` the E.164
-   * number or the caller ID as presented (`anonymous`, a forgotten number's hash).
+   * number or the caller ID as presented (`anonymous`, a forgotten number's hash). With `dialled`,
+   * either also matches the number called (the DID): `mctb calls --number DID`.
    */
-  find(f: { number?: string; anyNumber?: string; business?: string; limit: number }): Promise<CallListRow[]> {
+  find(f: { number?: string; anyNumber?: string; dialled?: boolean; business?: string; limit: number }): Promise<CallListRow[]> {
     const where: string[] = [];
     const params: unknown[] = [];
+    const did = f.dialled ? ' OR c.did = ?' : '';
     if (f.number !== undefined) {
-      where.push('c.number = ?');
-      params.push(f.number);
+      where.push(`(c.number = ?${did})`);
+      params.push(f.number, ...(f.dialled ? [f.number] : []));
     } else if (f.anyNumber !== undefined) {
-      where.push('(c.number = ? OR c.number_raw = ?)');
-      params.push(f.anyNumber, f.anyNumber);
+      where.push(`(c.number = ? OR c.number_raw = ?${did})`);
+      params.push(f.anyNumber, f.anyNumber, ...(f.dialled ? [f.anyNumber] : []));
     }
     if (f.business !== undefined) {
       where.push('c.business = ?');

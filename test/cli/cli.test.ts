@@ -96,7 +96,7 @@ describe('mctb command line', function () {
     expect(r.stderr).to.include('numbrs: unknown key');
     const missing = await mctb(['config', 'check', '-c', join(dir, 'nope.yaml')]);
     expect(missing.code).to.equal(2);
-    expect(missing.stderr).to.include(`${join(dir, 'nope.yaml')}: cannot read`);
+    expect(missing.stderr).to.include(`no config file at ${join(dir, 'nope.yaml')} (given with -c)`);
   });
 
   it('demo runs with no config, exits 0, and its timeline shows a text sent and an answered call not texted', async () => {

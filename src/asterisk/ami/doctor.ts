@@ -123,6 +123,21 @@ function parseFrame(text: string): Frame {
   return out;
 }
 
+/**
+ * The fix when something answered at asterisk.ami.port but not as AMI. "AMI usually listens on
+ * 5038" is advice only when the port is another one.
+ */
+export function amiPortFix(port: number, what: 'no banner' | 'not AMI'): string {
+  if (port === 5038) {
+    return what === 'no banner'
+      ? 'port 5038 is AMI\'s usual port, yet no "Asterisk Call Manager/…" greeting came: is it Asterisk listening there (manager.conf [general] `enabled = yes`), and is asterisk.ami.host the right machine?'
+      : 'port 5038 is AMI\'s usual port, but another service answers there: check asterisk.ami.host, and which program holds port 5038 on that machine (`ss -ltnp`)';
+  }
+  return what === 'no banner'
+    ? `check asterisk.ami.port (${port}): AMI usually listens on 5038 (8088 is Asterisk's HTTP/ARI port)`
+    : `check asterisk.ami.host and port (${port}): AMI greets with "Asterisk Call Manager/…", usually on port 5038`;
+}
+
 export async function checkAmi(cfg: AmiConfig, timeoutMs = DOCTOR_TIMEOUT_MS): Promise<CheckResult[]> {
   const where = `${cfg.host}:${cfg.port}`;
   const reachFix = `is Asterisk running? is AMI on: manager.conf [general] \`enabled = yes\`, \`port = ${cfg.port}\`, and \`bindaddr\` an address this host can reach (then \`asterisk -rx "manager reload"\`)? is a firewall in the way? are asterisk.ami.host and port right?`;
@@ -138,10 +153,10 @@ export async function checkAmi(cfg: AmiConfig, timeoutMs = DOCTOR_TIMEOUT_MS): P
     try {
       banner = await probe.banner(timeoutMs);
     } catch (e) {
-      return [fail('AMI connect', `${where} accepted the connection but sent no AMI banner (${netProblem(e, timeoutMs)})`, `check asterisk.ami.port: AMI usually listens on 5038 (8088 is Asterisk's HTTP/ARI port)`)];
+      return [fail('AMI connect', `${where} accepted the connection but sent no AMI banner (${netProblem(e, timeoutMs)})`, amiPortFix(cfg.port, 'no banner'))];
     }
     if (!banner.startsWith('Asterisk Call Manager/')) {
-      return [fail('AMI connect', `${where} answered ${JSON.stringify(banner.slice(0, 60))}, not the Asterisk Manager Interface`, `check asterisk.ami.host and port: AMI greets with "Asterisk Call Manager/…" (usually on port 5038)`)];
+      return [fail('AMI connect', `${where} answered ${JSON.stringify(banner.slice(0, 60))}, not the Asterisk Manager Interface`, amiPortFix(cfg.port, 'not AMI'))];
     }
     out.push(pass('AMI connect', `${where} answered (${banner})`));
 

@@ -228,6 +228,8 @@ export class SmppTransport implements SmsTransport {
         },
       );
     });
+    /** Why the socket failed, when it did (a refused connection is said so, not "closed"). */
+    let socketError: string | undefined;
     session.on('secureConnect', () => session.emit('connect'));
     session.on('error', (err: Error) => {
       if (!current()) return;
@@ -246,6 +248,7 @@ export class SmppTransport implements SmsTransport {
       }
       if (err && typeof err === 'object' && 'code' in err) {
         this.log.debug('SMPP socket error', { error: err.message });
+        socketError = socketErrorWords(String((err as NodeJS.ErrnoException).code));
         return; // 'close' follows
       }
       // Nothing else is expected from the reader (lib.ts turns unreadable PDUs into events);
@@ -254,7 +257,7 @@ export class SmppTransport implements SmsTransport {
       this.link.lost('session error');
     });
     session.on('close', () => {
-      if (current()) this.link.lost('connection closed');
+      if (current()) this.link.lost(socketError ?? 'connection closed');
     });
     session.on('pdu', (pdu: Pdu | UnreadablePdu) => {
       if (!current()) return;
@@ -402,4 +405,18 @@ function networkError(v: Pdu['network_error_code']): string | undefined {
   if (!v) return undefined;
   if (Buffer.isBuffer(v)) return v.length >= 3 && v.readUInt16BE(1) !== 0 ? String(v.readUInt16BE(1)) : undefined;
   return v.error_code ? String(v.error_code) : undefined;
+}
+
+/** A socket error code in the words of a log line and `mctb send-test`: "connection refused (ECONNREFUSED)". */
+export function socketErrorWords(code: string): string {
+  const words: Record<string, string> = {
+    ECONNREFUSED: 'connection refused',
+    ECONNRESET: 'connection reset',
+    ENOTFOUND: 'host name not found',
+    EAI_AGAIN: 'host name not found',
+    EHOSTUNREACH: 'host unreachable',
+    ENETUNREACH: 'network unreachable',
+    ETIMEDOUT: 'connection timed out',
+  };
+  return words[code] ? `${words[code]} (${code})` : `connection failed (${code})`;
 }
