@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import type { Config } from '../config/types';
+import { closest } from '../config/suggest';
 import { classifyNumber } from '../numbers/phone';
 import { sanitizeValue } from '../messages/template';
 import { EXIT_CONFIG, openLedger, readConfig, reportConfigError, withLedger } from './read-config';
@@ -59,6 +60,12 @@ function parseRows(text: string, defaultCountry: string): ImportRow[] {
   const records = parse(text, { columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), info: true, skip_empty_lines: true, relax_column_count: true, trim: true, bom: true }) as { record: Record<string, string>; info: { lines: number } }[];
   const header = records.length > 0 ? Object.keys(records[0].record) : (parse(text, { to_line: 1 }) as string[][])[0]?.map((c) => c.trim().toLowerCase()) ?? [];
   for (const need of ['name', 'number']) if (!header.includes(need)) throw new Error(`the header row has no "${need}" column (columns: ${COLUMNS.join(', ')})`);
+  // A misspelt known column ("do_not_txt") would silently drop what it holds (a do-not-text!):
+  // the file is refused. Other extra columns (notes, email) are ignored with a warning.
+  for (const h of header) {
+    const meant = COLUMNS.includes(h) ? undefined : closest(h, COLUMNS);
+    if (meant) throw new Error(`the header row has a column "${h}": did you mean "${meant}"? (columns: ${COLUMNS.join(', ')})`);
+  }
   const unknown = header.filter((h) => !COLUMNS.includes(h));
   const headerRow: ImportRow[] = unknown.length
     ? [{ line: 1, warnings: [`unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')} ignored (columns: ${COLUMNS.join(', ')})`] }]

@@ -194,6 +194,16 @@ describe('operator commands: times, --json, exit codes, lookups (issue 16)', fun
       expect(list.find((c) => c.number === TOM)).to.deep.equal({ number: TOM, name: 'Tom', tags: ['vip', 'patient'], do_not_text: false });
     });
 
+    it('contacts import: a misspelt known column (do_not_txt) refuses the file, with a did-you-mean: a do-not-text is never dropped silently', async () => {
+      const csv = join(dir, 'typo.csv');
+      writeFileSync(csv, ['name,number,do_not_txt', 'Dee,+12065550177,yes', ''].join('\n'));
+      const r = await run(['contacts', 'import', csv, '-c', file]);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.include(`${csv}: the header row has a column "do_not_txt": did you mean "do_not_text"?`);
+      const list = jsonLines((await run(['contacts', 'list', '-c', file, '--json'])).stdout);
+      expect(list.find((c) => c.number === '+12065550177'), 'nothing imported').to.equal(undefined);
+    });
+
     it('forget: a number not opted out is not said to stay on the opt-out list', async () => {
       const r = await run(['forget', TOM, '--yes', '-c', file]);
       expect(r.code, r.stderr).to.equal(0);

@@ -26,7 +26,7 @@ function sms(text: string, to = '+14155550123', reference = 1): OutgoingSms {
 }
 
 describe('GSM modem transport', function () {
-  this.timeout(30_000);
+  this.timeout(60_000);
   const sims: ModemSimulator[] = [];
   const transports: ModemTransport[] = [];
 
@@ -377,7 +377,7 @@ describe('GSM modem transport', function () {
     it('is not ready while the modem is gone, re-inits with the PIN after replug, and sends a text from the outage once', async () => {
       const { sim, t, states, lines } = await readyModem();
       await sim.unplug();
-      await waitFor('not ready', () => !t.ready);
+      await waitFor('not ready', () => !t.ready, 25_000);
       const text = 'We missed your call, we will ring you back.';
       // The outbox gets "retry" and keeps the text in its ledger row.
       expect(await t.submit(sms(text))).to.deep.equal({ kind: 'retry', error: 'modem_not_ready' });
@@ -408,7 +408,7 @@ describe('GSM modem transport', function () {
       expect(r.kind).to.equal('retry');
       expect(['modem_gone', 'modem_not_ready', 'modem_timeout']).to.include((r as { error: string }).error);
       expect(sim.history.some((e) => e.event === 'vanished_during_cmgs')).to.equal(true);
-      await waitFor('not ready', () => !t.ready);
+      await waitFor('not ready', () => !t.ready, 25_000);
       await sim.replug();
       await waitFor('ready again', () => t.ready);
       expect((await t.submit(sms(text))).kind).to.equal('accepted');
@@ -424,7 +424,7 @@ describe('GSM modem transport', function () {
         got.push(m);
       });
       await sim.unplug();
-      await waitFor('not ready', () => !t.ready);
+      await waitFor('not ready', () => !t.ready, 25_000);
       await sim.deliver('+14155550123', 'STOP'); // stored on the SIM, no one to tell
       await sim.replug();
       await waitFor('the text', () => got.length === 1);
