@@ -1,10 +1,8 @@
 // Staff alerts: what is posted to the webhook and texted to staff mobiles for a missed call, a
 // reply and an opt-out. Pure: the ids and the time come in.
 
-import type { BusinessConfig, NotifyEvent } from '../config/types';
+import type { BusinessConfig } from '../config/types';
 import type { NewNotification, NewSend } from '../records/rows';
-
-export type WebhookEventType = NotifyEvent | 'opt_in' | 'text_sent';
 
 export interface MissedCallData {
   call_id: string;
