@@ -220,16 +220,16 @@ export class Ledger {
    * small writes (the outbox's texts) then wait once for the connection and commit once, instead
    * of each waiting behind a burst of decisions. Resolves after the commit.
    */
-  together<T>(fn: () => Promise<T>): Promise<T> {
+  together<T>(fn: () => Promise<T>, opts: { relaxed?: boolean } = {}): Promise<T> {
     // Already inside a transaction: join it (the shared one would wait behind it forever).
     if (this.db.inTransaction) return this.db.transaction(() => fn());
     return new Promise<T>((resolve, reject) => {
-      this.shared.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      this.shared.push({ fn, relaxed: opts.relaxed === true, resolve: resolve as (v: unknown) => void, reject });
       if (!this.sharing) void this.flushShared();
     });
   }
 
-  private readonly shared: { fn: () => Promise<unknown>; resolve: (v: unknown) => void; reject: (err: unknown) => void }[] = [];
+  private readonly shared: { fn: () => Promise<unknown>; relaxed: boolean; resolve: (v: unknown) => void; reject: (err: unknown) => void }[] = [];
   private sharing = false;
 
   private async flushShared(): Promise<void> {
@@ -237,7 +237,8 @@ export class Ledger {
     while (this.shared.length > 0) {
       const group = this.shared.splice(0);
       try {
-        const settled = await this.batchEach(group.map((item) => item.fn));
+        // Durable unless every write in it may be relaxed (one claim among them makes it durable).
+        const settled = await this.batchEach(group.map((item) => item.fn), { relaxed: group.every((item) => item.relaxed) });
         settled.forEach((r, i) => (r.status === 'fulfilled' ? group[i].resolve(r.value) : group[i].reject(r.reason)));
       } catch (err) {
         for (const item of group) item.reject(err);

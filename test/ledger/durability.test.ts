@@ -56,4 +56,21 @@ describe('ledger durability: WAL with synchronous = FULL', () => {
       cleanup();
     }
   });
+
+  it("together: a group of relaxed writes (texts' results) commits relaxed; a group with any other write (a claim) is durable", async () => {
+    const { dir, cleanup } = tempDir('mctb-durable-');
+    const ledger = await Ledger.open(join(dir, 'mctb.db'));
+    try {
+      const level = async () => Number((await ledger.durability()).synchronous);
+      // The first write handed in runs alone; those handed in meanwhile share the next transaction.
+      const results = await Promise.all([ledger.together(level), ledger.together(level, { relaxed: true }), ledger.together(level, { relaxed: true })]);
+      expect(results, 'a claim, then two results sharing a transaction').to.deep.equal([FULL, 1, 1]);
+      await waitFor('made durable', () => !ledger.syncPending, 3000);
+      const mixed = await Promise.all([ledger.together(level), ledger.together(level, { relaxed: true }), ledger.together(level)]);
+      expect(mixed, 'a result sharing a transaction with a claim').to.deep.equal([FULL, FULL, FULL]);
+    } finally {
+      await ledger.close();
+      cleanup();
+    }
+  });
 });
