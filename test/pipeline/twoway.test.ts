@@ -208,9 +208,14 @@ describe('two-way SMS', function () {
         clock: () => Date.now() + offset,
       });
       await p.pbx.play(loadCapture('noanswer'));
+      // Each jump waits for the failed try to be written back: the retry is scheduled from the
+      // clock read after the answer, so jumping before that would move the retry along with it.
+      const attempts = async (n: number) => (await p!.daemon.ledgerHandle.notifications.get(String(hook.got[0].headers['x-mctb-event-id'])))?.attempts === n;
       await waitFor('first failed try', () => hook.got.length === 1);
+      await waitFor('first failure written', () => attempts(1));
       offset += 6_000;
       await waitFor('second failed try', () => hook.got.length === 2);
+      await waitFor('second failure written', () => attempts(2));
       offset += 11_000;
       await waitFor('delivered', () => hook.got.length === 3);
       await sleep(800);
