@@ -202,6 +202,36 @@ export const SCHEMA = obj({
         'GET /healthz (200, or 503 with the state of the PBX link, SMS link and ledger as JSON) and GET /metrics (Prometheus).',
     },
   ),
+  console: key(
+    obj({
+      listen: key(listen, { required: true, example: '0.0.0.0:8080', doc: 'host:port of the web console (inbox, threads, dashboard, contacts)' }),
+      tls: key(
+        obj({
+          cert_file: key(str(), { required: true, example: '/etc/mctb/console.crt', doc: 'PEM certificate (chain)' }),
+          key_file: key(str(), { required: true, example: '/etc/mctb/console.key', doc: 'its PEM private key' }),
+        }),
+        { optional: true, doc: 'serve HTTPS; without it, put the console behind a TLS reverse proxy' },
+      ),
+      trust_proxy: key(bool, {
+        default: false,
+        doc: 'behind a TLS reverse proxy on this host: take the client address and https from X-Forwarded-For/-Proto (cookies then Secure)',
+      }),
+      session_idle: key(dur({ min: '1m', max: '30d' }), { out: 'session_idle_ms', default: '8h', doc: 'sign out a session unused this long' }),
+      session_lifetime: key(dur({ min: '1h', max: '365d' }), { out: 'session_lifetime_ms', default: '7d', doc: 'sign out every session this long after sign-in' }),
+      login_attempts: key(num({ integer: true, min: 1, max: 100 }), {
+        default: 5,
+        doc: 'wrong passwords allowed per user name, and per address, within login_window; the next try is refused even when right',
+      }),
+      login_window: key(dur({ min: '1m', max: '1d' }), { out: 'login_window_ms', default: '15m', doc: 'the window login_attempts counts in' }),
+    }),
+    {
+      optional: true,
+      doc: 'the web console for staff and owners; off unless set',
+      about:
+        'Users are added with `mctb users add`. Served by `mctb run` itself; no internet needed (every script and style comes from mctb). ' +
+        '/healthz and /metrics stay on `http.listen`.',
+    },
+  ),
   numbers: key(NUMBERS, {
     doc: 'how phone numbers are read',
     about: 'Numbers written without +country code (DIDs, exclude) are read with default_country unless a business sets `country`.',

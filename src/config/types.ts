@@ -24,6 +24,7 @@ export type ModemConfig = NonNullable<SmsConfig['modem']>;
 /** Caps; an absent key is no cap. A business's own always has all three (from `defaults`). */
 export type Limits = Config['limits'];
 export type ComplianceConfig = Config['compliance'];
+export type ConsoleConfig = NonNullable<Config['console']>;
 export type LogLevel = Config['log']['level'];
 export type LogFormat = Config['log']['format'];
 export type NotifyConfig = BusinessConfig['notify'];

@@ -202,4 +202,101 @@ export const MIGRATIONS: readonly string[] = [
   -- full disk shows in /healthz). Before v7 the probe created it itself, hence IF NOT EXISTS.
   CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);
   `,
+  `
+  -- The console (issue 14): users, their sessions and an audit trail; one thread per business and
+  -- contact number, kept up to date by triggers so the inbox is one index range however big the
+  -- ledger grows; internal notes; who sent a text by hand.
+  CREATE TABLE users (
+    id                  INTEGER PRIMARY KEY,
+    name                TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    role                TEXT NOT NULL CHECK (role IN ('owner', 'staff')),
+    businesses          TEXT NOT NULL DEFAULT '[]',   -- JSON array of business names (staff)
+    password_hash       TEXT NOT NULL,                -- scrypt$N$r$p$salt$key (src/console/passwords.ts)
+    created_at          INTEGER NOT NULL,
+    password_changed_at INTEGER NOT NULL
+  );
+  CREATE TABLE sessions (
+    id_hash      TEXT PRIMARY KEY,                    -- SHA-256 of the cookie's value: a stolen file holds no live session
+    user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    csrf         TEXT NOT NULL,
+    address      TEXT,
+    created_at   INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL
+  );
+  CREATE INDEX sessions_user ON sessions (user_id);
+  CREATE TABLE audit (
+    id      INTEGER PRIMARY KEY,
+    at      INTEGER NOT NULL,
+    actor   TEXT,                                     -- user name, 'cli', or NULL (a sign-in attempt)
+    action  TEXT NOT NULL,                            -- login_ok | login_failed | login_throttled | logout | user_added | ...
+    subject TEXT,                                     -- the user, number or thread acted on
+    address TEXT,                                     -- the client's address (console)
+    detail  TEXT
+  );
+  CREATE INDEX audit_at ON audit (at);
+  CREATE INDEX audit_subject ON audit (action, subject, at);
+  CREATE INDEX audit_address ON audit (action, address, at);
+
+  CREATE TABLE threads (
+    id           INTEGER PRIMARY KEY,
+    business     TEXT NOT NULL,
+    number       TEXT NOT NULL,
+    last_at      INTEGER NOT NULL,
+    last_kind    TEXT NOT NULL,                       -- call | in | out
+    last_preview TEXT,
+    unread       INTEGER NOT NULL DEFAULT 0,          -- texts received since staff last answered or marked it done
+    assigned_to  INTEGER REFERENCES users (id) ON DELETE SET NULL,
+    UNIQUE (business, number)
+  );
+  CREATE INDEX threads_recent ON threads (last_at, id);
+  CREATE INDEX threads_business_recent ON threads (business, last_at, id);
+  CREATE TABLE notes (
+    id         INTEGER PRIMARY KEY,
+    thread_id  INTEGER NOT NULL REFERENCES threads (id) ON DELETE CASCADE,
+    author     TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX notes_thread ON notes (thread_id, created_at);
+  ALTER TABLE sends ADD COLUMN sent_by TEXT;          -- console user or staff mobile that wrote a text by hand
+  CREATE INDEX messages_thread ON messages (number, business, received_at);
+  CREATE INDEX calls_thread ON calls (number, business, ended_at);
+
+  -- A missed call opens a thread (an answered one only touches an existing one); every text in or
+  -- out (but alerts to staff mobiles) opens or touches one; a text in that is not a keyword is unread.
+  CREATE TRIGGER threads_call AFTER INSERT ON calls
+  WHEN NEW.direction = 'inbound' AND NEW.business IS NOT NULL AND NEW.number IS NOT NULL AND NEW.outcome NOT IN ('answered', 'unknown_end')
+  BEGIN
+    INSERT INTO threads (business, number, last_at, last_kind, last_preview) VALUES (NEW.business, NEW.number, NEW.ended_at, 'call', NEW.outcome)
+    ON CONFLICT (business, number) DO UPDATE SET last_at = max(last_at, excluded.last_at), last_kind = excluded.last_kind, last_preview = excluded.last_preview;
+  END;
+  CREATE TRIGGER threads_call_answered AFTER INSERT ON calls
+  WHEN NEW.direction = 'inbound' AND NEW.business IS NOT NULL AND NEW.number IS NOT NULL AND NEW.outcome = 'answered'
+  BEGIN
+    UPDATE threads SET last_at = max(last_at, NEW.ended_at), last_kind = 'call', last_preview = NEW.outcome WHERE business = NEW.business AND number = NEW.number;
+  END;
+  CREATE TRIGGER threads_message AFTER INSERT ON messages
+  WHEN NEW.business IS NOT NULL
+  BEGIN
+    INSERT INTO threads (business, number, last_at, last_kind, last_preview, unread) VALUES (NEW.business, NEW.number, NEW.received_at, 'in', substr(NEW.body, 1, 140), NEW.keyword IS NULL)
+    ON CONFLICT (business, number) DO UPDATE SET last_at = max(last_at, excluded.last_at), last_kind = 'in', last_preview = excluded.last_preview, unread = unread + excluded.unread;
+  END;
+  CREATE TRIGGER threads_send AFTER INSERT ON sends
+  WHEN NEW.kind != 'staff_alert'
+  BEGIN
+    INSERT INTO threads (business, number, last_at, last_kind, last_preview) VALUES (NEW.business, NEW.number, NEW.created_at, 'out', substr(NEW.body, 1, 140))
+    ON CONFLICT (business, number) DO UPDATE SET last_at = max(last_at, excluded.last_at), last_kind = 'out', last_preview = excluded.last_preview;
+  END;
+
+  -- The threads the ledger already tells of.
+  INSERT OR IGNORE INTO threads (business, number, last_at, last_kind, last_preview)
+    SELECT business, number, max(ended_at), 'call', NULL FROM calls
+    WHERE direction = 'inbound' AND business IS NOT NULL AND number IS NOT NULL AND outcome NOT IN ('answered', 'unknown_end') GROUP BY business, number;
+  INSERT INTO threads (business, number, last_at, last_kind, last_preview)
+    SELECT business, number, max(created_at), 'out', NULL FROM sends WHERE kind != 'staff_alert' GROUP BY business, number
+    ON CONFLICT (business, number) DO UPDATE SET last_at = max(last_at, excluded.last_at);
+  INSERT INTO threads (business, number, last_at, last_kind, last_preview)
+    SELECT business, number, max(received_at), 'in', NULL FROM messages WHERE business IS NOT NULL GROUP BY business, number
+    ON CONFLICT (business, number) DO UPDATE SET last_at = max(last_at, excluded.last_at);
+  `,
 ];
