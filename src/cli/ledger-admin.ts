@@ -35,16 +35,16 @@ export function forget(numberArg: string, opts: { config?: string; yes?: boolean
       const hash = numberHash(number);
       const r = await ledger.admin.forget(number, hash, Date.now());
       if (opts.json) {
-        out.write(JSON.stringify({ number, hash, erased: { contacts: r.contacts, messages: r.messages, inbound_parts: r.inboundParts, tasks: r.tasks, notifications: r.notifications }, anonymised: { calls: r.calls, sends: r.sends, staff_alerts: r.staffAlertsBlanked }, cancelled: r.cancelled, opt_out_added: r.optOutAdded > 0, opt_outs_kept: r.optOutsKept }) + '\n');
+        out.write(JSON.stringify({ number, hash, erased: { contacts: r.contacts, threads: r.threads, messages: r.messages, inbound_parts: r.inboundParts, tasks: r.tasks, notifications: r.notifications }, anonymised: { calls: r.calls, sends: r.sends, staff_alerts: r.staffAlertsBlanked }, cancelled: r.cancelled, opt_out_added: r.optOutAdded > 0, opt_outs_kept: r.optOutsKept }) + '\n');
         return 0;
       }
-      const touched = r.contacts + r.messages + r.inboundParts + r.tasks + r.notifications + r.calls + r.sends + r.staffAlertsBlanked;
+      const touched = r.contacts + r.threads + r.messages + r.inboundParts + r.tasks + r.notifications + r.calls + r.sends + r.staffAlertsBlanked;
       if (touched === 0 && r.optOutsKept === 0) {
         out.write(`nothing about ${number} in the ledger\n`);
         return 0;
       }
       out.write(`forgot ${number}; its calls and texts now show ${hash}\n`);
-      out.write(`  erased: ${r.contacts} contact, ${r.messages} message${r.messages === 1 ? '' : 's'}, ${r.inboundParts} message part${r.inboundParts === 1 ? '' : 's'}, ${r.tasks} callback task${r.tasks === 1 ? '' : 's'}, ${r.notifications} staff notification${r.notifications === 1 ? '' : 's'}\n`);
+      out.write(`  erased: ${r.contacts} contact, ${r.messages} message${r.messages === 1 ? '' : 's'}, ${r.inboundParts} message part${r.inboundParts === 1 ? '' : 's'}, ${r.tasks} callback task${r.tasks === 1 ? '' : 's'}, ${r.notifications} staff notification${r.notifications === 1 ? '' : 's'}, ${r.threads} console thread${r.threads === 1 ? '' : 's'} with their notes\n`);
       out.write(`  anonymised: ${r.calls} call${r.calls === 1 ? '' : 's'} and ${r.sends} text${r.sends === 1 ? '' : 's'} (number hashed, caller name, raw number and text bodies blanked); ${r.staffAlertsBlanked} staff text${r.staffAlertsBlanked === 1 ? '' : 's'} quoting it blanked\n`);
       if (r.cancelled) out.write(`  cancelled: ${r.cancelled} text${r.cancelled === 1 ? '' : 's'} not yet sent\n`);
       if (r.optOutAdded) out.write(`  do_not_text kept as an opt-out from all businesses\n`);
@@ -104,6 +104,7 @@ const TABLE_LABELS: Record<keyof PruneResult, string> = {
   tasks: 'closed tasks',
   notifications: 'notifications',
   inbound_parts: 'message parts',
+  threads: 'quiet console threads',
 };
 
 export function ledgerPrune(opts: { config?: string; olderThan?: string; batchSize?: string; json?: boolean }, out = process.stdout, err = process.stderr): Promise<number> {

@@ -6,10 +6,12 @@ import { ledgerReport, type LedgerReport } from './report';
 import { SqliteFile } from './sqlite';
 
 /** Every table of the ledger that holds records. */
-export const LEDGER_TABLES = ['calls', 'contacts', 'sends', 'send_parts', 'receipts', 'opt_outs', 'messages', 'inbound_parts', 'tasks', 'notifications'] as const;
+export const LEDGER_TABLES = ['calls', 'contacts', 'sends', 'send_parts', 'receipts', 'opt_outs', 'messages', 'inbound_parts', 'tasks', 'notifications', 'threads', 'notes', 'users', 'audit'] as const;
 
 export interface ForgetResult {
   contacts: number;
+  /** Console threads of the number, with their notes. */
+  threads: number;
   messages: number;
   inboundParts: number;
   tasks: number;
@@ -35,6 +37,7 @@ export interface PruneResult {
   tasks: number;
   notifications: number;
   inbound_parts: number;
+  threads: number;
 }
 
 export class Admin {
@@ -72,6 +75,7 @@ export class Admin {
       const messages = (await s.run(`DELETE FROM messages WHERE number = ?`, [number])).changes;
       const inboundParts = (await s.run(`DELETE FROM inbound_parts WHERE from_addr IN (?, ?)`, [number, number.replace(/^\+/, '')])).changes;
       const tasks = (await s.run(`DELETE FROM tasks WHERE number = ?`, [number])).changes;
+      const threads = (await s.run(`DELETE FROM threads WHERE number = ?`, [number])).changes;
       const notifications = (await s.run(`DELETE FROM notifications WHERE instr(body, ?) > 0`, [number])).changes;
       const calls = (
         await s.run(`UPDATE calls SET number = ?, number_raw = '', caller_name = '', detail = replace(detail, ?, ?) WHERE number = ?`, [hash, number, hash, number])
@@ -79,7 +83,7 @@ export class Admin {
       const sends = (await s.run(`UPDATE sends SET number = ?, number_prefix = ?, body = '', updated_at = ? WHERE number = ?`, [hash, hash, now, number])).changes;
       const alerts = (await s.run(`UPDATE sends SET body = '', updated_at = ? WHERE instr(body, ?) > 0`, [now, number])).changes;
       const kept = await s.get<{ n: number }>(`SELECT COUNT(*) AS n FROM opt_outs WHERE number = ?`, [number]);
-      return { contacts, messages, inboundParts, tasks, notifications, calls, sends, staffAlertsBlanked: alerts, cancelled, optOutAdded, optOutsKept: kept?.n ?? 0 };
+      return { contacts, threads, messages, inboundParts, tasks, notifications, calls, sends, staffAlertsBlanked: alerts, cancelled, optOutAdded, optOutsKept: kept?.n ?? 0 };
     });
   }
 
@@ -113,7 +117,7 @@ export class Admin {
   async prune(olderThanMs: number, now: number, opts: { batchSize?: number; onBatch?: (table: string, deleted: number, total: number) => void } = {}): Promise<PruneResult> {
     const cutoff = now - olderThanMs;
     const batch = Math.max(1, opts.batchSize ?? 5000);
-    const result: PruneResult = { sends: 0, send_parts: 0, receipts: 0, calls: 0, messages: 0, tasks: 0, notifications: 0, inbound_parts: 0 };
+    const result: PruneResult = { sends: 0, send_parts: 0, receipts: 0, calls: 0, messages: 0, tasks: 0, notifications: 0, inbound_parts: 0, threads: 0 };
     const note = (table: keyof PruneResult, n: number) => {
       result[table] += n;
       if (n > 0) opts.onBatch?.(table, n, result[table]);
@@ -138,6 +142,8 @@ export class Admin {
       ['tasks', 'tasks', 'closed_at IS NOT NULL AND closed_at < ?'],
       ['notifications', 'notifications', "state IN ('delivered','failed') AND created_at < ?"],
       ['inbound_parts', 'inbound_parts', 'received_at < ?'],
+      // A thread nothing happened in since the cutoff, and no callback waits on (its notes go with it).
+      ['threads', 'threads', 'last_at < ? AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.business = threads.business AND k.number = threads.number AND k.closed_at IS NULL)'],
     ];
     for (const [key, table, cond] of steps) {
       for (;;) {

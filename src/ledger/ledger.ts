@@ -19,6 +19,7 @@ import { Notifications } from './notifications';
 import { Sends } from './sends';
 import { SqliteFile } from './sqlite';
 import { Tasks } from './tasks';
+import { Threads } from './threads';
 
 /** A relaxed commit (Ledger.batchEach) is made durable within this. */
 const SYNC_WITHIN_MS = 1000;
@@ -77,6 +78,8 @@ export class Ledger {
   readonly notifications: Notifications;
   /** Operator tools: report, forget, backup, prune. */
   readonly admin: Admin;
+  /** Conversations for the console: inbox, timelines, notes. */
+  readonly threads: Threads;
 
   private constructor(readonly path: string, private readonly db: SqliteFile) {
     this.calls = new Calls(db);
@@ -87,6 +90,7 @@ export class Ledger {
     this.tasks = new Tasks(db);
     this.notifications = new Notifications(db);
     this.admin = new Admin(path, db);
+    this.threads = new Threads(db);
   }
 
   /**

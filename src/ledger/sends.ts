@@ -189,9 +189,9 @@ export class Sends {
 
 export async function insertSend(s: Statements, callId: string | null, send: NewSend, now: number): Promise<number> {
   const res = await s.run(
-    `INSERT INTO sends (call_id, business, number, number_prefix, source_addr, body, kind, state, due_at, created_at, updated_at)
-     VALUES (?,?,?,?,?,?,?,'scheduled',?,?,?)`,
-    [callId, send.business, send.number, numberPrefix(send.number), send.sourceAddr, send.body, send.kind ?? 'manual', send.dueAt, now, now],
+    `INSERT INTO sends (call_id, business, number, number_prefix, source_addr, body, kind, state, due_at, created_at, updated_at, sent_by)
+     VALUES (?,?,?,?,?,?,?,'scheduled',?,?,?,?)`,
+    [callId, send.business, send.number, numberPrefix(send.number), send.sourceAddr, send.body, send.kind ?? 'manual', send.dueAt, now, now, send.sentBy ?? null],
   );
   return res.lastID;
 }

@@ -78,6 +78,8 @@ export interface NewSend {
   dueAt: number;
   /** A SendKind; when not given, `text_back` for a call's text (Calls.record), else `manual`. */
   kind?: string;
+  /** Who wrote a text by hand: a console user, or the staff mobile it was relayed from. */
+  sentBy?: string;
 }
 
 export interface SendRow {
@@ -98,6 +100,8 @@ export interface SendRow {
   updated_at: number;
   submitted_at: number | null;
   finished_at: number | null;
+  /** Who wrote it by hand (console user, staff mobile); null for mctb's own texts. */
+  sent_by: string | null;
 }
 
 export interface ContactRow {
