@@ -122,7 +122,7 @@ rm -rf "${app:?}/bin" "$app/dist" "$app/node_modules" "$app/test" "$app/src" "$a
   "$app/dialplan" "$app/systemd" "$app/package.json" "$app/package-lock.json" "$app/README.md"
 
 cp "$src/package.json" "$src/package-lock.json" "$src/README.md" "$app/"
-mkdir -p "$app/bin" "$app/dist" "$app/src/demo" "$app/tools" "$app/config"
+mkdir -p "$app/bin" "$app/dist" "$app/src/demo" "$app/src/console" "$app/tools" "$app/config"
 cp "$src/bin/mctb" "$app/bin/mctb"
 chmod 0755 "$app/bin/mctb"
 # Only the daemon's compiled sources: not dist/test or dist/bench (and no test/ at all).
@@ -130,6 +130,8 @@ cp -R "$src/dist/src" "$app/dist/src"
 # `mctb demo` replays these captures (AMI and ARI, with their README), and `mctb demo
 # --transport modem` runs the modem simulator (needs python3).
 cp -R "$src/src/demo/captures" "$app/src/demo/captures"
+# The web console's templates, script and style (read at run time; htmx comes from node_modules).
+cp -R "$src/src/console/views" "$src/src/console/assets" "$app/src/console/"
 cp "$src/tools/modem-sim.py" "$app/tools/"
 cp "$src/config/mctb.example.yaml" "$app/config/"
 cp -R "$src/dialplan" "$src/systemd" "$app/"

@@ -13,6 +13,7 @@ import { CallTracker } from './calls/tracker';
 import { feedTracker } from './pbx-feed';
 import { UnwrittenCalls } from './calls/unwritten';
 import type { Config } from './config/types';
+import { ConsoleServer } from './console/server';
 import { HealthServer, type Health } from './health/http';
 import { Metrics } from './health/metrics';
 import { healthOf, wireMetrics } from './health/wiring';
@@ -40,6 +41,14 @@ export class Daemon {
   readonly metrics: Metrics;
   /** Port of /healthz and /metrics when `http` is configured. */
   healthPort?: number;
+  /** Port of the web console when `console` is configured. */
+  consolePort?: number;
+  private consoleServer?: ConsoleServer;
+
+  /** The console's routes (tests check each refuses a request without a session). */
+  get consoleRoutes(): ConsoleServer['routes'] {
+    return this.consoleServer?.routes ?? [];
+  }
   private ledger?: Ledger;
   private transport?: SmsTransport;
   private outbox?: Outbox;
@@ -175,6 +184,10 @@ export class Daemon {
       this.healthServer = new HealthServer(cfg.http, () => this.health(), this.metrics, part(this.log, 'http'));
       this.healthPort = await this.healthServer.start();
     }
+    if (cfg.console) {
+      this.consoleServer = new ConsoleServer({ config: () => this.config, ledger, events: e, pokeOutbox: () => outbox.poke(), log: part(this.log, 'console'), clock: this.clock });
+      this.consolePort = await this.consoleServer.start();
+    }
     this.tickTimer = setInterval(() => {
       // While the PBX is not read, a call's settling events may be unread: no wait runs out then.
       if (!this.decisions.paused) this.decisions.add(this.tracker.due(this.clock()));
@@ -191,6 +204,7 @@ export class Daemon {
   async stop(waitMs = 5000): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await this.consoleServer?.stop();
     await this.source?.stop();
     await this.healthServer?.stop();
     clearInterval(this.tickTimer);

@@ -21,6 +21,31 @@ export class Contacts {
     );
   }
 
+  /**
+   * Contacts matching a name or number fragment, by name; with `businesses`, only those with a
+   * console thread in one of them (what a staff user may see).
+   */
+  search(q: { text: string; businesses?: readonly string[]; limit: number }): Promise<ContactRow[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const text = q.text.trim();
+    if (text) {
+      const digits = text.replace(/\D/g, '');
+      const like = `%${text.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+      where.push(`(c.name LIKE ? ESCAPE '\\' OR c.caller_id_name LIKE ? ESCAPE '\\'${digits.length >= 3 ? ' OR c.number LIKE ?' : ''})`);
+      args.push(like, like, ...(digits.length >= 3 ? [`%${digits}%`] : []));
+    }
+    if (q.businesses !== undefined) {
+      where.push(`EXISTS (SELECT 1 FROM threads t WHERE t.number = c.number AND t.business IN (${q.businesses.map(() => '?').join(',') || 'NULL'}))`);
+      args.push(...q.businesses);
+    }
+    args.push(q.limit);
+    return this.db.all<ContactRow>(
+      `SELECT c.* FROM contacts c ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY COALESCE(c.name, c.caller_id_name) IS NULL, COALESCE(c.name, c.caller_id_name) COLLATE NOCASE, c.number LIMIT ?`,
+      args,
+    );
+  }
+
   /** Contacts someone named (imported or set by an admin), by name. */
   list(limit = 1000): Promise<ContactRow[]> {
     return this.db.all<ContactRow>(`SELECT * FROM contacts WHERE name IS NOT NULL OR do_not_text != 0 ORDER BY name COLLATE NOCASE, number LIMIT ?`, [limit]);

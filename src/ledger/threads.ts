@@ -41,7 +41,7 @@ export interface InboxQuery {
 export type TimelineItem =
   | { type: 'call'; at: number; callId: string; outcome: string; decision: string; reason: string; detail: string | null; callerName: string; startedAt: number }
   | { type: 'in'; at: number; id: number; body: string; keyword: string | null }
-  | { type: 'out'; at: number; id: number; kind: string; state: SendRow['state']; reason: string | null; error: string | null; body: string; sentBy: string | null; submittedAt: number | null; finishedAt: number | null }
+  | { type: 'out'; at: number; id: number; kind: string; state: SendRow['state']; reason: string | null; error: string | null; body: string; sentBy: string | null; dueAt: number; submittedAt: number | null; finishedAt: number | null }
   | { type: 'note'; at: number; id: number; author: string; body: string };
 
 const THREAD_COLUMNS = `t.*, COALESCE(c.name, c.caller_id_name) AS name, u.name AS assignee, COALESCE(c.do_not_text, 0) AS do_not_text,
@@ -149,6 +149,7 @@ export class Threads {
         error: s.error,
         body: s.body,
         sentBy: s.sent_by,
+        dueAt: s.due_at,
         submittedAt: s.submitted_at,
         finishedAt: s.finished_at,
       })),
