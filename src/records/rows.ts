@@ -78,6 +78,13 @@ export interface NewSend {
   dueAt: number;
   /** A SendKind; when not given, `text_back` for a call's text (Calls.record), else `manual`. */
   kind?: string;
+  /** Who wrote it by hand (a console user, a staff mobile): `sends.sent_by`. */
+  sentBy?: string;
+  /**
+   * A staff alert that offers to answer a contact: the contact's number. The ledger writes the id
+   * of the business's thread with that number in place of THREAD_MARK (src/notify/events.ts).
+   */
+  replyThread?: string;
 }
 
 export interface SendRow {
@@ -91,6 +98,8 @@ export interface SendRow {
   state: SendState;
   reason: string | null;
   due_at: number;
+  /** Who wrote it by hand (console, relay); null for mctb's own texts. Since ledger v8. */
+  sent_by?: string | null;
   attempts: number;
   interrupted: number;
   error: string | null;
@@ -166,6 +175,8 @@ export interface InboundEffects {
   optIn?: { scope: string };
   /** Scheduled texts to this number cancelled (for the business, or all with '*'). */
   cancelScheduled?: { scope: string; reason: string };
+  /** A staff mobile's text relayed to this thread's contact: staff answered it, so it is read. */
+  relayedTo?: { business: string; number: string };
   sends: NewSend[];
   notifications: NewNotification[];
 }
