@@ -7,7 +7,7 @@ export class Metrics {
   readonly registry = new client.Registry();
   readonly calls = new client.Counter({ name: 'mctb_calls_total', help: 'Calls decided, by outcome, decision and reason', labelNames: ['outcome', 'decision', 'reason'], registers: [this.registry] });
   readonly texts = new client.Counter({ name: 'mctb_texts_total', help: 'Texts by kind and status (submitted, delivered, failed, cancelled, skipped, retrying) and reason', labelNames: ['kind', 'status', 'reason'], registers: [this.registry] });
-  readonly inbound = new client.Counter({ name: 'mctb_inbound_messages_total', help: 'Texts received, by action (reply, opted_out, opted_in, help_sent, already_opted_out)', labelNames: ['action'], registers: [this.registry] });
+  readonly inbound = new client.Counter({ name: 'mctb_inbound_messages_total', help: 'Texts received, by action (reply, opted_out, opted_in, help_sent, already_opted_out, relayed, relay_refused)', labelNames: ['action'], registers: [this.registry] });
   readonly hangupToSubmit = new client.Histogram({
     name: 'mctb_hangup_to_submit_seconds',
     help: 'Time from the caller hanging up to the text-back being accepted by the gateway',

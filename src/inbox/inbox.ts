@@ -1,5 +1,6 @@
 // Texts people send us: reassembled, stored against their contact and business, and acted on as
-// src/plans/inbound.ts plans (STOP, START, HELP, a reply forwarded to staff). The transport
+// src/plans/inbound.ts plans (STOP, START, HELP, a reply forwarded to staff, a staff mobile's
+// answer relayed to a contact). The transport
 // acknowledges a text only after this has stored it.
 
 import { randomUUID } from 'node:crypto';
@@ -10,6 +11,7 @@ import type { Logger } from '../log';
 import { sanitizeValue } from '../messages/template';
 import { maskNumber, toE164 } from '../numbers/phone';
 import { inboundBusinesses, planInbound } from '../plans/inbound';
+import { isStaffMobile, readRelayCommand, RELAY_WINDOW_MS, type RelayTarget } from '../plans/relay';
 import type { IncomingSms } from '../sms/transport';
 
 export interface InboxEvent {
@@ -57,12 +59,35 @@ export class Inbox {
     }
     text = text.slice(0, MAX_BODY);
     const business = await this.businessFor(from, to);
-    const facts = { business, optedOut: await this.ledger.optOuts.has(from, business.name), contact: await this.ledger.contacts.get(from), eventId: randomUUID() };
+    const relayTarget = isStaffMobile(business, from) ? await this.relayTarget(from, to, text, now) : undefined;
+    const facts = { business, optedOut: await this.ledger.optOuts.has(from, business.name), contact: await this.ledger.contacts.get(from), eventId: randomUUID(), relayTarget };
     const plan = planInbound({ from, to, text }, facts, this.config, now);
     const messageId = await this.ledger.messages.apply(plan.effects);
-    this.log.info('text received', { from: maskNumber(from), business: business.name, keyword: plan.heard ?? 'none', action: plan.action, message: messageId });
+    const relay = plan.relay ? { relay: plan.relay, ...(plan.effects.relayedTo ? { to: maskNumber(plan.effects.relayedTo.number) } : {}) } : {};
+    this.log.info('text received', { from: maskNumber(from), business: business.name, keyword: plan.heard ?? 'none', action: plan.action, message: messageId, ...relay });
     if (plan.effects.sends.length > 0) this.onSendsScheduled();
     this.onHandled({ business: business.name, number: from, text, keyword: plan.keyword, action: plan.action, messageId });
+  }
+
+  /**
+   * The thread a staff mobile's text answers (src/plans/relay.ts): the one its `#<id>` names, else
+   * the one the latest alert it got offered, from the businesses this number may belong to that
+   * list the mobile. With its contact's name, opt-out and do_not_text.
+   */
+  private async relayTarget(staff: string, to: string, text: string, now: number): Promise<RelayTarget | undefined> {
+    const { threadId } = readRelayCommand(text);
+    const pool = inboundBusinesses(to, this.config).filter((b) => isStaffMobile(b, staff)).map((b) => b.name);
+    const thread = threadId !== undefined ? await this.ledger.relay.thread(threadId) : await this.ledger.relay.latestOffered(staff, pool, now - RELAY_WINDOW_MS);
+    if (!thread) return undefined;
+    const contact = await this.ledger.contacts.get(thread.number);
+    return {
+      threadId: thread.id,
+      business: thread.business,
+      number: thread.number,
+      name: contact?.name || contact?.caller_id_name || null,
+      optedOut: await this.ledger.optOuts.has(thread.number, thread.business),
+      doNotText: Number(contact?.do_not_text ?? 0) !== 0,
+    };
   }
 
   /** The business a text belongs to (src/plans/inbound.ts); the one that last texted this contact when several may. */

@@ -16,6 +16,7 @@ import { Contacts, OptOuts } from './contacts';
 import { Messages } from './messages';
 import { MIGRATIONS } from './migrations';
 import { Notifications } from './notifications';
+import { Relay } from './relay';
 import { Sends } from './sends';
 import { SqliteFile } from './sqlite';
 import { Tasks } from './tasks';
@@ -76,6 +77,8 @@ export class Ledger {
   readonly tasks: Tasks;
   /** Staff notifications for webhooks. */
   readonly notifications: Notifications;
+  /** What a staff mobile's reply answers. */
+  readonly relay: Relay;
   /** Operator tools: report, forget, backup, prune. */
   readonly admin: Admin;
   /** Conversations for the console: inbox, timelines, notes. */
@@ -89,6 +92,7 @@ export class Ledger {
     this.optOuts = new OptOuts(db);
     this.tasks = new Tasks(db);
     this.notifications = new Notifications(db);
+    this.relay = new Relay(db);
     this.admin = new Admin(path, db);
     this.threads = new Threads(db);
   }

@@ -41,6 +41,7 @@ export class Messages {
           all ? [e.cancelScheduled.reason, m.receivedAt, m.receivedAt, m.number] : [e.cancelScheduled.reason, m.receivedAt, m.receivedAt, m.number, e.cancelScheduled.scope],
         );
       }
+      if (e.relayedTo) await s.run(`UPDATE threads SET unread = 0 WHERE business = ? AND number = ?`, [e.relayedTo.business, e.relayedTo.number]);
       for (const send of e.sends) await insertSend(s, null, send, m.receivedAt);
       for (const n of e.notifications) await insertNotification(s, n, m.receivedAt);
       return res.lastID;

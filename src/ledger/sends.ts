@@ -4,6 +4,7 @@
 // gateway (failed, cancelled, skipped). The outbox worker (src/sms/outbox.ts) reads and moves it.
 
 import type { DueFacts } from '../policy/decide';
+import { THREAD_MARK } from '../notify/events';
 import { numberPrefix } from '../numbers/phone';
 import type { NewSend, SendRow } from '../records/rows';
 import { RECEIPT_FAILURES, type ReceiptState, type SendState, type UnsentState } from '../records/states';
@@ -128,10 +129,12 @@ export class Sends {
       { $call: row.call_id, $n: row.number, $b: row.business, $id: row.id, $created: row.created_at },
     );
     const toCaller = row.kind === 'text_back' || row.kind === 'follow_up';
+    // do_not_text guards every text to a contact; staff alerts and keyword replies answer a person who asked.
+    const toContact = toCaller || row.kind === 'relay' || row.kind === 'console';
     return {
       callEndedAt: r?.call_ended == null ? undefined : Number(r.call_ended),
       optedOut: r?.opted != null,
-      doNotText: toCaller && Number(r?.dnt ?? 0) !== 0,
+      doNotText: toContact && Number(r?.dnt ?? 0) !== 0,
       lastTextAt: row.kind === 'text_back' && r?.last_t != null ? Number(r.last_t) : undefined,
       answeredSince: toCaller && r?.answered != null,
       repliedSince: row.kind === 'follow_up' && r?.replied != null,
@@ -188,12 +191,23 @@ export class Sends {
 }
 
 export async function insertSend(s: Statements, callId: string | null, send: NewSend, now: number): Promise<number> {
+  const body = send.replyThread === undefined ? send.body : await withThreadId(s, send.business, send.replyThread, send.body);
   const res = await s.run(
     `INSERT INTO sends (call_id, business, number, number_prefix, source_addr, body, kind, state, due_at, created_at, updated_at, sent_by)
      VALUES (?,?,?,?,?,?,?,'scheduled',?,?,?,?)`,
-    [callId, send.business, send.number, numberPrefix(send.number), send.sourceAddr, send.body, send.kind ?? 'manual', send.dueAt, now, now, send.sentBy ?? null],
+    [callId, send.business, send.number, numberPrefix(send.number), send.sourceAddr, body, send.kind ?? 'manual', send.dueAt, now, now, send.sentBy ?? null],
   );
   return res.lastID;
+}
+
+/**
+ * A staff alert's offer to answer, with its thread's id: the plan could not know it (the call or
+ * message this alert is about opens the thread in the same transaction, by trigger, just before).
+ */
+async function withThreadId(s: Statements, business: string, number: string, body: string): Promise<string> {
+  const thread = await s.get<{ id: number }>(`SELECT id FROM threads WHERE business = ? AND number = ?`, [business, number]);
+  // No thread (not expected: the triggers open one first): the alert names the number instead.
+  return body.replace(THREAD_MARK, thread ? `#${thread.id}` : number);
 }
 
 /** Moves a part and its send by a receipt. Parts all delivered → delivered; any part failed → failed. */

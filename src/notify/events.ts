@@ -37,6 +37,29 @@ export interface Alerts {
 
 const MAX_FORWARDED = 300;
 
+/** Where a staff alert's text names the thread to answer; the ledger writes `#<id>` there (insertSend). */
+export const THREAD_MARK = '#{thread}';
+
+/** The end of a staff alert that can be answered: "Reply to answer Jane (#12)." */
+function replyOffer(who: string): string {
+  return `Reply to answer ${who} (${THREAD_MARK}).`;
+}
+
+/**
+ * The thread a staff alert offered to answer, read back from the text the staff member got: the
+ * offer ends the alert (after any forwarded text), so only its last words count.
+ */
+export function offeredThread(body: string): number | undefined {
+  const m = /\(#(\d+)\)\.$/.exec(body);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The contact a staff alert may be answered about (src/plans/relay.ts): their number and name. */
+export interface Answerable {
+  number: string;
+  name: string | null;
+}
+
 /** The staff text for an event: short, with the number in full (staff call it back). */
 export function staffText(business: BusinessConfig, e: EventData, localTime: string): string {
   switch (e.type) {
@@ -57,14 +80,17 @@ export function staffText(business: BusinessConfig, e: EventData, localTime: str
  * The staff texts and webhook posts for one event, per the business's `notify`. The webhook body
  * is fixed here, so every retry posts the same bytes under the same event id.
  */
-export function alertsFor(business: BusinessConfig, e: EventData, ctx: { eventId: string; now: number; localTime: string; sourceAddr: string }): Alerts {
+export function alertsFor(business: BusinessConfig, e: EventData, ctx: { eventId: string; now: number; localTime: string; sourceAddr: string; answer?: Answerable }): Alerts {
   const out: Alerts = { sends: [], notifications: [] };
   if (!business.notify.events.includes(e.type)) return out;
   const text = staffText(business, e, ctx.localTime);
+  // A staff member answers an alert by replying to it (src/plans/relay.ts); never about a staff mobile.
+  const answer = ctx.answer && !business.notify.sms.includes(ctx.answer.number) ? ctx.answer : undefined;
+  const body = answer ? `${text} ${replyOffer(answer.name || answer.number)}` : text;
   for (const staff of business.notify.sms) {
     // Never forward a staff member's own text back to them.
     if (e.type !== 'missed_call' && 'number' in e.data && e.data.number === staff) continue;
-    out.sends.push({ business: business.name, number: staff, sourceAddr: ctx.sourceAddr, body: text, dueAt: ctx.now, kind: 'staff_alert' });
+    out.sends.push({ business: business.name, number: staff, sourceAddr: ctx.sourceAddr, body, dueAt: ctx.now, kind: 'staff_alert', ...(answer ? { replyThread: answer.number } : {}) });
   }
   if (business.notify.webhook) {
     const body = JSON.stringify({ id: ctx.eventId, type: e.type, created_at: new Date(ctx.now).toISOString(), business: business.name, data: e.data });

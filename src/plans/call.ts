@@ -8,7 +8,7 @@ import type { BusinessConfig, Config, Limits } from '../config/types';
 import { renderTemplate, sanitizeValue } from '../messages/template';
 import { alertsFor } from '../notify/events';
 import { composeTextBack, templateValues } from '../policy/compose';
-import { BusinessDirectory, decideCandidate, isCandidate, screenCall, type CallDecision, type CallFacts, type Candidate } from '../policy/decide';
+import { BusinessDirectory, decideCandidate, isCandidate, screenCall, type CallDecision, type CallFacts, type CallReason, type Candidate } from '../policy/decide';
 import { localTime } from '../policy/hours';
 import type { CallEffects, NewSend } from '../records/rows';
 
@@ -110,7 +110,7 @@ export function planMissedCall(call: EndedCall, facts: MissedCallFacts, config: 
     }
   }
   const missed = isMissed(call.outcome);
-  const alerts = business && call.direction === 'inbound' && missed ? missedCallAlerts(business, call, verdict, number, facts.eventId, config, now) : { sends: [], notifications: [] };
+  const alerts = business && call.direction === 'inbound' && missed ? missedCallAlerts(business, call, verdict, number, contactName, facts.eventId, config, now) : { sends: [], notifications: [] };
   const effects: CallEffects = {
     call: {
       callId: call.callId,
@@ -142,7 +142,11 @@ export function planMissedCall(call: EndedCall, facts: MissedCallFacts, config: 
   return { effects, verdict, business, number, dueAt, callTexts: sends.length };
 }
 
-function missedCallAlerts(business: BusinessConfig, call: EndedCall, verdict: CallDecision, number: string | undefined, eventId: string, config: Config, now: number) {
+/** Reasons a caller cannot be texted even by a person: the alert does not offer to answer them. */
+const UNANSWERABLE: ReadonlySet<CallReason> = new Set<CallReason>(['withheld', 'invalid_number', 'short_code', 'premium_rate', 'shared_cost', 'country_not_allowed', 'staff_number', 'do_not_text', 'opted_out']);
+
+function missedCallAlerts(business: BusinessConfig, call: EndedCall, verdict: CallDecision, number: string | undefined, contactName: string | undefined, eventId: string, config: Config, now: number) {
+  const answer = number && !call.withheld && !UNANSWERABLE.has(verdict.reason) ? { number, name: contactName || sanitizeValue(call.callerName, 64) || null } : undefined;
   return alertsFor(
     business,
     {
@@ -158,6 +162,6 @@ function missedCallAlerts(business: BusinessConfig, call: EndedCall, verdict: Ca
         at: new Date(call.endedAt).toISOString(),
       },
     },
-    { eventId, now, localTime: localTime(business.timezone, call.endedAt), sourceAddr: sourceOf(business, config) },
+    { eventId, now, localTime: localTime(business.timezone, call.endedAt), sourceAddr: sourceOf(business, config), answer },
   );
 }

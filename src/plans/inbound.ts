@@ -1,17 +1,19 @@
 // What a text someone sends us causes, as plain data: STOP opts out (confirmed once) and cancels
 // waiting texts, START opts back in, HELP gets the help text, anything else is a reply forwarded
-// to staff (and, being a message, cancels a follow-up when it is due). Pure: the whole text, the
-// ledger's facts, the config and the time come in (read and applied by src/inbox/inbox.ts).
+// to staff (and, being a message, cancels a follow-up when it is due), or, from a staff mobile,
+// an answer relayed to a contact (src/plans/relay.ts). Pure: the whole text, the ledger's facts,
+// the config and the time come in (read and applied by src/inbox/inbox.ts).
 
 import type { BusinessConfig, Config } from '../config/types';
 import { classifyKeyword, type Keyword } from '../messages/keywords';
 import { renderTemplate } from '../messages/template';
-import { alertsFor, type EventData } from '../notify/events';
+import { alertsFor, type Answerable, type EventData } from '../notify/events';
 import { templateValues } from '../policy/compose';
 import { localTime } from '../policy/hours';
 import type { InboundEffects, NewSend } from '../records/rows';
 import type { MessageAction } from '../records/states';
 import { sourceOf } from './call';
+import { isStaffMobile, planRelay, type RelayOutcome, type RelayTarget } from './relay';
 
 /** An incoming text, whole (every part in), its numbers already read as E.164 where they can be. */
 export interface InboundSms {
@@ -25,9 +27,11 @@ export interface InboundFacts {
   business: BusinessConfig;
   /** The sender opted out of this business's texts (or of all). */
   optedOut: boolean;
-  contact?: { name: string | null; caller_id_name: string | null };
+  contact?: { name: string | null; caller_id_name: string | null; do_not_text?: number };
   /** Id of the webhook event this text may post. */
   eventId: string;
+  /** From a staff mobile of the business: the thread it answers, when there is one (planRelay). */
+  relayTarget?: RelayTarget;
 }
 
 export interface InboundPlan {
@@ -38,6 +42,8 @@ export interface InboundPlan {
   keyword: Keyword | null;
   /** The keyword the words match, whatever it did. */
   heard: Keyword | null;
+  /** From a staff mobile, not a keyword: how the relay ended. */
+  relay?: RelayOutcome;
 }
 
 /**
@@ -59,8 +65,8 @@ export function planInbound(sms: InboundSms, facts: InboundFacts, config: Config
   const values = templateValues(business, { callerName: contact?.caller_id_name ?? '', number: from, endedAt: now }, { contactName: contact?.name ?? undefined, now });
   const reply = (template: string, kind: NewSend['kind']): NewSend => ({ business: business.name, number: from, sourceAddr: source, body: renderTemplate(template, values), dueAt: now, kind });
   const effects: InboundEffects = { message: { business: business.name, number: from, to: sms.to, body: sms.text, keyword, receivedAt: now }, sends: [], notifications: [] };
-  const alert = (e: EventData) => {
-    const alerts = alertsFor(business, e, { eventId: facts.eventId, now, localTime: localTime(business.timezone, now), sourceAddr: source });
+  const alert = (e: EventData, answer?: Answerable) => {
+    const alerts = alertsFor(business, e, { eventId: facts.eventId, now, localTime: localTime(business.timezone, now), sourceAddr: source, answer });
     effects.sends.push(...alerts.sends);
     effects.notifications.push(...alerts.notifications);
   };
@@ -82,11 +88,22 @@ export function planInbound(sms: InboundSms, facts: InboundFacts, config: Config
   } else if (keyword === 'help') {
     action = 'help_sent';
     effects.sends.push(reply(business.help, 'help'));
+  } else if (isStaffMobile(business, from)) {
+    // Staff answering a contact, not a contact replying: relayed (or refused), never forwarded.
+    effects.message.keyword = null;
+    const relay = planRelay(from, sms.text, business, facts.relayTarget, config, now);
+    effects.sends.push(...relay.sends);
+    effects.relayedTo = relay.relayedTo;
+    action = relay.outcome === 'sent' ? 'relayed' : 'relay_refused';
+    return { effects, action, keyword: null, heard: keyword, relay: relay.outcome };
   } else {
     // START/YES from someone not opted out is an ordinary reply ("Yes, Tuesday works").
     action = 'reply';
     effects.message.keyword = null;
-    alert({ type: 'reply', data: { number: from, name: contact?.name ?? contact?.caller_id_name ?? null, text: sms.text, received_at: new Date(now).toISOString() } });
+    const name = contact?.name || contact?.caller_id_name || null;
+    // Staff are offered to answer unless the contact cannot be texted.
+    const answer = optedOut || contact?.do_not_text ? undefined : { number: from, name };
+    alert({ type: 'reply', data: { number: from, name: contact?.name ?? contact?.caller_id_name ?? null, text: sms.text, received_at: new Date(now).toISOString() } }, answer);
   }
   return { effects, action, keyword: effects.message.keyword as Keyword | null, heard: keyword };
 }

@@ -21,6 +21,7 @@ export const CALL_REASONS = [
   'presentation_unknown',
   'invalid_number',
   'short_code',
+  'staff_number', // a staff mobile in the business's notify.sms: staff get alerts, never a text-back
   'excluded',
   'premium_rate',
   'shared_cost',
@@ -104,6 +105,7 @@ export function screenCall(call: EndedCall, business: BusinessConfig | undefined
   if (!caller) return stop('invalid_number', 'the caller ID is not a phone number');
   if (caller.shortCode) return stop('short_code', `${caller.number} is a short code`, caller.number);
   if (!caller.valid) return stop('invalid_number', `${caller.number} is not a valid number`, caller.number);
+  if (b.notify.sms.includes(caller.number)) return stop('staff_number', `${caller.number} is a staff mobile in notify.sms: staff get alerts, not text-backs`, caller.number);
   const excluded = b.exclude.find((e) => caller.number === e || caller.number.startsWith(e));
   if (excluded) return stop('excluded', `matches exclude entry ${excluded}`, caller.number);
   if (caller.kind === 'premium_rate') return stop('premium_rate', `${caller.number} is a premium-rate number`, caller.number);
@@ -241,7 +243,9 @@ export type DueVerdict =
 /**
  * When a text is due, by kind. Replies to STOP/START/HELP always go (a STOP confirmation goes to
  * a number that has just opted out, by law); staff alerts respect an opt-out; the follow-up waits
- * out quiet hours and is dropped once the contact replied or reached a person.
+ * out quiet hours and is dropped once the contact replied or reached a person. A text a person
+ * wrote (console, relay) is checked again for an opt-out or do_not_text that came in since it was
+ * planned, and nothing else: no caps and no quiet hours, a person is in the loop.
  */
 export function checkDue(kind: string, facts: DueFacts, business: BusinessConfig | undefined, now: number): DueVerdict {
   const finish = (state: 'cancelled' | 'skipped', reason: string): DueVerdict => ({ action: 'finish', state, reason });
@@ -263,6 +267,11 @@ export function checkDue(kind: string, facts: DueFacts, business: BusinessConfig
     }
     case 'staff_alert':
       return facts.optedOut ? finish('skipped', 'opted_out') : { action: 'send' };
+    case 'console':
+    case 'relay':
+      if (facts.doNotText) return finish('skipped', 'do_not_text');
+      if (facts.optedOut) return finish('skipped', 'opted_out');
+      return { action: 'send' };
     default:
       return { action: 'send' };
   }

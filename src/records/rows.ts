@@ -78,8 +78,13 @@ export interface NewSend {
   dueAt: number;
   /** A SendKind; when not given, `text_back` for a call's text (Calls.record), else `manual`. */
   kind?: string;
-  /** Who wrote a text by hand: a console user, or the staff mobile it was relayed from. */
+  /** Who wrote it by hand (a console user, a staff mobile): `sends.sent_by`. */
   sentBy?: string;
+  /**
+   * A staff alert that offers to answer a contact: the contact's number. The ledger writes the id
+   * of the business's thread with that number in place of THREAD_MARK (src/notify/events.ts).
+   */
+  replyThread?: string;
 }
 
 export interface SendRow {
@@ -170,6 +175,8 @@ export interface InboundEffects {
   optIn?: { scope: string };
   /** Scheduled texts to this number cancelled (for the business, or all with '*'). */
   cancelScheduled?: { scope: string; reason: string };
+  /** A staff mobile's text relayed to this thread's contact: staff answered it, so it is read. */
+  relayedTo?: { business: string; number: string };
   sends: NewSend[];
   notifications: NewNotification[];
 }

@@ -18,8 +18,12 @@ export type UnsentState = Extract<SendState, 'failed' | 'cancelled' | 'skipped'>
 /** States a send never leaves. */
 export const FINAL_SEND_STATES: readonly SendState[] = ['delivered', 'failed', 'cancelled', 'skipped'];
 
-/** Every kind of text mctb sends. `text_back` and `follow_up` are the automatic texts the caps count. */
-export type SendKind = 'text_back' | 'follow_up' | 'opt_out_confirm' | 'opt_in_confirm' | 'help' | 'staff_alert' | 'manual';
+/**
+ * Every kind of text mctb sends. `text_back` and `follow_up` are the automatic texts the caps count.
+ * `console` and `relay` are texts a person wrote to a contact (in the web console; from a staff
+ * mobile, relayed), `sends.sent_by` says who; `relay_confirm` answers the staff mobile.
+ */
+export type SendKind = 'text_back' | 'follow_up' | 'opt_out_confirm' | 'opt_in_confirm' | 'help' | 'staff_alert' | 'manual' | 'console' | 'relay' | 'relay_confirm';
 
 /** Delivery receipt states as the ledger keeps them. */
 export type ReceiptState = 'delivered' | 'undeliverable' | 'expired' | 'rejected' | 'deleted' | 'unknown' | 'accepted' | 'enroute';
@@ -36,5 +40,8 @@ export const DECISIONS: readonly Decision[] = ['text', 'no_text'];
 /** A staff notification (webhook event): retried while `pending`. */
 export type NotificationState = 'pending' | 'delivered' | 'failed';
 
-/** What an incoming text did (logs, the mctb_inbound_messages_total metric). */
-export type MessageAction = 'opted_out' | 'already_opted_out' | 'opted_in' | 'help_sent' | 'reply';
+/**
+ * What an incoming text did (logs, the mctb_inbound_messages_total metric). From a staff mobile a
+ * text that is not a keyword is `relayed` to a contact, or `relay_refused` (the staff told why).
+ */
+export type MessageAction = 'opted_out' | 'already_opted_out' | 'opted_in' | 'help_sent' | 'reply' | 'relayed' | 'relay_refused';

@@ -100,7 +100,7 @@ describe('two-way SMS', function () {
 
       p.smsc.sendText(JANE, SHOP, 'Can I book a cleaning for Tuesday? Ça marche?', { parts: 'udh' });
       await waitFor('staff alert', () => texts(STAFF).length === 1);
-      expect(texts(STAFF)[0]).to.equal('Brightside Dental: reply from +14155550123: Can I book a cleaning for Tuesday? Ça marche?');
+      expect(texts(STAFF)[0]).to.equal('Brightside Dental: reply from +14155550123: Can I book a cleaning for Tuesday? Ça marche? Reply to answer +14155550123 (#1).');
       const stored = await p.daemon.ledgerHandle.messages.list(JANE);
       expect(stored[0]).to.include({ body: 'Can I book a cleaning for Tuesday? Ça marche?', keyword: null, business: 'Brightside Dental' });
 

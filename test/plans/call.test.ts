@@ -89,6 +89,7 @@ const ROWS: Row[] = [
   { name: 'presentation unknown, skip', reason: 'presentation_unknown', business: { presentation_unknown: 'skip' }, call: { presentation: 'unknown' }, sends: [], task: true },
   { name: 'not a phone number', reason: 'invalid_number', call: { numberRaw: 'anonymous', number: undefined }, sends: [] },
   { name: 'a short code', reason: 'short_code', call: { numberRaw: '72345', number: undefined }, sends: [], task: true },
+  { name: 'a staff mobile (notify.sms) calls: alerted, never texted', reason: 'staff_number', business: { notify: { sms: [JANE], events: ['missed_call'] } }, sends: ['staff_alert'], task: true },
   { name: 'an excluded staff mobile', reason: 'excluded', business: { exclude: [JANE] }, sends: [], task: true },
   { name: 'premium rate', reason: 'premium_rate', call: { numberRaw: '+19005551234', number: '+19005551234' }, sends: [], task: true },
   { name: 'shared cost', reason: 'shared_cost', business: { allowed_countries: ['US', 'FR'] }, call: { numberRaw: '+33810123456', number: '+33810123456' }, sends: [], task: true },
@@ -149,6 +150,28 @@ describe('plans: planMissedCall (pure, table-driven)', () => {
     const body = JSON.parse(plan.effects.notifications[0].body);
     expect(body).to.include({ id: 'ev-42', type: 'missed_call', business: 'Acme' });
     expect(body.data).to.include({ texted: false, reason: 'opted_out', number: JANE });
+  });
+
+  it('the staff alert offers to answer the caller by name (the ledger writes the thread id), unless they cannot be texted', () => {
+    const plan = planMissedCall(call(), { caller: { ...CLEAN, contactName: 'Janet Doe' }, late: false, eventId: 'e' }, config(NOTIFY), NOW)!;
+    const alert = plan.effects.sends.find((s) => s.kind === 'staff_alert')!;
+    expect(alert.body).to.match(/; texted back\. Reply to answer Janet Doe \(#\{thread\}\)\.$/);
+    expect(alert.replyThread).to.equal(JANE);
+    // No name in the ledger: the caller-ID name; none: the number.
+    const byCallerId = planMissedCall(call(), { caller: { ...CLEAN }, late: false, eventId: 'e' }, config(NOTIFY), NOW)!;
+    expect(byCallerId.effects.sends[1].body).to.match(/Reply to answer Jane Doe \(#\{thread\}\)\.$/);
+    const byNumber = planMissedCall(call({ callerName: '' }), { caller: { ...CLEAN }, late: false, eventId: 'e' }, config(NOTIFY), NOW)!;
+    expect(byNumber.effects.sends[1].body).to.match(/Reply to answer \+14155550123 \(#\{thread\}\)\.$/);
+    for (const [name, c, facts] of [
+      ['opted out', call(), { ...CLEAN, optedOut: true }],
+      ['withheld', call({ withheld: true, numberRaw: 'anonymous', number: undefined }), undefined],
+      ['premium rate', call({ numberRaw: '+19005551234', number: '+19005551234' }), undefined],
+    ] as const) {
+      const p = planMissedCall(c, { caller: facts, late: false, eventId: 'e' }, config(NOTIFY), NOW)!;
+      const a = p.effects.sends.find((s) => s.kind === 'staff_alert')!;
+      expect(a.body, name).to.not.match(/Reply to answer/);
+      expect(a.replyThread, name).to.equal(undefined);
+    }
   });
 
   it('an answered inbound call cancels waiting texts of that business; an outbound one of any business', () => {

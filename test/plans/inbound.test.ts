@@ -73,7 +73,10 @@ const ROWS: Row[] = [
   { name: 'HELP from an opted-out sender still gets help', text: 'HELP', optedOut: true, action: 'help_sent', keyword: 'help', sends: ['help'], notifications: 0 },
   { name: 'an ordinary reply, forwarded', text: 'Yes, Tuesday works', action: 'reply', keyword: null, sends: ['staff_alert'], notifications: 1 },
   { name: 'a reply from an opted-out sender is still forwarded', text: 'Are you open today?', optedOut: true, action: 'reply', keyword: null, sends: ['staff_alert'], notifications: 1 },
-  { name: 'a reply from a staff mobile is not texted back to it', text: 'On my way', from: STAFF, action: 'reply', keyword: null, sends: [], notifications: 1 },
+  // A staff mobile's text is an answer to relay (test/plans/relay.test.ts), never forwarded as a reply; here with no alert to answer.
+  { name: 'a text from a staff mobile is not forwarded; with nothing to answer, staff are told how', text: 'On my way', from: STAFF, action: 'relay_refused', keyword: null, sends: ['relay_confirm'], notifications: 0 },
+  { name: 'STOP from a staff mobile opts it out, nothing relayed', text: 'STOP', from: STAFF, action: 'opted_out', keyword: 'stop', sends: ['opt_out_confirm'], notifications: 1, optOut: 'Acme', cancels: 'Acme' },
+  { name: 'HELP from a staff mobile gets the help text', text: 'help', from: STAFF, action: 'help_sent', keyword: 'help', sends: ['help'], notifications: 0 },
 ];
 
 const facts = (cfg: Config, over: Partial<InboundFacts> = {}): InboundFacts => ({ business: cfg.businesses[0], optedOut: false, contact: { name: 'Jane Doe', caller_id_name: 'JANE D' }, eventId: 'ev-1', ...over });
@@ -106,7 +109,13 @@ describe('plans: planInbound (pure, table-driven)', () => {
     const help = planInbound({ from: JANE, to: SHOP, text: 'help' }, facts(cfg), cfg, NOW);
     expect(help.effects.sends[0].body).to.equal('Acme: call 555-0100.');
     const reply = planInbound({ from: JANE, to: SHOP, text: 'Tuesday?' }, facts(cfg), cfg, NOW);
-    expect(reply.effects.sends[0].body).to.equal('Acme: reply from Jane Doe +14155550123: Tuesday?');
+    expect(reply.effects.sends[0].body).to.equal('Acme: reply from Jane Doe +14155550123: Tuesday? Reply to answer Jane Doe (#{thread}).');
+    expect(reply.effects.sends[0].replyThread).to.equal(JANE);
+    // An opted-out or do-not-text sender's reply is forwarded with no offer to answer.
+    const opted = planInbound({ from: JANE, to: SHOP, text: 'Tuesday?' }, facts(cfg, { optedOut: true }), cfg, NOW);
+    expect(opted.effects.sends[0].body).to.equal('Acme: reply from Jane Doe +14155550123: Tuesday?');
+    const dnt = planInbound({ from: JANE, to: SHOP, text: 'Tuesday?' }, facts(cfg, { contact: { name: null, caller_id_name: null, do_not_text: 1 } }), cfg, NOW);
+    expect(dnt.effects.sends[0].body).to.equal('Acme: reply from +14155550123: Tuesday?');
   });
 
   it('a reply counts as conversation and cancels a follow-up when it is due; a keyword does not', () => {

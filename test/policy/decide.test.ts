@@ -6,7 +6,10 @@ import YAML from 'yaml';
 import { parseConfig } from '../../src/config/load';
 import type { Config } from '../../src/config/types';
 import type { EndedCall } from '../../src/calls/types';
-import { CALL_REASONS, decide, vetoSend, type CallFacts, type CallReason } from '../../src/policy/decide';
+import { join } from 'node:path';
+import { Ledger } from '../../src/ledger/ledger';
+import { CALL_REASONS, checkDue, decide, vetoSend, type CallFacts, type CallReason, type DueFacts } from '../../src/policy/decide';
+import { tempDir } from '../support/harness';
 
 function config(business: Record<string, unknown>, top: Record<string, unknown> = {}): Config {
   return parseConfig(
@@ -106,6 +109,8 @@ const ROWS: Row[] = [
   { name: 'an internal extension', call: { numberRaw: '101', number: undefined }, reason: 'short_code' },
   { name: 'a short code', call: { numberRaw: '72345', number: undefined }, reason: 'short_code' },
   { name: 'an invalid number (555 exchange in a fictional area)', call: { numberRaw: '+15550001234', number: '+15550001234' }, reason: 'invalid_number' },
+  { name: 'a staff mobile of the business (notify.sms)', business: { notify: { sms: ['+14155550123'] } }, reason: 'staff_number', detail: /staff mobile/ },
+  { name: 'a staff mobile of another business is a caller like any', business: { notify: { sms: ['+14155550999'] } }, reason: 'missed' },
   { name: 'an excluded number', business: { exclude: ['+14155550123'] }, reason: 'excluded', detail: /\+14155550123/ },
   { name: 'an excluded prefix', business: { exclude: ['+1415'] }, reason: 'excluded', detail: /\+1415/ },
   { name: 'national form read with the business country', business: { exclude: ['4155550123'] }, call: { numberRaw: '4155550123' }, reason: 'excluded' },
@@ -170,5 +175,46 @@ describe('text-back decision (table)', () => {
     expect(vetoSend({ optedOut: true, answeredSince: false }, 3600_000, now)).to.equal('opted_out');
     expect(vetoSend({ optedOut: false, answeredSince: true }, 3600_000, now)).to.equal('called_back');
     expect(vetoSend({ optedOut: false, answeredSince: false, lastTextAt: now - 1000 }, 3600_000, now)).to.equal('deduped');
+  });
+});
+
+describe('checkDue: texts a person wrote (console, relay)', () => {
+  // Quiet all day, and caps that any text would exceed: neither applies to a person's text.
+  const cfg = config({ quiet_hours: '00:00-23:59', limits: { per_hour: 0, per_day: 0, per_prefix_per_hour: 0 } });
+  const b = cfg.businesses[0];
+  const clean: DueFacts = { optedOut: false, doNotText: false, answeredSince: false, repliedSince: false, firstTextSent: false };
+
+  for (const kind of ['console', 'relay']) {
+    it(`${kind}: goes out in quiet hours and past the caps; skipped for an opt-out or do_not_text`, () => {
+      expect(checkDue(kind, clean, b, NOW)).to.deep.equal({ action: 'send' });
+      expect(checkDue(kind, { ...clean, answeredSince: true, repliedSince: true, lastTextAt: NOW - 1000 }, b, NOW)).to.deep.equal({ action: 'send' });
+      expect(checkDue(kind, { ...clean, optedOut: true }, b, NOW)).to.deep.equal({ action: 'finish', state: 'skipped', reason: 'opted_out' });
+      expect(checkDue(kind, { ...clean, doNotText: true }, b, NOW)).to.deep.equal({ action: 'finish', state: 'skipped', reason: 'do_not_text' });
+    });
+  }
+
+  it('a relay row made by hand for an opted-out (or do-not-text) number is skipped at due time, from the ledger\'s facts', async () => {
+    const tmp = tempDir('relay-due');
+    const l = await Ledger.open(join(tmp.dir, 'ledger.db'));
+    try {
+      const send = { business: 'Acme', sourceAddr: '+15550001000', body: 'See you at 3', dueAt: NOW, kind: 'relay', sentBy: '+14155550999' };
+      const optedId = await l.sends.schedule({ ...send, number: '+14155550123' }, NOW);
+      await l.optOuts.add('+14155550123', 'Acme', 'sms', NOW);
+      const opted = (await l.sends.get(optedId))!;
+      expect(opted).to.include({ kind: 'relay', sent_by: '+14155550999' });
+      expect(checkDue(opted.kind, await l.sends.dueFacts(opted), b, NOW)).to.deep.equal({ action: 'finish', state: 'skipped', reason: 'opted_out' });
+
+      const dntId = await l.sends.schedule({ ...send, number: '+14155550124' }, NOW);
+      await l.contacts.upsert({ number: '+14155550124', name: 'Tom', tags: [], doNotText: true }, NOW);
+      const dnt = (await l.sends.get(dntId))!;
+      expect(checkDue(dnt.kind, await l.sends.dueFacts(dnt), b, NOW)).to.deep.equal({ action: 'finish', state: 'skipped', reason: 'do_not_text' });
+
+      const fineId = await l.sends.schedule({ ...send, number: '+14155550125' }, NOW);
+      const fine = (await l.sends.get(fineId))!;
+      expect(checkDue(fine.kind, await l.sends.dueFacts(fine), b, NOW)).to.deep.equal({ action: 'send' });
+    } finally {
+      await l.close();
+      tmp.cleanup();
+    }
   });
 });
