@@ -19,6 +19,7 @@ import { Notifications } from './notifications';
 import { Sends } from './sends';
 import { SqliteFile } from './sqlite';
 import { Tasks } from './tasks';
+import { Audit, Sessions, Users } from './users';
 
 /** A relaxed commit (Ledger.batchEach) is made durable within this. */
 const SYNC_WITHIN_MS = 1000;
@@ -77,6 +78,10 @@ export class Ledger {
   readonly notifications: Notifications;
   /** Operator tools: report, forget, backup, prune. */
   readonly admin: Admin;
+  /** The web console's users (`mctb users`), their sessions, and the audit log of what they did. */
+  readonly users: Users;
+  readonly sessions: Sessions;
+  readonly audit: Audit;
 
   private constructor(readonly path: string, private readonly db: SqliteFile) {
     this.calls = new Calls(db);
@@ -87,6 +92,9 @@ export class Ledger {
     this.tasks = new Tasks(db);
     this.notifications = new Notifications(db);
     this.admin = new Admin(path, db);
+    this.users = new Users(db);
+    this.sessions = new Sessions(db);
+    this.audit = new Audit(db);
   }
 
   /**
