@@ -17,6 +17,8 @@ import { report } from './report';
 import { callsList, sendsList } from './lists';
 import { sendTest } from './send-test';
 import { forget, ledgerBackup, ledgerPrune } from './ledger-admin';
+import { ROLES, auditList, usersAdd, usersList, usersPasswd, usersRemove, type Role } from './users';
+import { AUDIT_ACTIONS } from '../records/states';
 
 const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
 
@@ -209,6 +211,59 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', CONFIG_HELP)
     .action(async (opts: { config?: string; olderThan?: string; batchSize?: string; json?: boolean }) => {
       process.exitCode = await ledgerPrune(opts);
+    });
+
+  // ---- the web console's users ----
+  const users = program.command('users').description('web console users: an owner sees every business, staff the businesses they are given');
+  const PASSWORD_FILE_HELP = 'read the password from the first line of this file (else it is asked twice on the terminal, not echoed)';
+  users
+    .command('add')
+    .description('add a user. The password needs at least 10 characters; it is stored as a scrypt hash. Exit 2 for an unknown business or a refused password')
+    .argument('<name>', 'user name: letters a-z, digits, . _ @ - (the same in any case)')
+    .addOption(new Option('--role <role>', 'owner: every business; staff: the --business ones').choices(ROLES).makeOptionMandatory())
+    .option('--business <name>', 'a business of the config this staff user works for (repeat for more); not with --role owner', (v: string, all: string[] | undefined) => [...(all ?? []), v])
+    .option('--password-file <file>', PASSWORD_FILE_HELP)
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(async (name: string, opts: { config?: string; role: Role; business?: string[]; passwordFile?: string }) => {
+      process.exitCode = await usersAdd(name, opts);
+    });
+  users
+    .command('list')
+    .description('list users: name, role, businesses, created, sessions open')
+    .option('--json', 'one JSON object per line: name, role, businesses, created_at, password_changed_at, sessions')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(async (opts: { config?: string; json?: boolean }) => {
+      process.exitCode = await usersList(opts);
+    });
+  users
+    .command('remove')
+    .description('remove a user and end their sessions. Exit 1 when there is no such user')
+    .argument('<name>', 'user name')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(async (name: string, opts: { config?: string }) => {
+      process.exitCode = await usersRemove(name, opts);
+    });
+  users
+    .command('passwd')
+    .description("set a user's password; every session of that user ends. Exit 1 when there is no such user")
+    .argument('<name>', 'user name')
+    .option('--password-file <file>', PASSWORD_FILE_HELP)
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(async (name: string, opts: { config?: string; passwordFile?: string }) => {
+      process.exitCode = await usersPasswd(name, opts);
+    });
+
+  program
+    .command('audit')
+    .description('the audit log, newest first: sign-ins (and failed ones), sign-outs, users added, removed and their passwords changed, and what console users changed')
+    .option('--since <when>', 'from this moment: a duration back from now (24h, 7d) or a date/time (2026-11-22, "2026-11-22 16:30")')
+    .option('--until <when>', 'before this moment, written as for --since')
+    .option('--action <action>', `only this action: ${AUDIT_ACTIONS.join(', ')}`)
+    .option('--limit <n>', 'at most this many', '50')
+    .option('--json', 'one JSON object per line: id, at, actor, action, subject, address, detail')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(async (opts: { config?: string; since?: string; until?: string; action?: string; limit?: string; json?: boolean }) => {
+      process.exitCode = await auditList(opts);
     });
 
   program

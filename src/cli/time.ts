@@ -3,6 +3,7 @@
 // and always with the zone shown; `--json` gives ISO 8601 with the offset, never epoch ms.
 
 import { DateTime } from 'luxon';
+import { parseDuration } from '../config/duration';
 import type { Config } from '../config/types';
 
 /** The zone a row's times are shown in: its business's, else the machine's. */
@@ -21,4 +22,16 @@ export function formatTime(ms: number, zone: string): string {
 export function isoTime(ms: number | null | undefined, zone: string): string | null {
   if (ms === null || ms === undefined) return null;
   return DateTime.fromMillis(ms, { zone }).toISO({ suppressMilliseconds: false, includeOffset: true }) ?? new Date(ms).toISOString();
+}
+
+/**
+ * A moment as an admin types it (`mctb audit --since/--until`): a duration back from `now`
+ * (`24h`, `7d`), or a date or date and time in `zone` (`2026-11-22`, `2026-11-22 16:30`,
+ * ISO 8601 with an offset). Undefined when it is neither.
+ */
+export function parseWhen(text: string, now: number, zone = 'system'): number | undefined {
+  const ago = parseDuration(text);
+  if (ago !== undefined) return now - ago;
+  const dt = DateTime.fromISO(text.trim().replace(' ', 'T'), { zone });
+  return dt.isValid ? dt.toMillis() : undefined;
 }

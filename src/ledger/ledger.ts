@@ -21,6 +21,7 @@ import { Sends } from './sends';
 import { SqliteFile } from './sqlite';
 import { Tasks } from './tasks';
 import { Threads } from './threads';
+import { Audit, Sessions, Users } from './users';
 
 /** A relaxed commit (Ledger.batchEach) is made durable within this. */
 const SYNC_WITHIN_MS = 1000;
@@ -83,6 +84,10 @@ export class Ledger {
   readonly admin: Admin;
   /** Conversations for the console: inbox, timelines, notes. */
   readonly threads: Threads;
+  /** The web console's users (`mctb users`), their sessions, and the audit log of what they did. */
+  readonly users: Users;
+  readonly sessions: Sessions;
+  readonly audit: Audit;
 
   private constructor(readonly path: string, private readonly db: SqliteFile) {
     this.calls = new Calls(db);
@@ -95,6 +100,9 @@ export class Ledger {
     this.relay = new Relay(db);
     this.admin = new Admin(path, db);
     this.threads = new Threads(db);
+    this.users = new Users(db);
+    this.sessions = new Sessions(db);
+    this.audit = new Audit(db);
   }
 
   /**

@@ -180,3 +180,34 @@ export interface InboundEffects {
   sends: NewSend[];
   notifications: NewNotification[];
 }
+
+/** A console user (businesses: the ones a staff user sees; an owner sees all and lists none). */
+export interface UserRow {
+  id: number;
+  name: string;
+  role: 'owner' | 'staff';
+  businesses: string[];
+  created_at: number;
+  password_changed_at: number;
+}
+
+/** A console session still live, with its user (Sessions.get). */
+export interface LiveSession {
+  user: UserRow;
+  csrf: string;
+  createdAt: number;
+  lastSeenAt: number;
+}
+
+/** One entry of the audit log: who did what to whom, from where. Never a password or its hash. */
+export interface AuditRow {
+  id: number;
+  at: number;
+  /** A user name, 'cli', or null (a sign-in attempt). */
+  actor: string | null;
+  /** One of AUDIT_ACTIONS. */
+  action: string;
+  subject: string | null;
+  address: string | null;
+  detail: string | null;
+}

@@ -45,3 +45,40 @@ export type NotificationState = 'pending' | 'delivered' | 'failed';
  * text that is not a keyword is `relayed` to a contact, or `relay_refused` (the staff told why).
  */
 export type MessageAction = 'opted_out' | 'already_opted_out' | 'opted_in' | 'help_sent' | 'reply' | 'relayed' | 'relay_refused';
+
+/**
+ * What the audit log records (audit.action): sign-ins (`login_throttled`: refused unchecked, too
+ * many failures for the name or address), sign-outs, changes to users, and what console users
+ * change in the ledger.
+ */
+export type AuditAction =
+  | 'login_ok'
+  | 'login_failed'
+  | 'login_throttled'
+  | 'logout'
+  | 'user_added'
+  | 'user_removed'
+  | 'password_changed'
+  | 'opt_out_removed'
+  | 'opt_out_added'
+  | 'contact_changed'
+  | 'contacts_imported'
+  | 'thread_assigned';
+export const AUDIT_ACTIONS: readonly AuditAction[] = [
+  'login_ok',
+  'login_failed',
+  'login_throttled',
+  'logout',
+  'user_added',
+  'user_removed',
+  'password_changed',
+  'opt_out_removed',
+  'opt_out_added',
+  'contact_changed',
+  'contacts_imported',
+  'thread_assigned',
+];
+/** Sign-in attempts: their subject is the name as typed, which failed ones are counted by. */
+export const SIGN_IN_ACTIONS: readonly AuditAction[] = ['login_ok', 'login_failed', 'login_throttled'];
+/** The attempts that count against a name and an address (console.login_attempts). */
+export const FAILED_SIGN_IN_ACTIONS: readonly AuditAction[] = ['login_failed', 'login_throttled'];

@@ -49,7 +49,7 @@ describe('console pages', function () {
   }
 
   async function noHorizontalScroll(pg: Page): Promise<void> {
-    const { scroll, client } = await pg.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+    const { scroll, client } = await pg.evaluate<{ scroll: number; client: number }>('({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })');
     expect(scroll, `${pg.url()} scrolls sideways`).to.be.at.most(client);
   }
 

@@ -257,6 +257,11 @@ describe('operator commands: times, --json, exit codes, lookups (issue 16)', fun
       ['report: bad --since', ['report', '--since', 'yesterday'], 2],
       ['tasks done: bad id', ['tasks', 'done', 'x'], 2],
       ['tasks done: no such task', ['tasks', 'done', '999'], 1],
+      ['users add: missing argument', ['users', 'add'], 2],
+      ['users add: no --role', ['users', 'add', 'sam'], 2],
+      ['users remove: no such user', ['users', 'remove', 'nobody'], 1],
+      ['audit: bad --since', ['audit', '--since', 'yesterday'], 2],
+      ['audit: ok', ['audit'], 0],
       ['calls: ok', ['calls'], 0],
     ];
     for (const [name, args, code] of cases) {
@@ -293,7 +298,7 @@ describe('operator commands: times, --json, exit codes, lookups (issue 16)', fun
   });
 
   describe('no config file', () => {
-    const commands = [['run'], ['config', 'check'], ['doctor'], ['calls'], ['sends'], ['tasks'], ['why', JANE], ['report'], ['optout', 'list'], ['contacts', 'list'], ['forget', JANE, '--yes'], ['send-test', JANE]];
+    const commands = [['run'], ['config', 'check'], ['doctor'], ['calls'], ['sends'], ['tasks'], ['why', JANE], ['report'], ['optout', 'list'], ['contacts', 'list'], ['forget', JANE, '--yes'], ['send-test', JANE], ['users', 'list'], ['audit']];
     for (const args of commands) {
       it(`mctb ${args.join(' ')}: says where it looked and how to start one, exit 2`, async () => {
         const r = await mctb(args, { env: { MCTB_CONFIG: join(dir, 'absent.yaml') } });
