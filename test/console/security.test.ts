@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { loadCapture } from '../../src/demo/ami-replay';
 import { waitFor } from '../support/harness';
 import type { Pipeline } from '../support/pipeline';
-import { httpSession, JANE, PASSWORD, post, startConsole } from '../support/console';
+import { httpSession, JANE, MIKE, PASSWORD, post, startConsole } from '../support/console';
 
 /** Reads server-sent events from /events into `events` until `stop()`. */
 function listen(base: string, cookie: string, headers: Record<string, string> = {}) {
@@ -102,7 +102,7 @@ describe('console security', function () {
     await p.pbx.play(loadCapture('noanswer')); // Brightside Dental
     const dental = await waitFor('dental thread', () => p!.daemon.ledgerHandle.threads.find('Brightside Dental', JANE));
     await p.pbx.play(loadCapture('busy')); // Harbor Vets
-    const vets = await waitFor('vets thread', () => p!.daemon.ledgerHandle.threads.find('Harbor Vets', JANE));
+    const vets = await waitFor('vets thread', () => p!.daemon.ledgerHandle.threads.find('Harbor Vets', MIKE));
     await waitFor('sam sees his call', () => samLive.events.some((e) => e.event === 'change' && JSON.parse(e.data).thread === dental.id));
     await waitFor('vera sees hers', () => veraLive.events.some((e) => e.event === 'change' && JSON.parse(e.data).thread === vets.id));
     await new Promise((r) => setTimeout(r, 500));

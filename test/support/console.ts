@@ -11,6 +11,8 @@ import type { SmscBehaviour } from '../../src/demo/loopback-smsc';
 export const JANE = '+14155550123';
 export const SHOP = '+15550001000';
 export const VETS = '+15550001001';
+/** The caller of the busy capture (it rings Harbor Vets). */
+export const MIKE = '+13125550147';
 export const PASSWORD = 'correct horse battery';
 
 /** Two businesses on one box: the noanswer capture rings Brightside Dental, the busy one Harbor Vets. */
