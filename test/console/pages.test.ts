@@ -61,7 +61,7 @@ describe('console pages', function () {
       await pg.goto(`${p!.base}/dashboard?days=7${business ? `&business=${encodeURIComponent(business)}` : ''}`);
       const shown = await pg.$$eval('[data-key]', (els) => Object.fromEntries(els.map((e) => [e.getAttribute('data-key'), e.getAttribute('data-value') ?? e.textContent])));
       const { stdout } = await run(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'report', '-c', configFile, '--since', '7d', '--json', ...(business ? ['--business', business] : [])]);
-      const j = JSON.parse(stdout) as Record<string, unknown> & { calls: { missed: number }; texts: { delivered: number } };
+      const j = JSON.parse(stdout) as { recovered: number; missed_callers: number; texted: number; contacts_replied: number; reply_rate: number | null; median_seconds_to_text: number | null; calls: { missed: number }; texts: { delivered: number } };
       const want: Record<string, string> = {
         recovered: String(j.recovered),
         'calls.missed': String(j.calls.missed),
