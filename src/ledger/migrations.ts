@@ -299,4 +299,15 @@ export const MIGRATIONS: readonly string[] = [
     SELECT business, number, max(received_at), 'in', NULL FROM messages WHERE business IS NOT NULL GROUP BY business, number
     ON CONFLICT (business, number) DO UPDATE SET last_at = max(last_at, excluded.last_at);
   `,
+  `
+  -- The dashboard's figures (mctb report, issue 14), partial indexes over only the rows each one
+  -- reads: missed inbound calls by end (missed callers in a window, and the missed calls that
+  -- may have been recovered), and answered calls by number and start (the lookup that finds
+  -- whether a person reached a missed caller; src/ledger/report.ts). The outcome list is
+  -- MISSED_OUTCOMES (src/calls/types.ts), in its order: the report's query must repeat it exactly.
+  -- Each holds the columns of its own WHERE too: SQLite reads them from the index, not the row.
+  CREATE INDEX calls_missed ON calls (ended_at, number, business, direction, outcome)
+    WHERE direction = 'inbound' AND outcome IN ('noanswer','busy','cancel','unavailable','voicemail','queue_abandon');
+  CREATE INDEX calls_answered ON calls (number, started_at, direction, business) WHERE outcome = 'answered';
+  `,
 ];
