@@ -168,7 +168,7 @@ async function inboxData(ctx: ConsoleContext, v: Viewer, q: Record<string, unkno
 }
 
 function previewOf(t: ThreadRow): string {
-  if (t.last_kind === 'call') return `📞 ${OUTCOME_LABELS[t.last_preview ?? ''] ?? 'Missed'} call`;
+  if (t.last_kind === 'call') return `Call: ${(OUTCOME_LABELS[t.last_preview ?? ''] ?? 'missed').toLowerCase()}`;
   const text = (t.last_preview ?? '').replace(/\s+/g, ' ');
   return t.last_kind === 'out' ? `You: ${text}` : text;
 }

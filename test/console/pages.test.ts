@@ -32,7 +32,8 @@ describe('console pages', function () {
     await p.pbx.play(rewriteCapture(loadCapture('answered'), 90, { '15550001003': SHOP.slice(1), '+16175550110': '+13125550147', 'Tom Nguyen': 'Mike Miller' }));
     await p.pbx.play(loadCapture('busy')); // Harbor Vets
     await waitFor('calls decided', () => p!.decided.length >= 4, 20_000);
-    await waitFor('texts delivered', async () => (await p!.daemon.ledgerHandle.sends.list()).filter((s) => s.state === 'delivered').length >= 3, 20_000);
+    // Mike's text-back is cancelled: he was answered before it went (decided in one batch).
+    await waitFor('texts delivered', async () => (await p!.daemon.ledgerHandle.sends.list()).filter((s) => s.state === 'delivered').length >= 2, 20_000);
     p.smsc.sendText(JANE, SHOP, 'Hi! Yes please, can someone call me about a cleaning on Friday?');
     await waitFor('reply stored', async () => (await p!.daemon.ledgerHandle.messages.list(JANE)).length === 1);
   });
