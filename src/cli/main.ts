@@ -46,7 +46,7 @@ export function buildProgram(): Command {
 
   program
     .command('run')
-    .description('run the daemon in the foreground (SIGTERM stops it gracefully)')
+    .description('run the daemon in the foreground (SIGTERM stops it gracefully; SIGHUP, i.e. systemctl reload, reads the config again)')
     .option('-c, --config <file>', CONFIG_HELP)
     .action(async (opts: { config?: string }) => {
       process.exitCode = await runDaemon(opts.config);

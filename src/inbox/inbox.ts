@@ -29,7 +29,8 @@ export class Inbox {
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly config: Config,
+    /** The config now (a reload may replace it between texts). */
+    private readonly config: () => Config,
     private readonly ledger: Ledger,
     private readonly log: Logger,
     private readonly clock: () => number,
@@ -46,7 +47,8 @@ export class Inbox {
 
   private async process(sms: IncomingSms): Promise<void> {
     const now = this.clock();
-    const country = this.config.numbers.default_country;
+    const config = this.config();
+    const country = config.numbers.default_country;
     const from = toE164(sms.from, country) ?? sanitizeValue(sms.from, 32);
     const to = toE164(sms.to, country) ?? sanitizeValue(sms.to, 32);
     let text = sms.text;
@@ -56,9 +58,9 @@ export class Inbox {
       text = whole;
     }
     text = text.slice(0, MAX_BODY);
-    const business = await this.businessFor(from, to);
+    const business = await this.businessFor(from, to, config);
     const facts = { business, optedOut: await this.ledger.optOuts.has(from, business.name), contact: await this.ledger.contacts.get(from), eventId: randomUUID() };
-    const plan = planInbound({ from, to, text }, facts, this.config, now);
+    const plan = planInbound({ from, to, text }, facts, config, now);
     const messageId = await this.ledger.messages.apply(plan.effects);
     this.log.info('text received', { from: maskNumber(from), business: business.name, keyword: plan.heard ?? 'none', action: plan.action, message: messageId });
     if (plan.effects.sends.length > 0) this.onSendsScheduled();
@@ -66,8 +68,8 @@ export class Inbox {
   }
 
   /** The business a text belongs to (src/plans/inbound.ts); the one that last texted this contact when several may. */
-  private async businessFor(from: string, to: string): Promise<BusinessConfig> {
-    const pool = inboundBusinesses(to, this.config);
+  private async businessFor(from: string, to: string, config: Config): Promise<BusinessConfig> {
+    const pool = inboundBusinesses(to, config);
     if (pool.length === 1) return pool[0];
     const last = await this.ledger.sends.lastBusinessTexting(from, pool.map((b) => b.name));
     return pool.find((b) => b.name === last) ?? pool[0];
