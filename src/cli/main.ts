@@ -48,7 +48,7 @@ export function buildProgram(): Command {
 
   program
     .command('run')
-    .description('run the daemon in the foreground (SIGTERM stops it gracefully)')
+    .description('run the daemon in the foreground (SIGTERM stops it gracefully; SIGHUP, i.e. systemctl reload, reads the config again)')
     .option('-c, --config <file>', CONFIG_HELP)
     .action(async (opts: { config?: string }) => {
       process.exitCode = await runDaemon(opts.config);
@@ -271,8 +271,9 @@ export function buildProgram(): Command {
     .description('replay real captured Asterisk calls through the real pipeline to a loopback SMS gateway and print the timeline (needs no config)')
     .addOption(new Option('--transport <kind>', 'smpp: loopback SMPP gateway; modem: a simulated GSM modem on a pseudo-terminal (needs python3); log: dry run').choices(Object.values(TRANSPORTS).filter((t) => t.demo !== undefined).map((t) => t.name)).default('smpp'))
     .option('--json', 'print the timeline as JSON lines')
-    .action(async (opts: { transport: TransportKind; json?: boolean }) => {
-      process.exitCode = await runDemo({ transport: opts.transport, json: opts.json ?? false });
+    .option('--keep <dir>', 'keep the ledger in DIR (an existing directory without one), with a config for it (DIR/mctb.yaml), and print the commands to explore it')
+    .action(async (opts: { transport: TransportKind; json?: boolean; keep?: string }) => {
+      process.exitCode = await runDemo({ transport: opts.transport, json: opts.json ?? false, keep: opts.keep });
     });
 
   program
