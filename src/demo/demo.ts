@@ -3,6 +3,7 @@
 // call, in order: call → outcome → decision → SMS submitted → delivery receipt. With `--keep DIR`
 // the ledger stays in DIR, with a config for it, and the commands to explore it are printed.
 
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,6 +15,7 @@ import { createLogger } from '../log';
 import { countSegments } from '../messages/encoding';
 import type { DemoPeer } from '../sms/transport';
 import { AmiReplayServer, loadCapture, rewriteCapture } from './ami-replay';
+import { hashPassword } from '../console/passwords';
 
 export interface DemoOptions {
   /** The transport texts go through, to its stand-in (its registry entry's `demo`). */
@@ -23,7 +25,16 @@ export interface DemoOptions {
   keep?: string;
   out?: NodeJS.WritableStream;
   err?: NodeJS.WritableStream;
+  /**
+   * Keep running after the replay with the web console on 127.0.0.1:`port` (0: any free port), a
+   * one-time owner login, and a caller answering one text-back; until `until` settles (the CLI:
+   * Ctrl-C or SIGTERM).
+   */
+  console?: { port: number; until: Promise<unknown> };
 }
+
+/** The reply the demo's caller sends with --console, so the console opens on a live thread. */
+export const DEMO_REPLY = 'Yes please! Can someone call me back after 3?';
 
 /** The files `--keep DIR` writes: the ledger, and a config that points the commands at it. */
 export const KEPT_LEDGER = 'mctb.db';
@@ -68,12 +79,12 @@ const REASON_WORDS: Record<string, string> = {
 const DELAY_MS = 1500;
 
 /** The demo's configuration, read by the real loader: only what differs from the defaults. */
-export function demoConfig(dir: string, amiPort: number, transport: TransportKind, peer: DemoPeer): Config {
-  return parseConfig(demoYaml(dir, amiPort, transport, peer), '<demo>', {});
+export function demoConfig(dir: string, amiPort: number, transport: TransportKind, peer: DemoPeer, consolePort?: number): Config {
+  return parseConfig(demoYaml(dir, amiPort, transport, peer, undefined, consolePort), '<demo>', {});
 }
 
 /** demoConfig's text; `timezone` fixes the businesses' zone (a kept config, read later). */
-function demoYaml(dir: string, amiPort: number, transport: TransportKind, peer: { config?: string }, timezone?: string): string {
+function demoYaml(dir: string, amiPort: number, transport: TransportKind, peer: { config?: string }, timezone?: string, consolePort?: number): string {
   return `
 asterisk:
   ami: { host: 127.0.0.1, port: ${amiPort}, username: mctb, secret: demo }
@@ -90,7 +101,7 @@ ${timezone ? `  timezone: ${timezone}\n` : ''}businesses:
   - name: Northside Plumbing
     dids: ["+15550001006"]
 log: { level: warn }
-`;
+${consolePort !== undefined ? `console: { listen: "127.0.0.1:${consolePort}" }\n` : ''}`;
 }
 
 /** Why `--keep DIR` cannot be used, or undefined when it can (checked before anything starts). */
@@ -136,7 +147,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     if (!entry.demo) throw new Error(`the ${entry.name} transport has no stand-in for the demo`);
     const stand = await entry.demo();
     peer = stand;
-    const config = demoConfig(dir, amiPort, opts.transport, stand);
+    const config = demoConfig(dir, amiPort, opts.transport, stand, opts.console?.port);
     if (!opts.json) {
       out.write(`mctb demo: ${SCRIPT.length} calls captured from a real Asterisk 22, replayed over AMI on 127.0.0.1:${amiPort};\n`);
       out.write(`texts go ${stand.via}; ledger ${config.ledger.path}\n\n`);
@@ -185,6 +196,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     if (opts.json) print('SUMMARY', 'done', { calls: decided.length, texted, submitted, receipts });
     else out.write(`\n${decided.length} calls: ${texted} texted, ${decided.length - texted} not texted; ${submitted} SMS submitted, ${receipts} delivery receipts.\n`);
     const ok = decided.length === SCRIPT.length && submitted === texted && texted > 0;
+    if (opts.console) await keepConsoleOpen(d, stand, decided, opts.console.until, print, out, opts.json);
     if (opts.keep !== undefined) {
       await d.stop(2000); // the ledger closed before anyone else reads it
       const caller = decided.find((c) => c.decision === 'text')?.call.number ?? '+14155550123';
@@ -233,6 +245,37 @@ function keptReport(
   out.write(`\nThe ledger is kept: ${join(dir, KEPT_LEDGER)}, with a config for it: ${configFile}. Explore it:\n`);
   const width = Math.max(...commands.map((x) => x.command.length));
   for (const x of commands) out.write(`  ${x.command.padEnd(width)}   # ${x.what}\n`);
+}
+
+/**
+ * `--console`: a one-time owner login for the console the daemon serves, a caller answering the
+ * first text-back (a live thread to answer: the answer goes to the loopback gateway and is
+ * receipted), then running until `until` settles.
+ */
+async function keepConsoleOpen(
+  d: Daemon,
+  stand: DemoPeer,
+  decided: CallDecided[],
+  until: Promise<unknown>,
+  print: (kind: string, text: string, data?: Record<string, unknown>) => void,
+  out: NodeJS.WritableStream,
+  json: boolean,
+): Promise<void> {
+  const password = randomBytes(12).toString('base64url');
+  await d.ledgerHandle.users.add({ name: 'demo', role: 'owner', businesses: [], passwordHash: await hashPassword(password) }, Date.now());
+  const url = `http://127.0.0.1:${d.consolePort}/`;
+  const first = decided.find((c) => c.decision === 'text');
+  if (json) print('CONSOLE', `console on ${url}`, { url, user: 'demo', password });
+  else {
+    out.write(`\nThe console: ${url}   user: demo   password: ${password}\n`);
+    out.write('(a one-time login: this demo\'s ledger, and the user with it, are gone when it stops; Ctrl-C stops it)\n\n');
+  }
+  if (first?.call.number && first.call.did && stand.reply) {
+    await sleep(1500);
+    await stand.reply(first.call.number, first.call.did, DEMO_REPLY);
+    print('REPLY', `${first.call.callerName || first.call.number} texts back: ${JSON.stringify(DEMO_REPLY)}; answer it in the console`, { number: first.call.number });
+  }
+  await until;
 }
 
 function sleep(ms: number): Promise<void> {
