@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { loadCapture } from '../../src/demo/ami-replay';
 import { waitFor } from '../support/harness';
 import type { Pipeline } from '../support/pipeline';
-import { httpSession, JANE, MIKE, PASSWORD, post, startConsole } from '../support/console';
+import { BUSINESSES, httpSession, JANE, MIKE, PASSWORD, post, startConsole } from '../support/console';
 
 describe('console: contacts, opt-outs, users', function () {
   this.timeout(60_000);
@@ -80,5 +80,43 @@ describe('console: contacts, opt-outs, users', function () {
       ['user_added', 'olivia', 'tom'],
     ]);
     expect(JSON.stringify(audit)).to.not.contain(PASSWORD);
+  });
+});
+
+describe("console: a thread's actions", function () {
+  this.timeout(60_000);
+  let p: (Pipeline & { base: string }) | undefined;
+  afterEach(async () => p?.stop());
+
+  it('"I\'ll call them" cancels the waiting text-back and assigns the thread; "Done" closes the task and the unread mark; filters find it', async () => {
+    p = await startConsole({ businesses: [{ ...BUSINESSES[0], delay: '10m' }, BUSINESSES[1]] });
+    await p.pbx.play(loadCapture('noanswer'));
+    const t = await waitFor('thread', () => p!.daemon.ledgerHandle.threads.find('Brightside Dental', JANE));
+    await waitFor('text-back scheduled', async () => (await p!.daemon.ledgerHandle.sends.list()).find((s) => s.kind === 'text_back' && s.state === 'scheduled'));
+    p.smsc.sendText(JANE, '+15550001000', 'hello?');
+    await waitFor('unread', async () => (await p!.daemon.ledgerHandle.threads.get(t.id))?.unread === 1);
+    const sam = await httpSession(p.base, 'sam');
+    const list = async (q: string) => (await fetch(`${p!.base}/inbox/list?${q}`, { headers: { cookie: sam.cookie } })).text();
+    expect(await list('unread=1')).to.contain(`/threads/${t.id}`);
+    expect(await list('task=1')).to.contain(`/threads/${t.id}`);
+    expect(await list('mine=1')).to.not.contain(`/threads/${t.id}`);
+    expect(await list('q=555-0123')).to.contain(`/threads/${t.id}`);
+    expect(await list('q=jane')).to.contain(`/threads/${t.id}`);
+    expect(await list('q=nobody')).to.not.contain(`/threads/${t.id}`);
+    // Opening the thread changes nothing.
+    expect((await fetch(`${p.base}/threads/${t.id}`, { headers: { cookie: sam.cookie } })).status).to.equal(200);
+    expect((await p.daemon.ledgerHandle.threads.get(t.id))?.unread).to.equal(1);
+
+    expect((await post(p.base, `/threads/${t.id}/call-them`, { _csrf: sam.csrf }, { cookie: sam.cookie })).status).to.equal(303);
+    const textBack = (await p.daemon.ledgerHandle.sends.list()).find((s) => s.kind === 'text_back');
+    expect(textBack).to.include({ state: 'cancelled', reason: 'staff_calling' });
+    expect(await list('mine=1')).to.contain(`/threads/${t.id}`);
+
+    expect((await post(p.base, `/threads/${t.id}/done`, { _csrf: sam.csrf }, { cookie: sam.cookie })).status).to.equal(303);
+    const after = await p.daemon.ledgerHandle.threads.get(t.id);
+    expect(after).to.include({ unread: 0, open_task: 0 });
+    expect(await list('unread=1')).to.not.contain(`/threads/${t.id}`);
+    expect(await list('task=1')).to.not.contain(`/threads/${t.id}`);
+    expect(p.smsc.submits.filter((s) => s.destination.endsWith('4155550123'))).to.have.length(0);
   });
 });
