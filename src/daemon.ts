@@ -225,7 +225,7 @@ export class Daemon {
     this.source = this.makeSource();
     this.source.start();
     if (cfg.http) {
-      this.healthServer = new HealthServer(cfg.http, () => this.health(), this.metrics, part(this.log, 'http'));
+      this.healthServer = new HealthServer(cfg.http.listen, () => this.health(), this.metrics, part(this.log, 'http'), transport.webhooks ?? []);
       this.healthPort = await this.healthServer.start();
     }
     if (cfg.console) {
@@ -287,7 +287,13 @@ export class Daemon {
     const entry = TRANSPORTS[this.config.sms.transport];
     const settings = entry.settings(this.config);
     if (settings === undefined) throw new Error(`sms.transport is ${entry.name} but ${entry.section} is missing`);
-    const t = entry.create(settings, this.log);
+    const t = entry.create(settings, this.log, {
+      store: { get: (key) => this.ledgerHandle.transportState.get(key), set: (key, value) => this.ledgerHandle.transportState.set(key, value) },
+      numbers: () => [...new Set(this.config.businesses.flatMap((b) => [...b.dids, ...(b.source_addr ? [b.source_addr] : [])]))],
+    });
+    if ((t.webhooks?.length ?? 0) > 0 && !this.config.http) {
+      this.log.warn(`${entry.section ?? entry.name} has webhooks but http.listen is not set: the carrier cannot reach them (polling still works when set)`);
+    }
     t.events?.on('state', (state, detail) => this.events.emit('sms.state', state, detail));
     return t;
   }

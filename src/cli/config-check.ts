@@ -1,6 +1,7 @@
 // `mctb config check`: validate, then show each business's rules and its text-back as a caller
 // would get it (open and closed hours), with encoding and segment count.
 
+import { sourceOf } from '../plans/call';
 import { formatProblem } from '../config/load';
 import type { Config } from '../config/types';
 import { formatDuration } from '../config/load';
@@ -19,7 +20,10 @@ export interface ConfigCheckJson {
   /** A problem each (ok false, exit 2), or one passing `config` check; warnings pass with a detail. */
   checks: { name: string; ok: boolean; detail: string; fix: string | null }[];
   /** `at`: the instant each sample is composed for (ISO 8601): now, or for a closed text the next closed moment. */
-  businesses: { name: string; timezone: string; texts: { label: string; at: string; text: string; encoding: string; segments: number }[] }[];
+  /** Where the carrier posts incoming texts and delivery status (the transport's webhook_path on http.public_url or http.listen). */
+  webhooks?: string[];
+  /** `texts_from`: the sender, in words (sms_from). */
+  businesses: { name: string; timezone: string; texts_from?: string; texts: { label: string; at: string; text: string; encoding: string; segments: number }[] }[];
 }
 
 /** A sample caller for the preview: a typical first name, and none. */
@@ -69,11 +73,12 @@ export function configCheck(
   }
   for (const w of warnings) err.write(`warning: ${formatProblem(w)}\n`);
   out.write(`${config.file}: valid (${config.businesses.length} business${config.businesses.length === 1 ? '' : 'es'}, transport ${config.sms.transport})\n`);
+  for (const hook of webhookUrls(config)) out.write(`webhook for the carrier: ${hook.url}${hook.note ? ` (${hook.note})` : ''}\n`);
   let multi = 0;
   for (const b of config.businesses) {
     const dids = [...b.dids, ...b.did_patterns].join(', ');
     const l = b.limits;
-    out.write(`\n${b.name}\n  DIDs: ${dids}\n`);
+    out.write(`\n${b.name}\n  DIDs: ${dids}\n  texts from: ${senderOf(b, config)}\n`);
     out.write(`  time zone ${b.timezone}; ${b.hours ? `hours today: ${hoursToday(b, now)}; ${isOpenAt(b, now) ? 'open now' : `opens ${nextOpen(b, now)?.label ?? 'never (no hours in the next 14 days)'}`}` : 'no hours set: always open'}\n`);
     out.write(`  delay ${formatDuration(b.delay_ms)}, dedupe window ${formatDuration(b.dedupe_window_ms)}; texts on: ${b.missed_on.join(', ') || 'nothing (missed_on is empty)'}\n`);
     out.write(`  limits: ${l.per_hour ?? '-'}/hour, ${l.per_day ?? '-'}/day, ${l.per_prefix_per_hour ?? '-'}/hour per number block; countries: ${b.allowed_countries.join(', ')}\n`);
@@ -96,6 +101,24 @@ export function configCheck(
   return 0;
 }
 
+/** Who a business's texts come from, in words (sms_from, src/plans/call.ts sourceOf). */
+export function senderOf(b: BusinessConfig, config: Config): string {
+  const probe = sourceOf(b, config, b.dids[0]);
+  const dialled = b.dids.length > 0 && probe === b.dids[0] && sourceOf(b, config, b.dids[b.dids.length - 1]) === b.dids[b.dids.length - 1];
+  if (dialled && b.dids.length > 1) return `the number dialled (${b.dids.join(', ')}), and later texts from the number the conversation is on`;
+  return sourceOf(b, config) || '(none: the modem\'s SIM number)';
+}
+
+/** The URL each carrier webhook is reached at: http.public_url, else http.listen as configured. */
+export function webhookUrls(config: Config): { url: string; note?: string }[] {
+  const section = (config.sms as Record<string, unknown>)[config.sms.transport] as { webhook_path?: string } | undefined;
+  const path = section?.webhook_path;
+  if (!path) return [];
+  if (!config.http) return [{ url: path, note: 'http.listen is not set: nothing serves it; set http.listen (and http.public_url)' }];
+  if (config.http.public_url) return [{ url: `${config.http.public_url.replace(/\/$/, '')}${path}` }];
+  return [{ url: `http://${config.http.listen.host}:${config.http.listen.port}${path}`, note: 'as this host serves it; set http.public_url to the address the carrier uses' }];
+}
+
 function configCheckJson(config: Config, warnings: string[], now: number): ConfigCheckJson {
   return {
     ok: true,
@@ -104,9 +127,11 @@ function configCheckJson(config: Config, warnings: string[], now: number): Confi
       { name: 'config', ok: true, detail: `${config.file}: valid (${config.businesses.length} business${config.businesses.length === 1 ? '' : 'es'}, transport ${config.sms.transport})`, fix: null },
       ...warnings.map((w) => ({ name: 'warning', ok: true, detail: w, fix: null })),
     ],
+    webhooks: webhookUrls(config).map((h) => h.url),
     businesses: config.businesses.map((b) => ({
       name: b.name,
       timezone: b.timezone,
+      texts_from: senderOf(b, config),
       texts: (b.messages.closed === b.messages.open ? SAMPLES.filter((x) => x.kind === 'open') : SAMPLES).map((sample) => {
         const at = sampleAt(b, sample.kind, now);
         const text = composeTextBack(b, { ...sample, endedAt: at }, { messageKind: sample.kind, now: at });

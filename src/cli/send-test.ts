@@ -3,6 +3,7 @@
 // (its entry in src/adapters.ts: SMPP, the GSM modem, or the dry run) and follows it: bind,
 // submit, delivery receipt. Recorded in the ledger as a `manual` send, so it shows in `mctb sends`. Exit 0 submitted (and delivered, when a receipt came), 1 otherwise.
 
+import { sourceOf } from '../plans/call';
 import { countSegments } from '../messages/encoding';
 import { createLogger } from '../log';
 import { toE164 } from '../numbers/phone';
@@ -28,9 +29,6 @@ export interface SendTestOptions {
   receiptTimeoutMs?: number;
 }
 
-function sourceOf(b: BusinessConfig, config: Config): string {
-  return b.source_addr ?? config.sms.smpp?.source_addr ?? b.dids[0] ?? '';
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -59,7 +57,8 @@ export function sendTest(numberArg: string, opts: SendTestOptions, out = process
       const contact = await ledger.contacts.get(number);
       const text = composeTextBack(b, { callerName: contact?.caller_id_name ?? '', number, endedAt: now }, { contactName: contact?.name ?? undefined, messageKind: kind, now });
       const seg = countSegments(text);
-      const from = sourceOf(b, config);
+      // With sms_from: dialled, a test goes from the business's first DID.
+      const from = sourceOf(b, config, b.dids[0]);
       out.write(`${b.name}, ${kind} hours now: ${JSON.stringify(text)}\n  ${seg.encoding}, ${seg.segments} segment${seg.segments === 1 ? '' : 's'}; from ${from} to ${number}\n`);
 
       const record = async (): Promise<number | undefined> => {

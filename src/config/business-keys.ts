@@ -99,7 +99,14 @@ export const DEFAULTS_FIELDS = {
   ),
   source_addr: key(sender, {
     example: '+15550001000',
-    doc: 'sender for texts; default: sms.smpp.source_addr (not used with transport: modem)',
+    doc: 'sender for texts; default: sms.smpp.source_addr (not used with transport: modem); sms_from, when set, wins',
+  }),
+  sms_from: key(str(), {
+    example: 'dialled',
+    doc:
+      'who texts come from: dialled (the DID the caller dialled, and for every later text the number the ' +
+      'conversation is on) or a fixed number or alphanumeric sender; default: dialled with the HTTP carriers ' +
+      '(twilio, telnyx, voipms), else source_addr',
   }),
   country: key(country, {
     defaultIs: 'numbers.default_country',

@@ -139,6 +139,7 @@ function checkString(spec: StringSpec, text: string): Checked {
     const why = spec.maxLengthWhy ? `; ${spec.maxLengthWhy}` : `; at most ${spec.maxLength} allowed`;
     return fail(`${JSON.stringify(text)} is ${text.length} characters long${why}`);
   }
+  if (spec.pattern && !spec.pattern.test.test(text.trim())) return fail(`must be ${spec.pattern.what}`);
   return { value: spec.upperCase ? text.trim().replace(/\s+/g, ' ').toUpperCase() : text };
 }
 

@@ -30,6 +30,27 @@ export const AMI_SECRET_ENV = 'MCTB_AMI_SECRET';
 export const ARI_PASSWORD_ENV = 'MCTB_ARI_PASSWORD';
 export const SMPP_PASSWORD_ENV = 'MCTB_SMPP_PASSWORD';
 export const MODEM_PIN_ENV = 'MCTB_MODEM_PIN';
+export const TWILIO_TOKEN_ENV = 'MCTB_TWILIO_AUTH_TOKEN';
+export const TELNYX_KEY_ENV = 'MCTB_TELNYX_API_KEY';
+export const VOIPMS_PASSWORD_ENV = 'MCTB_VOIPMS_API_PASSWORD';
+export const VOIPMS_TOKEN_ENV = 'MCTB_VOIPMS_WEBHOOK_TOKEN';
+
+/** The HTTP carriers: `sms_from` defaults to the dialled number with these. */
+export const HTTP_CARRIERS = ['twilio', 'telnyx', 'voipms'] as const;
+
+/** What every HTTP carrier's section has besides its credentials. */
+function carrierKeys(name: string, api: string, webhookPath: string, tps: number) {
+  return {
+    base_url: key(url, { default: api, doc: `${name}'s REST API; another base reaches a compatible API (a proxy, a test server${name === 'Twilio' ? ", SignalWire's Twilio-compatible API" : ''})` }),
+    webhook_path: key(str({ pattern: { test: /^\/[\w./-]*$/, what: 'a path starting with /' } }), {
+      example: webhookPath,
+      doc: "incoming texts and delivery status are POSTed here, on http.listen (mctb config check prints the URL to give the carrier); left out: no webhooks",
+    }),
+    poll_interval: key(dur({ min: '5s', max: '1h' }), { out: 'poll_interval_ms', example: '30s', doc: 'fetch incoming texts this often (for a box no webhook can reach); left out: no polling' }),
+    tps: key(num({ above: 0 }), { default: tps, doc: 'at most this many texts per second (per the carrier\'s documented long-code rate)' }),
+  };
+}
+
 
 const port = num({ integer: true, min: 1, max: 65535 });
 const keyword = str({ upperCase: true });
@@ -148,6 +169,38 @@ const SMS = obj({
       doc: "a GSM/LTE modem on a serial port, for transport: modem; texts go out from its SIM's number",
     },
   ),
+  twilio: key(
+    obj({
+      account_sid: key(str({ pattern: { test: /^AC[0-9a-f]{32}$/, what: 'AC followed by 32 hex digits' } }), { required: true, example: 'AC0123456789abcdef0123456789abcdef', doc: 'the Account SID (Twilio console)' }),
+      auth_token: key(secret({ fileKey: 'auth_token_file', fileExample: '/etc/mctb/twilio.token', env: TWILIO_TOKEN_ENV }), { example: 'change-me', doc: "the account's Auth Token (it also signs webhooks); or: auth_token_file (not both)" }),
+      messaging_service_sid: key(str(), { example: 'MG0123456789abcdef0123456789abcdef', doc: 'send through this Messaging Service (A2P 10DLC campaign) with the business number as From' }),
+      ...carrierKeys('Twilio', 'https://api.twilio.com', '/webhooks/twilio', 1),
+    }),
+    { optional: true, requiredIf: { test: (s) => s.transport === 'twilio', message: 'required when sms.transport is "twilio"' }, doc: 'Twilio (or SignalWire with base_url), for transport: twilio' },
+  ),
+  telnyx: key(
+    obj({
+      api_key: key(secret({ fileKey: 'api_key_file', fileExample: '/etc/mctb/telnyx.key', env: TELNYX_KEY_ENV }), { example: 'change-me', doc: 'an API v2 key; or: api_key_file (not both)' }),
+      messaging_profile_id: key(str(), { required: true, example: '40017f8e-0000-4000-8000-000000000000', doc: 'the Messaging Profile the numbers belong to' }),
+      public_key: key(str(), { example: 'base64 Ed25519 public key', doc: "the account's webhook signing public key (Mission Control: Keys & Credentials); required with webhook_path" }),
+      ...carrierKeys('Telnyx', 'https://api.telnyx.com', '/webhooks/telnyx', 1),
+    }),
+    { optional: true, requiredIf: { test: (s) => s.transport === 'telnyx', message: 'required when sms.transport is "telnyx"' }, doc: 'Telnyx, for transport: telnyx' },
+  ),
+  voipms: key(
+    obj({
+      username: key(str(), { required: true, example: 'you@example.com', doc: 'the VoIP.ms account e-mail' }),
+      api_password: key(secret({ fileKey: 'api_password_file', fileExample: '/etc/mctb/voipms.password', env: VOIPMS_PASSWORD_ENV }), { example: 'change-me', doc: 'the API password (Main Menu → SOAP and REST/JSON API); or: api_password_file (not both)' }),
+      webhook_token: key(secret({ fileKey: 'webhook_token_file', fileExample: '/etc/mctb/voipms.token', env: VOIPMS_TOKEN_ENV }), {
+        optional: true,
+        example: 'a long random string',
+        doc: 'VoIP.ms signs nothing: its SMS URL callback carries this token (at least 32 characters); required with webhook_path',
+      }),
+      allow_from: key(list(str()), { example: ['184.75.215.0/24'], doc: 'callbacks only from these addresses or prefixes (optional)' }),
+      ...carrierKeys('VoIP.ms', 'https://voip.ms/api/v1/rest.php', '/webhooks/voipms', 1),
+    }),
+    { optional: true, requiredIf: { test: (s) => s.transport === 'voipms', message: 'required when sms.transport is "voipms"' }, doc: 'VoIP.ms, for transport: voipms' },
+  ),
 });
 
 const LEDGER = obj({
@@ -194,7 +247,10 @@ export const SCHEMA = obj({
   sms: key(SMS, { doc: 'how texts go out and replies come in' }),
   ledger: key(LEDGER, { doc: 'the record of calls and texts' }),
   http: key(
-    obj({ listen: key(listen, { required: true, example: '127.0.0.1:9465', doc: 'host:port; keep it on loopback' }) }, (http) => http.listen),
+    obj({
+      listen: key(listen, { required: true, example: '127.0.0.1:9465', doc: 'host:port; keep it on loopback (or open it to the carrier for webhooks: README, Carriers)' }),
+      public_url: key(url, { example: 'https://mctb.example.com', doc: "how a carrier reaches http.listen from outside (a reverse proxy, a port forward): mctb config check prints each webhook's URL on it" }),
+    }),
     {
       optional: true,
       doc: 'health and metrics over HTTP; off unless set',

@@ -21,6 +21,8 @@ export interface StringSpec {
   maxLength?: number;
   /** Why the limit exists, appended to the length error. */
   maxLengthWhy?: string;
+  /** What the text must look like; `what` completes "must be ...". */
+  pattern?: { test: RegExp; what: string };
 }
 
 export interface NumberSpec {

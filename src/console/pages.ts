@@ -36,6 +36,7 @@ export function registerPages(app: FastifyInstance, ctx: ConsoleContext): void {
     if (!t) return notFound(reply);
     const b = businessOf(ctx, t.business);
     const items = await ctx.ledger.threads.timeline(t);
+    const on = await ctx.ledger.threads.conversationNumber(t.business, t.number);
     const users = (await ctx.ledger.users.list()).filter((u) => u.role === 'owner' || u.businesses.includes(t.business));
     return ctx.views.page(reply, 'thread', {
       title: t.name ?? showNumber(t.number),
@@ -47,7 +48,7 @@ export function registerPages(app: FastifyInstance, ctx: ConsoleContext): void {
       waiting: items.some((i) => i.type === 'out' && i.state === 'scheduled' && (i.kind === 'text_back' || i.kind === 'follow_up')),
       users,
       blocked: blockedReason(t, b),
-      from: b ? showNumber(sourceOf(b, ctx.config())) : '',
+      from: b ? showNumber(sourceOf(b, ctx.config(), on)) : '',
       maxLength: MAX_REPLY,
     });
   });
@@ -68,7 +69,8 @@ export function registerPages(app: FastifyInstance, ctx: ConsoleContext): void {
     const blocked = blockedReason(t, b);
     if (blocked || !b) return reply.code(409).type('text/plain').send(`not sent: ${blocked ?? 'the business is no longer configured'}\n`);
     const now = ctx.clock();
-    const id = await ctx.ledger.sends.schedule({ business: b.name, number: t.number, sourceAddr: sourceOf(b, ctx.config()), body: text, dueAt: now, kind: 'console', sentBy: v.user.name }, now);
+    const on = await ctx.ledger.threads.conversationNumber(b.name, t.number);
+    const id = await ctx.ledger.sends.schedule({ business: b.name, number: t.number, sourceAddr: sourceOf(b, ctx.config(), on), body: text, dueAt: now, kind: 'console', sentBy: v.user.name }, now);
     await ctx.ledger.threads.handled(t, false, now);
     ctx.log.info('console reply queued', { send: id, user: v.user.name, business: b.name, thread: t.id });
     ctx.pokeOutbox();

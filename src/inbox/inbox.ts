@@ -53,6 +53,11 @@ export class Inbox {
     const country = config.numbers.default_country;
     const from = toE164(sms.from, country) ?? sanitizeValue(sms.from, 32);
     const to = toE164(sms.to, country) ?? sanitizeValue(sms.to, 32);
+    // A carrier may deliver one text twice (a retried webhook; a webhook and a poll): stored once.
+    if (sms.carrierId !== undefined && (await this.ledger.messages.seen(sms.carrierId))) {
+      this.log.debug('text already stored; acknowledged again', { carrier_id: sms.carrierId });
+      return;
+    }
     let text = sms.text;
     if (sms.part && sms.part.total > 1) {
       const whole = await this.ledger.messages.storePart(from, to, sms.part, text, now);
@@ -63,7 +68,7 @@ export class Inbox {
     const business = await this.businessFor(from, to, config);
     const relayTarget = isStaffMobile(business, from) ? await this.relayTarget(from, to, text, now, config) : undefined;
     const facts = { business, optedOut: await this.ledger.optOuts.has(from, business.name), contact: await this.ledger.contacts.get(from), eventId: randomUUID(), relayTarget };
-    const plan = planInbound({ from, to, text }, facts, config, now);
+    const plan = planInbound({ from, to, text, carrierId: sms.carrierId }, facts, config, now);
     const messageId = await this.ledger.messages.apply(plan.effects);
     const relay = plan.relay ? { relay: plan.relay, ...(plan.effects.relayedTo ? { to: maskNumber(plan.effects.relayedTo.number) } : {}) } : {};
     this.log.info('text received', { from: maskNumber(from), business: business.name, keyword: plan.heard ?? 'none', action: plan.action, message: messageId, ...relay });
@@ -89,6 +94,7 @@ export class Inbox {
       name: contact?.name || contact?.caller_id_name || null,
       optedOut: await this.ledger.optOuts.has(thread.number, thread.business),
       doNotText: Number(contact?.do_not_text ?? 0) !== 0,
+      on: await this.ledger.threads.conversationNumber(thread.business, thread.number),
     };
   }
 

@@ -78,6 +78,8 @@ export class Ledger {
   readonly tasks: Tasks;
   /** Staff notifications for webhooks. */
   readonly notifications: Notifications;
+  /** A transport's own state across restarts (a poller's cursor): src/sms/transport.ts TransportDeps. */
+  readonly transportState: { get(key: string): Promise<string | undefined>; set(key: string, value: string): Promise<void> };
   /** What a staff mobile's reply answers. */
   readonly relay: Relay;
   /** Operator tools: report, forget, backup, prune. */
@@ -98,6 +100,12 @@ export class Ledger {
     this.tasks = new Tasks(db);
     this.notifications = new Notifications(db);
     this.relay = new Relay(db);
+    this.transportState = {
+      get: async (key) => (await db.get<{ value: string }>(`SELECT value FROM transport_state WHERE key = ?`, [key]))?.value,
+      set: async (key, value) => {
+        await db.run(`INSERT INTO transport_state (key, value, updated_at) VALUES (?,?,?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, [key, value, Date.now()]);
+      },
+    };
     this.admin = new Admin(path, db);
     this.threads = new Threads(db);
     this.users = new Users(db);

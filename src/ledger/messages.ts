@@ -28,7 +28,7 @@ export class Messages {
   apply(e: InboundEffects): Promise<number> {
     return this.db.transaction(async (s) => {
       const m = e.message;
-      const res = await s.run(`INSERT INTO messages (business, number, to_addr, body, keyword, received_at) VALUES (?,?,?,?,?,?)`, [m.business, m.number, m.to, m.body, m.keyword, m.receivedAt]);
+      const res = await s.run(`INSERT INTO messages (business, number, to_addr, body, keyword, received_at, carrier_id) VALUES (?,?,?,?,?,?,?)`, [m.business, m.number, m.to, m.body, m.keyword, m.receivedAt, m.carrierId ?? null]);
       if (e.optOut) await s.run(`INSERT OR IGNORE INTO opt_outs (number, business, source, created_at) VALUES (?,?,?,?)`, [m.number, e.optOut.scope, 'sms', m.receivedAt]);
       if (e.optIn) {
         await s.run(e.optIn.scope === '*' ? `DELETE FROM opt_outs WHERE number = ?` : `DELETE FROM opt_outs WHERE number = ? AND business IN (?, '*')`, e.optIn.scope === '*' ? [m.number] : [m.number, e.optIn.scope]);
@@ -46,6 +46,11 @@ export class Messages {
       for (const n of e.notifications) await insertNotification(s, n, m.receivedAt);
       return res.lastID;
     });
+  }
+
+  /** Whether the text with this carrier id is stored already (a retried webhook, a webhook and a poll). */
+  async seen(carrierId: string): Promise<boolean> {
+    return (await this.db.get(`SELECT 1 FROM messages WHERE carrier_id = ?`, [carrierId])) !== undefined;
   }
 
   /** A number's latest texts, newest first. */

@@ -310,4 +310,12 @@ export const MIGRATIONS: readonly string[] = [
     WHERE direction = 'inbound' AND outcome IN ('noanswer','busy','cancel','unavailable','voicemail','queue_abandon');
   CREATE INDEX calls_answered ON calls (number, started_at, direction, business) WHERE outcome = 'answered';
   `,
+  `
+  -- The HTTP carriers (issue 15): a carrier's id of each text received, so a text that arrives
+  -- twice (a retried webhook, a webhook and a poll) is stored once; and a small key-value store a
+  -- transport keeps its state in across restarts (a poller's cursor).
+  ALTER TABLE messages ADD COLUMN carrier_id TEXT;
+  CREATE UNIQUE INDEX messages_carrier ON messages (carrier_id) WHERE carrier_id IS NOT NULL;
+  CREATE TABLE transport_state (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL);
+  `,
 ];

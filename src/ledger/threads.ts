@@ -159,6 +159,22 @@ export class Threads {
     return items.sort((a, b) => a.at - b.at || order(a) - order(b));
   }
 
+  /**
+   * The business number a conversation is on: the one the contact last texted or called (for
+   * `sms_from: dialled`), or undefined when neither is known.
+   */
+  async conversationNumber(business: string, number: string): Promise<string | undefined> {
+    const row = await this.db.get<{ on: string | null }>(
+      `SELECT on_number AS "on" FROM (
+         SELECT to_addr AS on_number, received_at AS at FROM messages INDEXED BY messages_thread WHERE number = ? AND business = ?
+         UNION ALL
+         SELECT did AS on_number, ended_at AS at FROM calls INDEXED BY calls_thread WHERE number = ? AND business = ? AND direction = 'inbound'
+       ) WHERE on_number IS NOT NULL ORDER BY at DESC LIMIT 1`,
+      [number, business, number, business],
+    );
+    return row?.on ?? undefined;
+  }
+
   async addNote(threadId: number, author: string, body: string, now: number): Promise<number> {
     return (await this.db.run(`INSERT INTO notes (thread_id, author, body, created_at) VALUES (?,?,?,?)`, [threadId, author, body, now])).lastID;
   }

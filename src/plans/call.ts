@@ -50,8 +50,19 @@ export function businessOfCall(call: Pick<EndedCall, 'did'>, config: Config): Bu
   return d.forDid(call.did);
 }
 
-/** The number a text goes out from for a business. */
-export function sourceOf(b: BusinessConfig, config: Config): string {
+/** The transports whose texts come from the dialled number unless a business says otherwise. */
+const DIALLED_BY_DEFAULT: ReadonlySet<string> = new Set(['twilio', 'telnyx', 'voipms']);
+
+/**
+ * The number a text goes out from for a business. With `sms_from: dialled` (the default with the
+ * HTTP carriers) that is `on`, the number the conversation is on (the DID the caller dialled, the
+ * number a reply was sent to) when it is one of the business's DIDs; else the business's fixed
+ * sender (sms_from, source_addr, sms.smpp.source_addr, its first DID).
+ */
+export function sourceOf(b: BusinessConfig, config: Config, on?: string): string {
+  const from = b.sms_from ?? (DIALLED_BY_DEFAULT.has(config.sms.transport) ? 'dialled' : undefined);
+  if (from === 'dialled' && on !== undefined && b.dids.includes(on)) return on;
+  if (from !== undefined && from !== 'dialled') return from;
   return b.source_addr ?? config.sms.smpp?.source_addr ?? b.dids[0] ?? '';
 }
 
@@ -102,7 +113,7 @@ export function planMissedCall(call: EndedCall, facts: MissedCallFacts, config: 
     const b = verdict.business;
     dueAt = call.endedAt + b.delay_ms;
     const ctx = { contactName, now };
-    const source = sourceOf(b, config);
+    const source = sourceOf(b, config, call.did);
     sends.push({ business: b.name, number, sourceAddr: source, body: composeTextBack(b, call, { ...ctx, messageKind: verdict.messageKind ?? 'open' }), dueAt, kind: 'text_back' });
     if (b.follow_up) {
       const body = renderTemplate(b.follow_up.message, templateValues(b, call, ctx));
@@ -162,6 +173,6 @@ function missedCallAlerts(business: BusinessConfig, call: EndedCall, verdict: Ca
         at: new Date(call.endedAt).toISOString(),
       },
     },
-    { eventId, now, localTime: localTime(business.timezone, call.endedAt), sourceAddr: sourceOf(business, config), answer },
+    { eventId, now, localTime: localTime(business.timezone, call.endedAt), sourceAddr: sourceOf(business, config, call.did), answer },
   );
 }

@@ -20,6 +20,8 @@ export interface InboundSms {
   from: string;
   to: string;
   text: string;
+  /** The carrier's id of the text (HTTP carriers), stored so a second delivery is recognised. */
+  carrierId?: string;
 }
 
 export interface InboundFacts {
@@ -61,10 +63,10 @@ export function planInbound(sms: InboundSms, facts: InboundFacts, config: Config
   const from = sms.from;
   const keyword = classifyKeyword(sms.text, config.compliance) ?? null;
   const scope = config.compliance.opt_out_scope === 'all' ? '*' : business.name;
-  const source = sourceOf(business, config);
+  const source = sourceOf(business, config, sms.to);
   const values = templateValues(business, { callerName: contact?.caller_id_name ?? '', number: from, endedAt: now }, { contactName: contact?.name ?? undefined, now });
   const reply = (template: string, kind: NewSend['kind']): NewSend => ({ business: business.name, number: from, sourceAddr: source, body: renderTemplate(template, values), dueAt: now, kind });
-  const effects: InboundEffects = { message: { business: business.name, number: from, to: sms.to, body: sms.text, keyword, receivedAt: now }, sends: [], notifications: [] };
+  const effects: InboundEffects = { message: { business: business.name, number: from, to: sms.to, body: sms.text, keyword, receivedAt: now, ...(sms.carrierId !== undefined ? { carrierId: sms.carrierId } : {}) }, sends: [], notifications: [] };
   const alert = (e: EventData, answer?: Answerable) => {
     const alerts = alertsFor(business, e, { eventId: facts.eventId, now, localTime: localTime(business.timezone, now), sourceAddr: source, answer });
     effects.sends.push(...alerts.sends);
@@ -91,7 +93,7 @@ export function planInbound(sms: InboundSms, facts: InboundFacts, config: Config
   } else if (isStaffMobile(business, from)) {
     // Staff answering a contact, not a contact replying: relayed (or refused), never forwarded.
     effects.message.keyword = null;
-    const relay = planRelay(from, sms.text, business, facts.relayTarget, config, now);
+    const relay = planRelay(from, sms.text, business, facts.relayTarget, config, now, sms.to);
     effects.sends.push(...relay.sends);
     effects.relayedTo = relay.relayedTo;
     action = relay.outcome === 'sent' ? 'relayed' : 'relay_refused';

@@ -32,6 +32,8 @@ export interface RelayTarget {
   name: string | null;
   optedOut: boolean;
   doNotText: boolean;
+  /** The business number the conversation is on (the last DID called or texted), for sms_from: dialled. */
+  on?: string;
 }
 
 /** How a relay ended: `sent`, or why nothing went to the contact. */
@@ -53,10 +55,10 @@ const EXAMPLE = '"#12 See you at 3"';
  * number. `target` is undefined when the named thread does not exist, or, with no `#`, when no
  * alert offered one within RELAY_WINDOW_MS.
  */
-export function planRelay(staff: string, text: string, business: BusinessConfig, target: RelayTarget | undefined, config: Config, now: number): RelayPlan {
+export function planRelay(staff: string, text: string, business: BusinessConfig, target: RelayTarget | undefined, config: Config, now: number, to?: string): RelayPlan {
   const cmd = readRelayCommand(text);
   const tell = (outcome: RelayOutcome, body: string, relayed?: NewSend): RelayPlan => {
-    const confirm: NewSend = { business: business.name, number: staff, sourceAddr: sourceOf(business, config), body, dueAt: now, kind: 'relay_confirm' };
+    const confirm: NewSend = { business: business.name, number: staff, sourceAddr: sourceOf(business, config, to), body, dueAt: now, kind: 'relay_confirm' };
     return { outcome, sends: relayed ? [relayed, confirm] : [confirm], relayedTo: relayed ? { business: relayed.business, number: relayed.number } : undefined };
   };
   // A thread of a business that does not list this mobile is refused like one that does not exist.
@@ -72,6 +74,6 @@ export function planRelay(staff: string, text: string, business: BusinessConfig,
   if (isStaffMobile(owner, target.number)) return tell('unknown_thread', `Not sent: #${target.threadId} is a staff mobile's thread.`);
   if (target.doNotText) return tell('do_not_text', `Not sent: ${who} is marked do not text.`);
   if (target.optedOut) return tell('opted_out', `Not sent: ${who} opted out of ${owner.name} texts.`);
-  const relayed: NewSend = { business: owner.name, number: target.number, sourceAddr: sourceOf(owner, config), body: cmd.text, dueAt: now, kind: 'relay', sentBy: staff };
+  const relayed: NewSend = { business: owner.name, number: target.number, sourceAddr: sourceOf(owner, config, target.on), body: cmd.text, dueAt: now, kind: 'relay', sentBy: staff };
   return tell('sent', `Sent to ${who}.`, relayed);
 }

@@ -170,7 +170,7 @@ export interface NewNotification {
 
 /** What an incoming text does, written in one transaction with the message itself. */
 export interface InboundEffects {
-  message: { business: string; number: string; to: string; body: string; keyword: string | null; receivedAt: number };
+  message: { business: string; number: string; to: string; body: string; keyword: string | null; receivedAt: number; carrierId?: string };
   optOut?: { scope: string };
   optIn?: { scope: string };
   /** Scheduled texts to this number cancelled (for the business, or all with '*'). */

@@ -34,6 +34,7 @@ export interface OutboxLedger {
     reschedule(id: number, dueAt: number, error: string, now: number, uncertain?: boolean): Promise<void>;
     finish(id: number, state: UnsentState, reason: string, now: number, error?: string): Promise<void>;
   };
+  readonly optOuts: { add(number: string, business: string, source: string, now: number): Promise<void> };
 }
 
 const POLL_MS = 250;
@@ -143,7 +144,7 @@ export class Outbox {
       return;
     }
     if (!claimed) return;
-    const result = await this.transport.submit({ to: row.number, from: row.source_addr, text: row.body, reference: row.id & 0xff });
+    const result = await this.transport.submit({ to: row.number, from: row.source_addr, text: row.body, reference: row.id & 0xff, key: `mctb-${row.id}`, resend: row.interrupted !== 0 });
     const after = this.clock();
     switch (result.kind) {
       case 'accepted':
@@ -162,8 +163,12 @@ export class Outbox {
         break;
       }
       case 'failed':
-        await this.ledger.together(() => this.ledger.sends.finish(row.id, 'failed', 'gateway_rejected', after, result.error));
-        this.log.error('gateway rejected the text', { send: row.id, to: maskNumber(row.number), status: result.error });
+        await this.ledger.together(async () => {
+          await this.ledger.sends.finish(row.id, 'failed', result.optedOut ? 'opted_out' : 'gateway_rejected', after, result.error);
+          // Opted out at the carrier: recorded as a STOP would be, so nothing is tried again.
+          if (result.optedOut) await this.ledger.optOuts.add(row.number, row.business, 'carrier', after);
+        });
+        this.log.error(result.optedOut ? 'the carrier says this number opted out; recorded as an opt-out' : 'gateway rejected the text', { send: row.id, to: maskNumber(row.number), status: result.error });
         this.events.finished?.(row, 'failed', result.error);
         break;
     }

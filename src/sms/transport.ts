@@ -16,8 +16,11 @@ export type SubmitResult =
    * `uncertain`: the text was on the wire when the link died, so the gateway may have it.
    */
   | { kind: 'retry'; error: string; uncertain?: boolean }
-  /** The gateway refused this message for good. */
-  | { kind: 'failed'; error: string };
+  /**
+   * The gateway refused this message for good. `optedOut`: the carrier refused it because the
+   * person opted out at the carrier (Twilio 21610): recorded as an opt-out, as a STOP would be.
+   */
+  | { kind: 'failed'; error: string; optedOut?: boolean };
 
 export interface OutgoingSms {
   to: string;
@@ -25,6 +28,13 @@ export interface OutgoingSms {
   text: string;
   /** Ties concatenated parts together on the phone (UDH reference). */
   reference: number;
+  /** The same for every try of one text (`mctb-<send id>`): an idempotency key where the carrier takes one. */
+  key?: string;
+  /**
+   * An earlier try may have reached the gateway (it was on the wire when the link or the process
+   * died): a carrier that can look it up checks before sending again.
+   */
+  resend?: boolean;
 }
 
 export interface DeliveryReceipt {
@@ -50,6 +60,8 @@ export interface IncomingSms {
    * and reassembles them in the ledger, so nothing reads half a message and nothing is lost.
    */
   part?: { ref: number; total: number; seq: number };
+  /** The carrier's id of this text (HTTP carriers): a text seen twice (webhook and poll, a retried webhook) is stored once. */
+  carrierId?: string;
 }
 
 /**
@@ -70,6 +82,41 @@ export interface SmsTransport {
   submit(sms: OutgoingSms): Promise<SubmitResult>;
   onReceipt(handler: ReceiptHandler): void;
   onMessage(handler: MessageHandler): void;
+  /** Routes the transport serves on mctb's HTTP listener (`http.listen`): carriers' webhooks. */
+  readonly webhooks?: readonly WebhookRoute[];
+}
+
+/** A request to a webhook route, its body read whole (at most 64 KB). */
+export interface WebhookRequest {
+  method: string;
+  /** The path and query as received. */
+  url: string;
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  body: Buffer;
+  /** The client's address (the carrier, or the proxy in front). */
+  remoteAddress: string;
+}
+
+export interface WebhookAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export interface WebhookRoute {
+  /** Matched exactly against the request's path (without the query). */
+  path: string;
+  handle(req: WebhookRequest): Promise<WebhookAnswer>;
+}
+
+/**
+ * What the daemon gives a transport besides its settings: a small durable store (the ledger's
+ * transport_state table) for a poller's cursor, and the business numbers texts come to.
+ */
+export interface TransportDeps {
+  store: { get(key: string): Promise<string | undefined>; set(key: string, value: string): Promise<void> };
+  /** Every number a text to us may be sent to (the businesses' DIDs and senders), E.164. */
+  numbers(): readonly string[];
 }
 
 export interface TransportEntry<S> {
@@ -79,7 +126,7 @@ export interface TransportEntry<S> {
   readonly section?: string;
   /** Its settings, from that section; undefined when the section is missing. */
   settings(config: Config): S | undefined;
-  create(settings: S, log: Logger): SmsTransport;
+  create(settings: S, log: Logger, deps?: TransportDeps): SmsTransport;
   /** `mctb doctor`'s checks of this transport. */
   doctor(settings: S, timeoutMs?: number): Promise<CheckResult[]>;
   /** How `mctb send-test` words getting ready; none: it does not send (the dry run). */

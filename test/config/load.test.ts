@@ -433,7 +433,7 @@ sms: { transport: log, colour: blue }
         'FILE:4:12: businesses[0].dids[0]: "555" is not a phone number',
         'FILE:5:12: businesses[0].delay: expected a duration such as "30s", "2m" or "1h30m" (units: ms, s, m, h, d), got "soon"',
         'FILE:7:43: asterisk.ami.port: expected a number from 1 to 65535, got 0',
-        'FILE:8:24: sms.colour: unknown key (expected one of: transport, smpp, modem)',
+        'FILE:8:24: sms.colour: unknown key (expected one of: transport, smpp, modem, twilio, telnyx, voipms)',
       ]);
     });
 
