@@ -299,4 +299,10 @@ export const MIGRATIONS: readonly string[] = [
     SELECT business, number, max(received_at), 'in', NULL FROM messages WHERE business IS NOT NULL GROUP BY business, number
     ON CONFLICT (business, number) DO UPDATE SET last_at = max(last_at, excluded.last_at);
   `,
+  `
+  -- A thread's texts out, newest first (the console's timeline: src/ledger/threads.ts): the latest
+  -- 200 read in index order, not every text to the number read and sorted (a busy thread at a
+  -- million calls: 1–2 ms instead of 7–16).
+  CREATE INDEX sends_thread ON sends (number, business, created_at);
+  `,
 ];
