@@ -100,6 +100,14 @@ export default tseslint.config(
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  // The console's own script runs in the browser (a classic script, no modules).
+  {
+    files: ['src/console/assets/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', location: 'readonly', setTimeout: 'readonly', EventSource: 'readonly', Notification: 'readonly', htmx: 'readonly', encodeURIComponent: 'readonly', JSON: 'readonly' },
+    },
+  },
   // Import boundaries.
   {
     files: PURE_CORE,

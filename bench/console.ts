@@ -41,6 +41,8 @@ export interface ConsoleResult {
   messages: number;
   businesses: number;
   threads: number;
+  /** Threads with texts nobody answered (staff answered all but 1 in 100). */
+  unread_threads: number;
   /** The thread the thread page shows: every 1,000th call and text is from its contact. */
   busy_thread: { id: number; calls: number; texts_out: number; texts_in: number };
   build_seconds: number;
@@ -48,7 +50,7 @@ export interface ConsoleResult {
   threads_filled_by: string;
   ledger_bytes: number;
   /** Time to the last byte of the response, ms, on one keep-alive connection. */
-  pages: Record<'inbox_owner' | 'inbox_staff' | 'thread_owner' | 'thread_staff', PageTiming>;
+  pages: Record<'inbox_owner' | 'inbox_staff' | 'thread_owner' | 'thread_staff' | 'unread_owner', PageTiming>;
   /** GET /dashboard?days=90 (owner: every business; staff: theirs), each run in ms. */
   dashboard: { status: 'ok' | 'failed'; owner_runs_ms: number[]; owner_median_ms?: number; staff_runs_ms: number[]; staff_median_ms?: number; error?: string };
   /** deliver_sm sent by the SMSC → the `change` event for its thread read from /events. */
@@ -68,7 +70,7 @@ export function consoleBusinesses(n: number): { name: string; did: string }[] {
 export async function consolePhase(ctx: Context, scale: ConsoleScale): Promise<ConsoleResult> {
   const businesses = consoleBusinesses(scale.businesses);
   const path = join(ctx.dir, 'console.db');
-  const buildSeconds = await buildLedger(path, { calls: scale.calls, contacts: scale.contacts, messages: scale.messages, businesses, busyEvery: 1000 });
+  const buildSeconds = await buildLedger(path, { calls: scale.calls, contacts: scale.contacts, messages: scale.messages, businesses, busyEvery: 1000, unreadEvery: 100 });
   // Users as `mctb users add` makes them: an owner, and staff of the first business only.
   const ledger = await Ledger.open(path);
   const hash = await hashPassword(PASSWORD);
@@ -89,6 +91,7 @@ export async function consolePhase(ctx: Context, scale: ConsoleScale): Promise<C
       const base = `http://127.0.0.1:${consolePort}`;
       await until(async () => (await fetch(`${base}/login`).catch(() => undefined))?.status === 200, 20_000, 'the console to listen', 100);
       const threads = (await probe.get<{ n: number }>('SELECT COUNT(*) AS n FROM threads')).n;
+      const unread = (await probe.get<{ n: number }>('SELECT COUNT(*) AS n FROM threads WHERE unread > 0')).n;
       const busyNumber = '+14152000000';
       const busy = await probe.get<{ id: number }>(`SELECT id FROM threads WHERE business = '${businesses[0].name}' AND number = '${busyNumber}'`);
       const busyCounts = await probe.get<{ calls: number; out: number; inn: number }>(
@@ -118,6 +121,8 @@ export async function consolePhase(ctx: Context, scale: ConsoleScale): Promise<C
         inbox_staff: await time('/inbox', STAFF, staff),
         thread_owner: await time(`/threads/${busy.id}`, OWNER, owner),
         thread_staff: await time(`/threads/${busy.id}`, STAFF, staff),
+        // What every open console asks on every change (the tab title's count).
+        unread_owner: await time('/unread', OWNER, owner),
       };
       for (const p of Object.values(pages)) ctx.log(`  GET ${p.path} as ${p.user}: p50 ${p.ms.p50} ms, p99 ${p.ms.p99} ms (${p.bytes} bytes)`);
       const afterPages = memoryOf(mctb.pid).rssMb;
@@ -200,6 +205,7 @@ export async function consolePhase(ctx: Context, scale: ConsoleScale): Promise<C
         messages: scale.messages,
         businesses: businesses.length,
         threads,
+        unread_threads: unread,
         busy_thread: { id: busy.id, calls: busyCounts.calls, texts_out: busyCounts.out, texts_in: busyCounts.inn },
         build_seconds: round(buildSeconds, 1)!,
         threads_filled_by: 'triggers',

@@ -505,6 +505,8 @@ export interface LedgerShape {
   messages?: number;
   /** Every `busyEvery`-th call and text is from contact 0: one busy thread (default: none). */
   busyEvery?: number;
+  /** Staff answered every thread's texts but every `unreadEvery`-th thread's (default: nobody answered). */
+  unreadEvery?: number;
 }
 
 export const BRIGHTSIDE = { name: 'Brightside Dental', did: '+15550001000' };
@@ -590,6 +592,7 @@ export async function buildLedger(path: string, shape: LedgerShape): Promise<num
         FROM rows JOIN biz z ON z.k = c % ${businesses.length} JOIN replies r ON r.k = i % ${REPLIES.length};
         COMMIT;`);
     }
+    if (shape.unreadEvery) await exec(`UPDATE threads SET unread = 0 WHERE id % ${shape.unreadEvery} != 0;`);
     await exec('PRAGMA wal_checkpoint(TRUNCATE);');
   } finally {
     await new Promise<void>((resolve) => db.close(() => resolve()));

@@ -12,7 +12,8 @@ import type { DaemonEvents } from './events';
 import { CallTracker } from './calls/tracker';
 import { feedTracker } from './pbx-feed';
 import { UnwrittenCalls } from './calls/unwritten';
-import type { Config } from './config/types';
+import { planReload, type ReloadPlan } from './config/reload';
+import type { BusinessConfig, Config } from './config/types';
 import { ConsoleServer } from './console/server';
 import { HealthServer, type Health } from './health/http';
 import { Metrics } from './health/metrics';
@@ -64,18 +65,29 @@ export class Daemon {
   private readonly unwritten: UnwrittenCalls;
   private pbxState = 'connecting';
   private stopped = false;
+  /** The config in force: the one given, then each one `reload()` applied. */
+  private current: Config;
+  private directory: BusinessDirectory;
+  private businessByName: ReadonlyMap<string, BusinessConfig>;
 
   constructor(
-    readonly config: Config,
+    config: Config,
     private readonly log: Logger,
     private readonly clock: () => number = Date.now,
     tuning: DaemonTuning = {},
   ) {
-    const directory = new BusinessDirectory(config.businesses);
+    this.current = config;
+    this.directory = new BusinessDirectory(config.businesses);
+    this.businessByName = new Map(config.businesses.map((b) => [b.name, b]));
+    const current = () => this.current;
     this.tracker = new CallTracker({
+      // asterisk.* needs a restart (src/config/reload.ts); the DIDs and numbers.default_country
+      // are read from the config in force at each event.
       inboundContexts: config.asterisk.inbound_contexts,
-      isDid: directory.isBusinessDid,
-      defaultCountry: config.numbers.default_country,
+      isDid: (did) => this.directory.isBusinessDid(did),
+      get defaultCountry() {
+        return current().numbers.default_country;
+      },
       graceMs: config.asterisk.decision_grace_ms,
       maxCallMs: config.asterisk.max_call_ms,
       presentationWaitMs: SOURCES[config.asterisk.source].settings(config)?.check_presentation ? 3000 : undefined,
@@ -89,7 +101,7 @@ export class Daemon {
     this.unwritten = new UnwrittenCalls({ log: part(log, 'ledger'), onLost: (reason, n) => this.metrics.callsLost.inc({ reason }, n) });
     this.recorder = new CallRecorder({
       ledger: () => this.ledgerHandle.calls,
-      config,
+      config: current,
       log,
       clock,
       pokeOutbox: () => this.outbox?.poke(),
@@ -108,6 +120,38 @@ export class Daemon {
     });
     wireMetrics(this.events, this.metrics, clock);
     this.events.on('pbx.state', (state) => (this.pbxState = state));
+  }
+
+  /** The config in force (after any reload). */
+  get config(): Config {
+    return this.current;
+  }
+
+  /**
+   * Applies a new, valid config (SIGHUP) without a restart: what each part reads per call, text
+   * or event takes it from the next one on. Calls being followed and texts waiting in the ledger
+   * are untouched (a waiting text keeps the words it was written with). Keys that need a restart
+   * (src/config/reload.ts) keep their old values and are logged at warn, one line each.
+   */
+  reload(next: Config): ReloadPlan {
+    const plan = planReload(this.current, next);
+    for (const key of plan.needRestart) {
+      this.log.warn('config reload: this key changed but takes effect only after a restart (systemctl restart mctb); the old value is kept', { key });
+    }
+    const before = this.current;
+    const cfg = plan.config;
+    this.current = cfg;
+    this.directory = new BusinessDirectory(cfg.businesses);
+    this.businessByName = new Map(cfg.businesses.map((b) => [b.name, b]));
+    this.log.level = cfg.log.level;
+    if (cfg.ledger.retention_ms !== before.ledger.retention_ms && this.ledger && !this.stopped) this.startPruner(this.ledger);
+    this.log.info('config reloaded', {
+      file: cfg.file,
+      businesses: cfg.businesses.length,
+      changed: plan.applied.length > 0 ? plan.applied.join(', ') : 'nothing',
+      ...(plan.needRestart.length > 0 ? { needs_restart: plan.needRestart.join(', ') } : {}),
+    });
+    return plan;
   }
 
   /** The state of each link, as /healthz reports it; the ledger is checked with a real write. */
@@ -159,7 +203,7 @@ export class Daemon {
     ledger.onWrite(() => this.decisions.ledgerWorks());
     const requeued = await ledger.sends.requeueInterrupted(this.clock());
     if (requeued > 0) this.log.warn('texts interrupted by the last shutdown will be sent again', { count: requeued });
-    const businesses = new Map(cfg.businesses.map((b) => [b.name, b]));
+    const business = (name: string) => this.businessByName.get(name);
     const transport = (this.transport = this.makeTransport());
     transport.onReceipt(async (receipt) => {
       const matched = await ledger.sends.recordReceipt(receipt.messageId, receipt.state, receipt.error, this.clock());
@@ -167,14 +211,14 @@ export class Daemon {
       this.events.emit('receipt.received', receipt, matched);
     });
     const e = this.events;
-    const outbox = (this.outbox = new Outbox(ledger, transport, businesses, part(this.log, 'outbox'), {
+    const outbox = (this.outbox = new Outbox(ledger, transport, business, part(this.log, 'outbox'), {
       submitted: (row, ids, callEndedAt) => e.emit('send.submitted', row, ids, callEndedAt),
       finished: (row, state, reason) => e.emit('send.finished', row, state, reason),
       retrying: (row, error, at) => e.emit('send.retrying', row, error, at),
     }, this.clock));
-    const inbox = new Inbox(cfg, ledger, part(this.log, 'inbox'), this.clock, (m) => e.emit('sms.received', m), () => outbox.poke());
+    const inbox = new Inbox(() => this.current, ledger, part(this.log, 'inbox'), this.clock, (m) => e.emit('sms.received', m), () => outbox.poke());
     transport.onMessage((sms) => inbox.handle(sms));
-    this.webhooks = new WebhookSender(ledger, businesses, part(this.log, 'webhook'), this.clock, (row) => e.emit('webhook.delivered', row));
+    this.webhooks = new WebhookSender(ledger, business, part(this.log, 'webhook'), this.clock, (row) => e.emit('webhook.delivered', row));
     transport.start();
     outbox.start();
     this.webhooks.start();
@@ -192,11 +236,7 @@ export class Daemon {
       // While the PBX is not read, a call's settling events may be unread: no wait runs out then.
       if (!this.decisions.paused) this.decisions.add(this.tracker.due(this.clock()));
     }, TICK_MS);
-    const retentionMs = cfg.ledger.retention_ms;
-    if (retentionMs) {
-      this.pruner = new Pruner({ retentionMs, prune: (ms, now) => ledger.admin.prune(ms, now), log: part(this.log, 'ledger'), clock: this.clock });
-      this.pruner.start();
-    }
+    this.startPruner(ledger);
     this.log.info('mctb started', { businesses: cfg.businesses.length, transport: transport.name, ledger: cfg.ledger.path });
   }
 
@@ -215,6 +255,16 @@ export class Daemon {
     await this.transport?.stop(waitMs);
     await this.ledger?.close();
     this.log.info('mctb stopped');
+  }
+
+  /** `ledger.retention`'s daily pruning, (re)started with the value in force; none when it is not set. */
+  private startPruner(ledger: Ledger): void {
+    this.pruner?.stop();
+    this.pruner = undefined;
+    const retentionMs = this.current.ledger.retention_ms;
+    if (!retentionMs) return;
+    this.pruner = new Pruner({ retentionMs, prune: (ms, now) => ledger.admin.prune(ms, now), log: part(this.log, 'ledger'), clock: this.clock });
+    this.pruner.start();
   }
 
   /** Back-pressure (src/calls/decisions.ts): stop reading the PBX, or read it again. */

@@ -32,7 +32,8 @@ export interface CallLedger {
 
 export interface CallRecorderDeps {
   ledger: () => CallLedger;
-  config: Config;
+  /** The config now (a reload may replace it between calls). */
+  config: () => Config;
   log: Logger;
   clock: () => number;
   /** After the commit: texts were scheduled, webhook events queued. */
@@ -52,9 +53,10 @@ export class CallRecorder {
   record = async (call: EndedCall, late = false): Promise<() => void> => {
     const ledger = this.d.ledger();
     const now = this.d.clock();
-    const q = factsQuery(call, this.d.config);
+    const config = this.d.config();
+    const q = factsQuery(call, config);
     const caller = q ? await ledger.facts(q.number, q.business, now, q.caps) : undefined;
-    const plan = planMissedCall(call, { caller, late, eventId: randomUUID() }, this.d.config, now);
+    const plan = planMissedCall(call, { caller, late, eventId: randomUUID() }, config, now);
     if (!plan) return () => undefined; // internal calls are not ours to keep
     const res = await ledger.apply(plan.effects);
     return () => this.after(call, plan, res, now);

@@ -25,7 +25,7 @@ import { PRESENTATION_VARIABLE, type CallEvent, type CallOutcome, type ChannelSn
 
 export interface TrackerOptions {
   inboundContexts: readonly string[];
-  /** Is this E.164 number a configured business's DID? A call to one is inbound whatever its context. */
+  /** Is this E.164 number a configured business's DID? A call to one is inbound whatever its context. Asked at each event (a reload may change the DIDs), as is defaultCountry. */
   isDid: (e164: string) => boolean;
   defaultCountry: string;
   /** Wait after the caller's hangup for late events before deciding. */

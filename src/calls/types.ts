@@ -2,7 +2,10 @@
 // translates its protocol's events into CallEvents and emits those; neither the daemon nor the
 // tracker ever sees a protocol.
 
-/** Every way a call can end, one place. `answered` is the only one where a person picked up. */
+/**
+ * Every way a call can end, one place. `answered` is the only one where a person picked up. The
+ * ledger's partial index calls_missed (migration 9) repeats this list: a change needs a new one.
+ */
 export const MISSED_OUTCOMES = ['noanswer', 'busy', 'cancel', 'unavailable', 'voicemail', 'queue_abandon'] as const;
 export type MissedOutcome = (typeof MISSED_OUTCOMES)[number];
 /** `unknown_end`: the hangup was never seen (connection lost, call expired); never texted. */

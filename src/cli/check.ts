@@ -3,6 +3,7 @@
 // (src/asterisk/<name>/doctor.ts, src/sms/<name>/doctor.ts) and names it in its registry entry.
 
 import { userInfo } from 'node:os';
+import { SOCKET_ERROR_WORDS, socketErrorWords } from '../link/lifecycle';
 
 /** Every network step gives up after this. */
 export const DOCTOR_TIMEOUT_MS = 5000;
@@ -42,13 +43,13 @@ export class TimeoutError extends Error {
   }
 }
 
-/** A network failure in the words of a check line. */
+/**
+ * A network failure in the words of a check line: "connection refused (ECONNREFUSED)" (the words
+ * of `mctb send-test` and the logs, with the code), or "no answer within 5 s".
+ */
 export function netProblem(e: unknown, timeoutMs: number): string {
   const code = errCode(e);
-  if (code === 'ECONNREFUSED') return 'connection refused';
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host name not found';
-  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'host unreachable';
-  if (code === 'ECONNRESET') return 'connection reset';
   if (e instanceof TimeoutError || code === 'ETIMEDOUT' || (e as Error)?.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000} s`;
+  if (SOCKET_ERROR_WORDS[code]) return socketErrorWords(code);
   return (e as Error)?.message ?? String(e);
 }

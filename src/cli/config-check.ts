@@ -6,7 +6,9 @@ import type { Config } from '../config/types';
 import { formatDuration } from '../config/load';
 import { countSegments } from '../messages/encoding';
 import { composeTextBack } from '../policy/compose';
-import { hoursToday, isOpenAt, nextOpen } from '../policy/hours';
+import { hoursToday, isOpenAt, nextClosed, nextOpen } from '../policy/hours';
+import type { BusinessConfig } from '../config/types';
+import { formatTime, isoTime } from './time';
 import { ConfigError } from '../config/load';
 import { EXIT_CONFIG, MissingConfigError, readConfig, reportConfigError } from './read-config';
 
@@ -16,7 +18,8 @@ export interface ConfigCheckJson {
   file: string;
   /** A problem each (ok false, exit 2), or one passing `config` check; warnings pass with a detail. */
   checks: { name: string; ok: boolean; detail: string; fix: string | null }[];
-  businesses: { name: string; timezone: string; texts: { label: string; text: string; encoding: string; segments: number }[] }[];
+  /** `at`: the instant each sample is composed for (ISO 8601): now, or for a closed text the next closed moment. */
+  businesses: { name: string; timezone: string; texts: { label: string; at: string; text: string; encoding: string; segments: number }[] }[];
 }
 
 /** A sample caller for the preview: a typical first name, and none. */
@@ -26,7 +29,23 @@ const SAMPLES = [
   { label: 'closed, known name', kind: 'closed', callerName: 'Jane Doe', number: '+14155550123' },
 ] as const;
 
-export function configCheck(cliPath: string | undefined, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr, json = false): number {
+/**
+ * When a sample is composed: now for the open text; for the closed text, the next moment the
+ * business is closed (now when it is closed now), so `{{business.next_open}}` reads as a caller
+ * calling while closed would see it, never "now". A business open for the next 14 days (no
+ * hours) gets now: its closed text is then never sent.
+ */
+export function sampleAt(b: BusinessConfig, kind: 'open' | 'closed', now: number): number {
+  return kind === 'closed' ? (nextClosed(b, now) ?? now) : now;
+}
+
+export function configCheck(
+  cliPath: string | undefined,
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+  json = false,
+  now = Date.now(),
+): number {
   let result;
   try {
     result = readConfig(cliPath);
@@ -45,13 +64,12 @@ export function configCheck(cliPath: string | undefined, out: NodeJS.WritableStr
   }
   const { config, warnings } = result;
   if (json) {
-    out.write(JSON.stringify(configCheckJson(config, warnings.map(formatProblem))) + '\n');
+    out.write(JSON.stringify(configCheckJson(config, warnings.map(formatProblem), now)) + '\n');
     return 0;
   }
   for (const w of warnings) err.write(`warning: ${formatProblem(w)}\n`);
   out.write(`${config.file}: valid (${config.businesses.length} business${config.businesses.length === 1 ? '' : 'es'}, transport ${config.sms.transport})\n`);
   let multi = 0;
-  const now = Date.now();
   for (const b of config.businesses) {
     const dids = [...b.dids, ...b.did_patterns].join(', ');
     const l = b.limits;
@@ -61,9 +79,12 @@ export function configCheck(cliPath: string | undefined, out: NodeJS.WritableStr
     out.write(`  limits: ${l.per_hour ?? '-'}/hour, ${l.per_day ?? '-'}/day, ${l.per_prefix_per_hour ?? '-'}/hour per number block; countries: ${b.allowed_countries.join(', ')}\n`);
     const samples = b.messages.closed === b.messages.open ? SAMPLES.filter((x) => x.kind === 'open') : SAMPLES;
     for (const sample of samples) {
-      const text = composeTextBack(b, { ...sample, endedAt: now }, { messageKind: sample.kind, now });
+      const at = sampleAt(b, sample.kind, now);
+      const text = composeTextBack(b, { ...sample, endedAt: at }, { messageKind: sample.kind, now: at });
       const seg = countSegments(text);
-      out.write(`  text (${b.messages.closed === b.messages.open ? sample.label.replace('open, ', '') : sample.label}): ${JSON.stringify(text)}\n    ${seg.encoding}, ${seg.units} ${seg.encoding === 'GSM-7' ? 'septets' : 'UTF-16 units'}, ${seg.segments} segment${seg.segments === 1 ? '' : 's'}\n`);
+      const label = b.messages.closed === b.messages.open ? sample.label.replace('open, ', '') : sample.label;
+      const when = at !== now ? `, a call at ${formatTime(at, b.timezone)}` : '';
+      out.write(`  text (${label}${when}): ${JSON.stringify(text)}\n    ${seg.encoding}, ${seg.units} ${seg.encoding === 'GSM-7' ? 'septets' : 'UTF-16 units'}, ${seg.segments} segment${seg.segments === 1 ? '' : 's'}\n`);
       if (seg.segments > 1) {
         multi++;
         const why = seg.encoding === 'UCS-2' ? ' (a character outside the GSM alphabet forces UCS-2: 70 characters per segment)' : '';
@@ -75,8 +96,7 @@ export function configCheck(cliPath: string | undefined, out: NodeJS.WritableStr
   return 0;
 }
 
-function configCheckJson(config: Config, warnings: string[]): ConfigCheckJson {
-  const now = Date.now();
+function configCheckJson(config: Config, warnings: string[], now: number): ConfigCheckJson {
   return {
     ok: true,
     file: config.file,
@@ -88,9 +108,10 @@ function configCheckJson(config: Config, warnings: string[]): ConfigCheckJson {
       name: b.name,
       timezone: b.timezone,
       texts: (b.messages.closed === b.messages.open ? SAMPLES.filter((x) => x.kind === 'open') : SAMPLES).map((sample) => {
-        const text = composeTextBack(b, { ...sample, endedAt: now }, { messageKind: sample.kind, now });
+        const at = sampleAt(b, sample.kind, now);
+        const text = composeTextBack(b, { ...sample, endedAt: at }, { messageKind: sample.kind, now: at });
         const seg = countSegments(text);
-        return { label: sample.label, text, encoding: seg.encoding, segments: seg.segments };
+        return { label: sample.label, at: isoTime(at, b.timezone) ?? '', text, encoding: seg.encoding, segments: seg.segments };
       }),
     })),
   };

@@ -48,7 +48,7 @@ export function buildProgram(): Command {
 
   program
     .command('run')
-    .description('run the daemon in the foreground (SIGTERM stops it gracefully)')
+    .description('run the daemon in the foreground (SIGTERM stops it gracefully; SIGHUP, i.e. systemctl reload, reads the config again)')
     .option('-c, --config <file>', CONFIG_HELP)
     .action(async (opts: { config?: string }) => {
       process.exitCode = await runDaemon(opts.config);
@@ -271,8 +271,23 @@ export function buildProgram(): Command {
     .description('replay real captured Asterisk calls through the real pipeline to a loopback SMS gateway and print the timeline (needs no config)')
     .addOption(new Option('--transport <kind>', 'smpp: loopback SMPP gateway; modem: a simulated GSM modem on a pseudo-terminal (needs python3); log: dry run').choices(Object.values(TRANSPORTS).filter((t) => t.demo !== undefined).map((t) => t.name)).default('smpp'))
     .option('--json', 'print the timeline as JSON lines')
-    .action(async (opts: { transport: TransportKind; json?: boolean }) => {
-      process.exitCode = await runDemo({ transport: opts.transport, json: opts.json ?? false });
+    .option('--keep <dir>', 'keep the ledger in DIR (an existing directory without one), with a config for it (DIR/mctb.yaml), and print the commands to explore it')
+    .option('--console', 'then keep running with the web console on 127.0.0.1 (a one-time login is printed) and a caller replying to a text-back; Ctrl-C stops')
+    .option('--port <n>', 'the console\'s port with --console (0: any free port)', '8080')
+    .action(async (opts: { transport: TransportKind; json?: boolean; keep?: string; console?: boolean; port: string }) => {
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        process.stderr.write(`mctb demo: --port "${opts.port}" is not a port number (0-65535)\n`);
+        process.exitCode = 2;
+        return;
+      }
+      // Only with --console is Ctrl-C the way to stop (the plain demo ends by itself).
+      const until = () =>
+        new Promise<void>((resolve) => {
+          process.once('SIGINT', () => resolve());
+          process.once('SIGTERM', () => resolve());
+        });
+      process.exitCode = await runDemo({ transport: opts.transport, json: opts.json ?? false, keep: opts.keep, console: opts.console ? { port, until: until() } : undefined });
     });
 
   program

@@ -1,6 +1,7 @@
 // `mctb report [--since 7d] [--business NAME] [--json]`: what mctb did in a window, from the
-// ledger: calls by outcome, texted or not and why, delivery, replies, opt-outs, and how fast the
-// text followed the hangup. Aggregates in SQL over covering indexes (fast on a big ledger).
+// ledger: calls by outcome, missed callers and how many were recovered, texted or not and why,
+// delivery, replies, opt-outs, and how fast the text followed the hangup. Aggregates in SQL over
+// covering indexes (fast on a big ledger).
 
 import { formatDuration, parseDuration } from '../config/load';
 import type { LedgerReport } from '../ledger/report';
@@ -26,6 +27,13 @@ export interface ReportJson {
     /** Every outcome, zero included. */
     by_outcome: Record<string, number>;
   };
+  /** Distinct numbers with a missed inbound call in the window. */
+  missed_callers: number;
+  /**
+   * Of missed_callers, those a person reached within 7 days of a missed call in the window: the
+   * caller called that business again and was answered, or was called back and answered.
+   */
+  recovered: number;
   /** Inbound calls decided `text`. */
   texted: number;
   /** Calls not answered and not texted, by reason (only reasons that occurred). */
@@ -64,6 +72,8 @@ export function buildReportJson(r: LedgerReport, since: number, until: number, b
     until: isoTime(until, zone) ?? '',
     business: business ?? null,
     calls: { total, answered: byOutcome.answered ?? 0, missed, unknown_end: byOutcome.unknown_end ?? 0, by_outcome: byOutcome },
+    missed_callers: r.missedCallers,
+    recovered: r.recovered,
     texted,
     skipped: Object.fromEntries(Object.entries(skipped).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
     texts: {
@@ -78,7 +88,7 @@ export function buildReportJson(r: LedgerReport, since: number, until: number, b
     replies: r.replies,
     contacts_texted: r.contactsTexted,
     contacts_replied: r.contactsReplied,
-    reply_rate: r.contactsTexted > 0 ? Math.round((r.contactsReplied / r.contactsTexted) * 10_000) / 10_000 : null,
+    reply_rate: r.replyRate === null ? null : Math.round(r.replyRate * 10_000) / 10_000,
     opt_outs: r.optOuts,
     median_seconds_to_text: r.medianMsToText === null ? null : Math.round(r.medianMsToText) / 1000,
   };
@@ -100,7 +110,7 @@ export function report(opts: { config?: string; since?: string; business?: strin
       const until = Date.now();
       const since = until - window;
       const zone = zoneFor(config, opts.business);
-      const j = buildReportJson(await ledger.admin.report(since, until, opts.business), since, until, opts.business, zone);
+      const j = buildReportJson(await ledger.admin.report(since, until, opts.business === undefined ? undefined : [opts.business]), since, until, opts.business, zone);
       if (opts.json) {
         out.write(JSON.stringify(j) + '\n');
         return 0;
@@ -114,6 +124,8 @@ export function report(opts: { config?: string; since?: string; business?: strin
       row('  missed', j.calls.missed, pct(j.calls.missed, j.calls.total));
       for (const o of MISSED_OUTCOMES) if (j.calls.by_outcome[o]) row(`    ${o}`, j.calls.by_outcome[o]);
       if (j.calls.unknown_end) row('  end not seen (unknown_end)', j.calls.unknown_end);
+      row('Missed callers', j.missed_callers, 'distinct numbers');
+      row('Recovered', j.recovered, 'missed callers a person reached within 7 days: called again and answered, or called back');
       row('Texted', j.texted, j.calls.missed > 0 ? `${Math.round((j.texted / j.calls.missed) * 100)}% of missed calls` : '');
       const skippedTotal = Object.values(j.skipped).reduce((a, b) => a + b, 0);
       row('Not texted', skippedTotal);
@@ -126,6 +138,7 @@ export function report(opts: { config?: string; since?: string; business?: strin
       if (j.texts.cancelled) row('  cancelled', j.texts.cancelled);
       if (j.texts.skipped) row('  skipped when due', j.texts.skipped);
       row('Replies', j.replies, j.contacts_texted > 0 ? `from ${j.contacts_replied} of ${j.contacts_texted} contacts texted${pct(j.contacts_replied, j.contacts_texted)}` : '');
+      row('Reply rate', j.reply_rate === null ? '-' : `${Math.round(j.reply_rate * 100)}%`, j.reply_rate === null ? '' : 'of contacts texted replied');
       row('Opt-outs', j.opt_outs);
       row('Median hangup → text', j.median_seconds_to_text === null ? '-' : `${j.median_seconds_to_text.toFixed(1)} s`);
       out.write(`mctb report: last ${formatDuration(window)} (${when(since)} → ${when(until)}), ${opts.business ?? 'all businesses'}\n\n`);

@@ -168,7 +168,7 @@ async function inboxData(ctx: ConsoleContext, v: Viewer, q: Record<string, unkno
 }
 
 function previewOf(t: ThreadRow): string {
-  if (t.last_kind === 'call') return `📞 ${OUTCOME_LABELS[t.last_preview ?? ''] ?? 'Missed'} call`;
+  if (t.last_kind === 'call') return `Call: ${(OUTCOME_LABELS[t.last_preview ?? ''] ?? 'missed').toLowerCase()}`;
   const text = (t.last_preview ?? '').replace(/\s+/g, ' ');
   return t.last_kind === 'out' ? `You: ${text}` : text;
 }
@@ -234,6 +234,5 @@ export function field(req: FastifyRequest, name: string): string {
 
 /** A text as typed, without control characters other than line breaks and tabs. */
 export function cleanText(raw: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
   return raw.replace(/\r\n?/g, '\n').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '').trim().slice(0, max);
 }

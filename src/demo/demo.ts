@@ -1,10 +1,12 @@
 // `mctb demo`: the real daemon between a loopback PBX replaying calls captured from a real
 // Asterisk 22 and a loopback SMS gateway, with a temporary ledger. Prints what happened to each
-// call, in order: call → outcome → decision → SMS submitted → delivery receipt.
+// call, in order: call → outcome → decision → SMS submitted → delivery receipt. With `--keep DIR`
+// the ledger stays in DIR, with a config for it, and the commands to explore it are printed.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { TRANSPORTS } from '../adapters';
 import { parseConfig } from '../config/load';
 import type { Config, TransportKind } from '../config/types';
@@ -13,13 +15,30 @@ import { createLogger } from '../log';
 import { countSegments } from '../messages/encoding';
 import type { DemoPeer } from '../sms/transport';
 import { AmiReplayServer, loadCapture, rewriteCapture } from './ami-replay';
+import { hashPassword } from '../console/passwords';
 
 export interface DemoOptions {
   /** The transport texts go through, to its stand-in (its registry entry's `demo`). */
   transport: TransportKind;
   json: boolean;
+  /** Keep the ledger in this directory (it must exist and hold no ledger), with a config for it. */
+  keep?: string;
   out?: NodeJS.WritableStream;
+  err?: NodeJS.WritableStream;
+  /**
+   * Keep running after the replay with the web console on 127.0.0.1:`port` (0: any free port), a
+   * one-time owner login, and a caller answering one text-back; until `until` settles (the CLI:
+   * Ctrl-C or SIGTERM).
+   */
+  console?: { port: number; until: Promise<unknown> };
 }
+
+/** The reply the demo's caller sends with --console, so the console opens on a live thread. */
+export const DEMO_REPLY = 'Yes please! Can someone call me back after 3?';
+
+/** The files `--keep DIR` writes: the ledger, and a config that points the commands at it. */
+export const KEPT_LEDGER = 'mctb.db';
+export const KEPT_CONFIG = 'mctb.yaml';
 
 /** The calls replayed, in order; each is a real capture (src/demo/captures/README.md). */
 const SCRIPT: { capture: string; what: string; shift?: number }[] = [
@@ -60,8 +79,13 @@ const REASON_WORDS: Record<string, string> = {
 const DELAY_MS = 1500;
 
 /** The demo's configuration, read by the real loader: only what differs from the defaults. */
-export function demoConfig(dir: string, amiPort: number, transport: TransportKind, peer: DemoPeer): Config {
-  const yaml = `
+export function demoConfig(dir: string, amiPort: number, transport: TransportKind, peer: DemoPeer, consolePort?: number): Config {
+  return parseConfig(demoYaml(dir, amiPort, transport, peer, undefined, consolePort), '<demo>', {});
+}
+
+/** demoConfig's text; `timezone` fixes the businesses' zone (a kept config, read later). */
+function demoYaml(dir: string, amiPort: number, transport: TransportKind, peer: { config?: string }, timezone?: string, consolePort?: number): string {
+  return `
 asterisk:
   ami: { host: 127.0.0.1, port: ${amiPort}, username: mctb, secret: demo }
   inbound_contexts: [from-trunk]
@@ -71,19 +95,43 @@ sms:
 ${peer.config ? `  ${peer.config}\n` : ''}ledger: { path: ${JSON.stringify(join(dir, 'mctb.db'))} }
 defaults:
   delay: ${DELAY_MS}ms
-businesses:
+${timezone ? `  timezone: ${timezone}\n` : ''}businesses:
   - name: Brightside Dental
     dids: ["+15550001000", "+15550001001", "+15550001003", "+15550001004", "+15550001005"]
   - name: Northside Plumbing
     dids: ["+15550001006"]
 log: { level: warn }
-`;
-  return parseConfig(yaml, '<demo>', {});
+${consolePort !== undefined ? `console: { listen: "127.0.0.1:${consolePort}" }\n` : ''}`;
+}
+
+/** Why `--keep DIR` cannot be used, or undefined when it can (checked before anything starts). */
+export function keepProblem(dir: string): string | undefined {
+  if (!existsSync(dir)) return `${dir} does not exist; create it first (mkdir -p ${shellWord(dir)})`;
+  if (!statSync(dir).isDirectory()) return `${dir} is not a directory`;
+  for (const name of [KEPT_LEDGER, `${KEPT_LEDGER}-wal`, KEPT_CONFIG]) {
+    if (existsSync(join(dir, name))) {
+      const what = name === KEPT_CONFIG ? 'a config file' : 'a ledger file';
+      return `${dir} already holds ${what} (${name}); the demo never overwrites one: give an empty directory, or remove it`;
+    }
+  }
+  return undefined;
+}
+
+/** A path or argument as it can be pasted into a shell. */
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 export async function runDemo(opts: DemoOptions): Promise<number> {
   const out = opts.out ?? process.stdout;
-  const dir = mkdtempSync(join(tmpdir(), 'mctb-demo-'));
+  if (opts.keep !== undefined) {
+    const problem = keepProblem(opts.keep);
+    if (problem) {
+      (opts.err ?? process.stderr).write(`mctb demo: --keep: ${problem}\n`);
+      return 2;
+    }
+  }
+  const dir = opts.keep !== undefined ? resolve(opts.keep) : mkdtempSync(join(tmpdir(), 'mctb-demo-'));
   const pbx = new AmiReplayServer({ getvar: (channel) => (channel.includes('anonymous') ? 'prohib' : 'allowed_not_screened') });
   let peer: DemoPeer | undefined;
   const t0 = Date.now();
@@ -99,7 +147,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     if (!entry.demo) throw new Error(`the ${entry.name} transport has no stand-in for the demo`);
     const stand = await entry.demo();
     peer = stand;
-    const config = demoConfig(dir, amiPort, opts.transport, stand);
+    const config = demoConfig(dir, amiPort, opts.transport, stand, opts.console?.port);
     if (!opts.json) {
       out.write(`mctb demo: ${SCRIPT.length} calls captured from a real Asterisk 22, replayed over AMI on 127.0.0.1:${amiPort};\n`);
       out.write(`texts go ${stand.via}; ledger ${config.ledger.path}\n\n`);
@@ -148,13 +196,86 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     if (opts.json) print('SUMMARY', 'done', { calls: decided.length, texted, submitted, receipts });
     else out.write(`\n${decided.length} calls: ${texted} texted, ${decided.length - texted} not texted; ${submitted} SMS submitted, ${receipts} delivery receipts.\n`);
     const ok = decided.length === SCRIPT.length && submitted === texted && texted > 0;
+    if (opts.console) await keepConsoleOpen(d, stand, decided, opts.console.until, print, out, opts.json);
+    if (opts.keep !== undefined) {
+      await d.stop(2000); // the ledger closed before anyone else reads it
+      const caller = decided.find((c) => c.decision === 'text')?.call.number ?? '+14155550123';
+      keptReport(dir, amiPort, config.businesses[0].timezone, caller, opts.json, print, out);
+    }
     return ok ? 0 : 1;
   } finally {
     await daemon?.stop(2000);
     await pbx.close();
     await peer?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (opts.keep === undefined) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * `--keep`: writes a config for the kept ledger (the demo's businesses and zone; transport log, so
+ * nothing is sent from it) and prints the commands that read the ledger through it.
+ */
+function keptReport(
+  dir: string,
+  amiPort: number,
+  timezone: string,
+  caller: string,
+  json: boolean,
+  print: (kind: string, text: string, data?: Record<string, unknown>) => void,
+  out: NodeJS.WritableStream,
+): void {
+  const configFile = join(dir, KEPT_CONFIG);
+  const header =
+    '# Written by `mctb demo --keep`: the demo\'s businesses and its ledger, for exploring it with\n' +
+    '# mctb calls, sends, why, report and tasks (-c this file). Not a config to run: the PBX and\n' +
+    '# gateway it names were the demo\'s own, gone now.\n';
+  writeFileSync(configFile, header + demoYaml(dir, amiPort, 'log', {}, timezone).replace(/^\n/, ''), { flag: 'wx' });
+  const c = `-c ${shellWord(configFile)}`;
+  const commands = [
+    { command: `mctb calls ${c}`, what: 'every call, newest first, with its decision and text' },
+    { command: `mctb sends ${c}`, what: 'every text and its state' },
+    { command: `mctb why ${caller} ${c}`, what: 'one caller\'s calls and the rule behind each decision' },
+    { command: `mctb report ${c}`, what: 'the counts: calls by outcome, texted or not, delivered, time to text' },
+    { command: `mctb tasks ${c}`, what: 'open callback tasks' },
+  ];
+  if (json) {
+    print('KEPT', `ledger kept in ${dir}`, { ledger: join(dir, KEPT_LEDGER), config: configFile, commands: commands.map((x) => x.command) });
+    return;
+  }
+  out.write(`\nThe ledger is kept: ${join(dir, KEPT_LEDGER)}, with a config for it: ${configFile}. Explore it:\n`);
+  const width = Math.max(...commands.map((x) => x.command.length));
+  for (const x of commands) out.write(`  ${x.command.padEnd(width)}   # ${x.what}\n`);
+}
+
+/**
+ * `--console`: a one-time owner login for the console the daemon serves, a caller answering the
+ * first text-back (a live thread to answer: the answer goes to the loopback gateway and is
+ * receipted), then running until `until` settles.
+ */
+async function keepConsoleOpen(
+  d: Daemon,
+  stand: DemoPeer,
+  decided: CallDecided[],
+  until: Promise<unknown>,
+  print: (kind: string, text: string, data?: Record<string, unknown>) => void,
+  out: NodeJS.WritableStream,
+  json: boolean,
+): Promise<void> {
+  const password = randomBytes(12).toString('base64url');
+  await d.ledgerHandle.users.add({ name: 'demo', role: 'owner', businesses: [], passwordHash: await hashPassword(password) }, Date.now());
+  const url = `http://127.0.0.1:${d.consolePort}/`;
+  const first = decided.find((c) => c.decision === 'text');
+  if (json) print('CONSOLE', `console on ${url}`, { url, user: 'demo', password });
+  else {
+    out.write(`\nThe console: ${url}   user: demo   password: ${password}\n`);
+    out.write('(a one-time login: this demo\'s ledger, and the user with it, are gone when it stops; Ctrl-C stops it)\n\n');
+  }
+  if (first?.call.number && first.call.did && stand.reply) {
+    await sleep(1500);
+    await stand.reply(first.call.number, first.call.did, DEMO_REPLY);
+    print('REPLY', `${first.call.callerName || first.call.number} texts back: ${JSON.stringify(DEMO_REPLY)}; answer it in the console`, { number: first.call.number });
+  }
+  await until;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -31,7 +31,8 @@ export class Inbox {
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly config: Config,
+    /** The config now (a reload may replace it between texts). */
+    private readonly config: () => Config,
     private readonly ledger: Ledger,
     private readonly log: Logger,
     private readonly clock: () => number,
@@ -48,7 +49,8 @@ export class Inbox {
 
   private async process(sms: IncomingSms): Promise<void> {
     const now = this.clock();
-    const country = this.config.numbers.default_country;
+    const config = this.config();
+    const country = config.numbers.default_country;
     const from = toE164(sms.from, country) ?? sanitizeValue(sms.from, 32);
     const to = toE164(sms.to, country) ?? sanitizeValue(sms.to, 32);
     let text = sms.text;
@@ -58,10 +60,10 @@ export class Inbox {
       text = whole;
     }
     text = text.slice(0, MAX_BODY);
-    const business = await this.businessFor(from, to);
-    const relayTarget = isStaffMobile(business, from) ? await this.relayTarget(from, to, text, now) : undefined;
+    const business = await this.businessFor(from, to, config);
+    const relayTarget = isStaffMobile(business, from) ? await this.relayTarget(from, to, text, now, config) : undefined;
     const facts = { business, optedOut: await this.ledger.optOuts.has(from, business.name), contact: await this.ledger.contacts.get(from), eventId: randomUUID(), relayTarget };
-    const plan = planInbound({ from, to, text }, facts, this.config, now);
+    const plan = planInbound({ from, to, text }, facts, config, now);
     const messageId = await this.ledger.messages.apply(plan.effects);
     const relay = plan.relay ? { relay: plan.relay, ...(plan.effects.relayedTo ? { to: maskNumber(plan.effects.relayedTo.number) } : {}) } : {};
     this.log.info('text received', { from: maskNumber(from), business: business.name, keyword: plan.heard ?? 'none', action: plan.action, message: messageId, ...relay });
@@ -74,9 +76,9 @@ export class Inbox {
    * the one the latest alert it got offered, from the businesses this number may belong to that
    * list the mobile. With its contact's name, opt-out and do_not_text.
    */
-  private async relayTarget(staff: string, to: string, text: string, now: number): Promise<RelayTarget | undefined> {
+  private async relayTarget(staff: string, to: string, text: string, now: number, config: Config): Promise<RelayTarget | undefined> {
     const { threadId } = readRelayCommand(text);
-    const pool = inboundBusinesses(to, this.config).filter((b) => isStaffMobile(b, staff)).map((b) => b.name);
+    const pool = inboundBusinesses(to, config).filter((b) => isStaffMobile(b, staff)).map((b) => b.name);
     const thread = threadId !== undefined ? await this.ledger.relay.thread(threadId) : await this.ledger.relay.latestOffered(staff, pool, now - RELAY_WINDOW_MS);
     if (!thread) return undefined;
     const contact = await this.ledger.contacts.get(thread.number);
@@ -91,8 +93,8 @@ export class Inbox {
   }
 
   /** The business a text belongs to (src/plans/inbound.ts); the one that last texted this contact when several may. */
-  private async businessFor(from: string, to: string): Promise<BusinessConfig> {
-    const pool = inboundBusinesses(to, this.config);
+  private async businessFor(from: string, to: string, config: Config): Promise<BusinessConfig> {
+    const pool = inboundBusinesses(to, config);
     if (pool.length === 1) return pool[0];
     const last = await this.ledger.sends.lastBusinessTexting(from, pool.map((b) => b.name));
     return pool.find((b) => b.name === last) ?? pool[0];

@@ -2,7 +2,8 @@
 // daemon's retention): rare, and each may read or write many rows, in batches where it writes.
 
 import sqlite3 from 'sqlite3';
-import { ledgerReport, type LedgerReport } from './report';
+import type { SendState } from '../records/states';
+import { dailyCalls, dailyTexts, ledgerReport, type LedgerReport } from './report';
 import { SqliteFile } from './sqlite';
 
 /** Every table of the ledger that holds records. */
@@ -46,9 +47,22 @@ export class Admin {
     private readonly db: SqliteFile,
   ) {}
 
-  /** Figures for `mctb report` (src/ledger/report.ts). */
-  report(since: number, until: number, business?: string): Promise<LedgerReport> {
-    return ledgerReport(this.path, this.db, since, until, business);
+  /**
+   * Figures for `mctb report` and the console's dashboard (src/ledger/report.ts) over calls that
+   * ended in [since, until]; `businesses` undefined: every business.
+   */
+  report(since: number, until: number, businesses?: readonly string[]): Promise<LedgerReport> {
+    return ledgerReport(this.path, this.db, since, until, businesses);
+  }
+
+  /** Inbound calls per local day (YYYY-MM-DD in `timeZone`) and outcome, for the dashboard's charts. */
+  dailyCalls(since: number, until: number, timeZone: string, businesses?: readonly string[]): Promise<{ day: string; outcome: string; n: number }[]> {
+    return dailyCalls(this.db, since, until, timeZone, businesses);
+  }
+
+  /** Text-backs per local day (YYYY-MM-DD in `timeZone`) and state, for the dashboard's charts. */
+  dailyTexts(since: number, until: number, timeZone: string, businesses?: readonly string[]): Promise<{ day: string; state: SendState; n: number }[]> {
+    return dailyTexts(this.db, since, until, timeZone, businesses);
   }
 
   /**

@@ -300,9 +300,23 @@ export const MIGRATIONS: readonly string[] = [
     ON CONFLICT (business, number) DO UPDATE SET last_at = max(last_at, excluded.last_at);
   `,
   `
+  -- The dashboard's figures (mctb report, issue 14), partial indexes over only the rows each one
+  -- reads: missed inbound calls by end (missed callers in a window, and the missed calls that
+  -- may have been recovered), and answered calls by number and start (the lookup that finds
+  -- whether a person reached a missed caller; src/ledger/report.ts). The outcome list is
+  -- MISSED_OUTCOMES (src/calls/types.ts), in its order: the report's query must repeat it exactly.
+  -- Each holds the columns of its own WHERE too: SQLite reads them from the index, not the row.
+  CREATE INDEX calls_missed ON calls (ended_at, number, business, direction, outcome)
+    WHERE direction = 'inbound' AND outcome IN ('noanswer','busy','cancel','unavailable','voicemail','queue_abandon');
+  CREATE INDEX calls_answered ON calls (number, started_at, direction, business) WHERE outcome = 'answered';
+  `,
+  `
   -- A thread's texts out, newest first (the console's timeline: src/ledger/threads.ts): the latest
   -- 200 read in index order, not every text to the number read and sorted (a busy thread at a
   -- million calls: 1–2 ms instead of 7–16).
   CREATE INDEX sends_thread ON sends (number, business, created_at);
+  -- Threads with texts nobody answered yet: the tab title's count (asked by every open console on
+  -- every change) and the inbox's Unread filter read only those, not every thread.
+  CREATE INDEX threads_unread ON threads (business, last_at) WHERE unread > 0;
   `,
 ];

@@ -74,7 +74,7 @@ export class Threads {
     if (search) {
       const digits = search.replace(/\D/g, '');
       // A number in any format is matched by its digits; anything else by name.
-      if (digits.length >= 3 && /^[\d\s()+.\-]+$/.test(search)) {
+      if (digits.length >= 3 && /^[\d\s()+.-]+$/.test(search)) {
         where.push(`t.number LIKE ? ESCAPE '\\'`);
         args.push(`%${digits}%`);
       } else {

@@ -259,6 +259,25 @@ export class Link {
 /** What a link reports: each state change, once. */
 export type LinkEvents = { state: [state: LinkState, detail: string] };
 
+/**
+ * A socket error code in the words of `mctb doctor`'s lines, `mctb send-test` and the SMPP log:
+ * "connection refused (ECONNREFUSED)"; "connection failed (CODE)" for a code not listed.
+ */
+export function socketErrorWords(code: string): string {
+  return SOCKET_ERROR_WORDS[code] ? `${SOCKET_ERROR_WORDS[code]} (${code})` : `connection failed (${code})`;
+}
+
+/** The socket error codes socketErrorWords puts in words. */
+export const SOCKET_ERROR_WORDS: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name not found',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'connection timed out',
+};
+
 /** A socket error as an admin reads it: the code with what it means. */
 export function networkErrorText(err: unknown): string {
   const e = err as { code?: unknown; message?: unknown } | undefined;

@@ -32,7 +32,8 @@ export class WebhookSender {
 
   constructor(
     private readonly ledger: Ledger,
-    private readonly businesses: ReadonlyMap<string, BusinessConfig>,
+    /** A business by name, as configured now (a reload may change its webhook). */
+    private readonly business: (name: string) => BusinessConfig | undefined,
     private readonly log: Logger,
     private readonly clock: () => number = Date.now,
     private readonly onDelivered: (row: NotificationRow) => void = () => undefined,
@@ -77,7 +78,7 @@ export class WebhookSender {
   }
 
   private async deliver(row: NotificationRow): Promise<void> {
-    const hook = this.businesses.get(row.business)?.notify.webhook;
+    const hook = this.business(row.business)?.notify.webhook;
     const now = this.clock();
     if (!hook) {
       await this.ledger.notifications.mark(row.id, { state: 'failed', error: 'no webhook configured any more' }, now);

@@ -386,10 +386,29 @@ export function nextOpen(schedule: Schedule, instantMs: number): { at: number; l
   const zone = schedule.timezone;
   const now = zoned(instantMs, zone);
   if (openAtLocal(schedule, local(now))) return { at: instantMs, label: 'now' };
-  const limit = now.plus({ days: SEARCH_DAYS }).toMillis();
+  const at = firstChange(schedule, instantMs, true);
+  return at === undefined ? undefined : { at, label: openLabel(now, zoned(at, zone)) };
+}
 
-  // isOpenAt can only change where the local date or wall-clock minute crosses a boundary, or
-  // where the UTC offset changes. Collect all such instants in the window and test them in order.
+/**
+ * When it is next closed at or after `instantMs`: `instantMs` itself when closed then, else the
+ * first instant at which isOpenAt turns false (a range's end, a closure's start, a local
+ * midnight, a daylight-saving change); undefined if open throughout the next 14 days (no hours).
+ */
+export function nextClosed(schedule: Schedule, instantMs: number): number | undefined {
+  if (!isOpenAt(schedule, instantMs)) return instantMs;
+  return firstChange(schedule, instantMs, false);
+}
+
+/**
+ * The first instant after `instantMs`, within 14 days, at which isOpenAt is `open`. isOpenAt can
+ * only change where the local date or wall-clock minute crosses a boundary, or where the UTC
+ * offset changes: all such instants in the window are tested in order.
+ */
+function firstChange(schedule: Schedule, instantMs: number, open: boolean): number | undefined {
+  const zone = schedule.timezone;
+  const now = zoned(instantMs, zone);
+  const limit = now.plus({ days: SEARCH_DAYS }).toMillis();
   const candidates: number[] = [];
   let day = now.startOf('day');
   while (day.toMillis() <= limit) {
@@ -413,7 +432,7 @@ export function nextOpen(schedule: Schedule, instantMs: number): { at: number; l
   candidates.sort((a, b) => a - b);
   for (const at of candidates) {
     if (at <= instantMs || at > limit) continue;
-    if (isOpenAt(schedule, at)) return { at, label: openLabel(now, zoned(at, zone)) };
+    if (isOpenAt(schedule, at) === open) return at;
   }
   return undefined;
 }

@@ -51,7 +51,8 @@ export class Outbox {
   constructor(
     private readonly ledger: OutboxLedger,
     private readonly transport: SmsTransport,
-    private readonly businesses: ReadonlyMap<string, BusinessConfig>,
+    /** A business by name, as configured now (a reload may change it). */
+    private readonly business: (name: string) => BusinessConfig | undefined,
     private readonly log: Logger,
     private readonly events: Partial<OutboxEvents> = {},
     private readonly clock: () => number = Date.now,
@@ -127,7 +128,7 @@ export class Outbox {
     // wait behind a burst of decisions for all of them, not one per statement per text.
     const { callEndedAt, verdict, claimed } = await this.ledger.together(async () => {
       const facts = await this.ledger.sends.dueFacts(row);
-      const verdict = checkDue(row.kind, facts, this.businesses.get(row.business), now);
+      const verdict = checkDue(row.kind, facts, this.business(row.business), now);
       if (verdict.action === 'finish') await this.ledger.sends.finish(row.id, verdict.state, verdict.reason, now);
       else if (verdict.action === 'wait') await this.ledger.sends.reschedule(row.id, verdict.until, verdict.reason, now);
       return { callEndedAt: facts.callEndedAt, verdict, claimed: verdict.action === 'send' && (await this.ledger.sends.claim(row.id, now)) };

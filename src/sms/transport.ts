@@ -107,5 +107,7 @@ export interface DemoPeer {
   receipts: boolean;
   /** Told of each text the daemon submitted (a simulated network confirms delivery). */
   submitted?(messageIds: string[]): void;
+  /** A caller's phone texts the business (`mctb demo --console`: a live thread to answer). */
+  reply?(from: string, to: string, text: string): Promise<void>;
   stop(): Promise<void>;
 }

@@ -252,7 +252,7 @@ businesses:
 
     it('rejects an unknown key with nothing close by listing the known ones', () => {
       expect(problemsOf(`${MINIMAL}telemetry: on\n`)).to.deep.equal([
-        'FILE:10:1: telemetry: unknown key (expected one of: asterisk, sms, ledger, http, numbers, limits, compliance, defaults, businesses, log)',
+        'FILE:10:1: telemetry: unknown key (expected one of: asterisk, sms, ledger, http, console, numbers, limits, compliance, defaults, businesses, log)',
       ]);
     });
 

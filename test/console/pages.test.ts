@@ -32,7 +32,8 @@ describe('console pages', function () {
     await p.pbx.play(rewriteCapture(loadCapture('answered'), 90, { '15550001003': SHOP.slice(1), '+16175550110': '+13125550147', 'Tom Nguyen': 'Mike Miller' }));
     await p.pbx.play(loadCapture('busy')); // Harbor Vets
     await waitFor('calls decided', () => p!.decided.length >= 4, 20_000);
-    await waitFor('texts delivered', async () => (await p!.daemon.ledgerHandle.sends.list()).filter((s) => s.state === 'delivered').length >= 3, 20_000);
+    // Mike's text-back is cancelled: he was answered before it went (decided in one batch).
+    await waitFor('texts delivered', async () => (await p!.daemon.ledgerHandle.sends.list()).filter((s) => s.state === 'delivered').length >= 2, 20_000);
     p.smsc.sendText(JANE, SHOP, 'Hi! Yes please, can someone call me about a cleaning on Friday?');
     await waitFor('reply stored', async () => (await p!.daemon.ledgerHandle.messages.list(JANE)).length === 1);
   });
@@ -61,7 +62,7 @@ describe('console pages', function () {
       await pg.goto(`${p!.base}/dashboard?days=7${business ? `&business=${encodeURIComponent(business)}` : ''}`);
       const shown = await pg.$$eval('[data-key]', (els) => Object.fromEntries(els.map((e) => [e.getAttribute('data-key'), e.getAttribute('data-value') ?? e.textContent])));
       const { stdout } = await run(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'report', '-c', configFile, '--since', '7d', '--json', ...(business ? ['--business', business] : [])]);
-      const j = JSON.parse(stdout) as Record<string, unknown> & { calls: { missed: number }; texts: { delivered: number } };
+      const j = JSON.parse(stdout) as { recovered: number; missed_callers: number; texted: number; contacts_replied: number; reply_rate: number | null; median_seconds_to_text: number | null; calls: { missed: number }; texts: { delivered: number } };
       const want: Record<string, string> = {
         recovered: String(j.recovered),
         'calls.missed': String(j.calls.missed),

@@ -142,12 +142,17 @@ describe('text cap counts (send_counts)', () => {
     await changeSome(l, await fill(l, now), now);
     const version = await l.schemaVersion();
     await l.close();
-    // Back to the schema before (v4): no table, no triggers, and none of the later migrations.
+    // Back to the schema before (v4): no table, no triggers, and none of the later migrations (5-10).
     const raw = await SqliteFile.open(path);
     await raw.serial((st) =>
       st.exec(
         `DROP TRIGGER send_counts_insert; DROP TRIGGER send_counts_update; DROP TRIGGER send_counts_delete; DROP TABLE send_counts;
-         ALTER TABLE calls DROP COLUMN midway; ALTER TABLE calls DROP COLUMN presentation; PRAGMA user_version = 4;`,
+         ALTER TABLE calls DROP COLUMN midway; ALTER TABLE calls DROP COLUMN presentation;
+         DROP TABLE health_probe;
+         DROP TRIGGER threads_call; DROP TRIGGER threads_call_answered; DROP TRIGGER threads_message; DROP TRIGGER threads_send;
+         DROP TABLE notes; DROP TABLE threads; DROP TABLE audit; DROP TABLE sessions; DROP TABLE users;
+         DROP INDEX messages_thread; DROP INDEX calls_thread; ALTER TABLE sends DROP COLUMN sent_by;
+         DROP INDEX calls_missed; DROP INDEX calls_answered; DROP INDEX sends_thread; PRAGMA user_version = 4;`,
       ),
     );
     await raw.close();

@@ -18,11 +18,14 @@ async function probeRows(path: string): Promise<{ id: number; at: number }[]> {
   }
 }
 
-/** Takes a ledger back to v6: no health_probe table, unless `olderProbe` made one (as the probe did before v7). */
-async function backToV6(path: string, olderProbe: boolean): Promise<void> {
+/** A ledger as v6 made it (migrations 1-6), with the table an older probe made when `olderProbe`. */
+async function v6Ledger(path: string, olderProbe: boolean): Promise<void> {
   const raw = await SqliteFile.open(path);
   try {
-    await raw.serial((s) => s.exec(`DROP TABLE health_probe; PRAGMA user_version = 6;`));
+    await raw.serial(async (s) => {
+      for (const sql of MIGRATIONS.slice(0, 6)) await s.exec(sql);
+      await s.exec('PRAGMA user_version = 6;');
+    });
     if (olderProbe) {
       await raw.serial((s) => s.exec(`CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL); INSERT INTO health_probe VALUES (1, 42);`));
     }
@@ -54,8 +57,7 @@ describe('ledger: the health probe table', () => {
   for (const olderProbe of [false, true]) {
     it(`a v6 ledger ${olderProbe ? 'whose probe already made the table keeps it' : 'without the table gets it'} on upgrade`, async () => {
       const path = join(tmp.dir, 'mctb.db');
-      await (await Ledger.open(path)).close();
-      await backToV6(path, olderProbe);
+      await v6Ledger(path, olderProbe);
       const l = await Ledger.open(path);
       try {
         expect(await l.schemaVersion()).to.equal(MIGRATIONS.length);

@@ -18,6 +18,8 @@ const JANE = '+14155550123';
 const SHOP = 'Brightside Dental';
 const SHOP_DID = '+15550001000';
 const STRAY_DID = '+15550009999';
+/** A caller only in a call 500 days old. */
+const OLD_CALLER = '+12125550142';
 /** The machine's zone for every child here: far from the business's, so a mix-up shows. */
 const ENV = { TZ: 'Asia/Tokyo', MCTB_CONFIG: '' };
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d)$/;
@@ -65,6 +67,8 @@ describe('operator commands: times, --json, exit codes, lookups (issue 16)', fun
     // 60 s later, to a number no business lists: shown in the machine's zone.
     await l.calls.record(call('stray', JANE, undefined, STRAY_DID, t0 + 60_000, { decision: 'no_text', reason: 'no_business' }));
     await l.calls.record(call('anon', undefined, SHOP, SHOP_DID, t0 + 120_000, { decision: 'no_text', reason: 'withheld' }));
+    // Old enough for `ledger prune --older-than 400d` to delete (its --json progress line).
+    await l.calls.record(call('old', OLD_CALLER, SHOP, SHOP_DID, t0 - 500 * 86_400_000, { decision: 'no_text', reason: 'answered', outcome: 'answered' }));
     await l.tasks.open(SHOP, JANE, 'shop', t0);
     await l.optOuts.add(JANE, SHOP, 'admin', t0);
     await l.contacts.upsert({ number: JANE, name: 'Jane Doe', tags: [], doNotText: false }, t0);
@@ -112,7 +116,8 @@ describe('operator commands: times, --json, exit codes, lookups (issue 16)', fun
   });
 
   describe('--json conventions', () => {
-    const shapes: { args: string[]; times: string[]; booleans?: string[]; one?: boolean }[] = [
+    /** `last`: `times` and `booleans` are those of the last line (the result after progress lines). */
+    const shapes: { args: string[]; times: string[]; booleans?: string[]; one?: boolean; last?: boolean }[] = [
       { args: ['calls'], times: ['started_at', 'ended_at'] },
       { args: ['sends'], times: [] },
       { args: ['contacts', 'list'], times: [], booleans: ['do_not_text'] },
@@ -120,6 +125,8 @@ describe('operator commands: times, --json, exit codes, lookups (issue 16)', fun
       { args: ['optout', 'list'], times: ['created_at'] },
       { args: ['report'], times: ['since', 'until'], one: true },
       { args: ['why', JANE], times: [], booleans: ['phone_number'], one: true },
+      { args: ['forget', OLD_CALLER, '--yes'], times: [], booleans: ['opt_out_added'], one: true },
+      { args: ['ledger', 'prune', '--older-than', '400d'], times: ['cutoff'], booleans: ['done'], last: true },
     ];
     for (const s of shapes) {
       it(`mctb ${s.args.join(' ')} --json: times ISO with offset, booleans as booleans`, async () => {
@@ -127,11 +134,18 @@ describe('operator commands: times, --json, exit codes, lookups (issue 16)', fun
         expect(r.code, r.stderr).to.equal(0);
         const rows = jsonLines(r.stdout);
         if (s.one) expect(rows).to.have.length(1);
-        for (const row of rows) {
-          for (const k of s.times) expect(row[k], k).to.match(ISO);
-          for (const k of s.booleans ?? []) expect(row[k], k).to.be.a('boolean');
+        for (const [i, row] of rows.entries()) {
+          const checked = !s.last || i === rows.length - 1;
+          for (const k of checked ? s.times : []) expect(row[k], k).to.match(ISO);
+          for (const k of checked ? (s.booleans ?? []) : []) expect(row[k], k).to.be.a('boolean');
           for (const [k, v] of Object.entries(row)) if (/_at$/.test(k) && v !== null) expect(v, k).to.match(ISO);
         }
+        if (s.args[0] === 'ledger') {
+          // A progress line for the old call's batch, then the result.
+          expect(rows.slice(0, -1)).to.deep.include({ table: 'calls', deleted: 1, total: 1 });
+          expect(rows[rows.length - 1]).to.include({ done: true, older_than: '400d' });
+        }
+        if (s.args[0] === 'forget') expect(rows[0]).to.include({ number: OLD_CALLER, opt_outs_kept: 0 }).and.to.have.nested.property('anonymised.calls', 1);
       });
     }
 

@@ -127,6 +127,25 @@ describe('mctb doctor', function () {
     expect(line(again.stdout, 'ledger')).to.match(/the latest; 0 texts waiting/);
   });
 
+  it('a refused connection is said so, with its code: "connection refused (ECONNREFUSED)", for the PBX and the gateway; exit 1', async () => {
+    // Two ports nothing listens on any more.
+    const closed = async () => {
+      const server = net.createServer().listen(0, '127.0.0.1');
+      await new Promise((r) => server.once('listening', r));
+      const { port } = server.address() as AddressInfo;
+      await new Promise((r) => server.close(r));
+      return port;
+    };
+    const amiPort = await closed();
+    const smppPort = await closed();
+    const r = await mctb(['doctor', '-c', write(yamlConfig({ amiPort, smppPort, ledger: join(dir, 'refused.db') }))]);
+    expect(r.code, r.stdout + r.stderr).to.equal(1);
+    expect(line(r.stdout, 'AMI connect')).to.match(new RegExp(`^✗ AMI connect: 127\\.0\\.0\\.1:${amiPort}: connection refused \\(ECONNREFUSED\\) — fix: is Asterisk running\\?`));
+    expect(line(r.stdout, 'SMPP connect')).to.match(new RegExp(`^✗ SMPP connect: 127\\.0\\.0\\.1:${smppPort}: connection refused \\(ECONNREFUSED\\) — fix: `));
+    const json = JSON.parse((await mctb(['doctor', '--json', '-c', write(yamlConfig({ amiPort, smppPort, ledger: join(dir, 'refused.db') }))])).stdout) as { checks: { name: string; detail: string }[] };
+    expect(json.checks.find((c) => c.name === 'AMI connect')!.detail).to.equal(`127.0.0.1:${amiPort}: connection refused (ECONNREFUSED)`);
+  });
+
   it('✗ for a wrong AMI secret, a stopped SMSC and a ledger directory that cannot be written, each with its fix; exit 1', async () => {
     const a = await ami('another-secret');
     const stopped = new LoopbackSmsc();
@@ -162,7 +181,7 @@ describe('mctb doctor', function () {
     expect(line(r.stdout, 'AMI connect')).to.match(/^✓/);
     expect(r.stdout).to.not.include('AMI ping'); // nothing more is tried without a login
 
-    expect(line(r.stdout, 'SMPP connect')).to.match(new RegExp(`^✗ SMPP connect: 127\\.0\\.0\\.1:${closedPort}: connection refused — fix: .*sms\\.smpp\\.host and port`));
+    expect(line(r.stdout, 'SMPP connect')).to.match(new RegExp(`^✗ SMPP connect: 127\\.0\\.0\\.1:${closedPort}: connection refused \\(ECONNREFUSED\\) — fix: .*sms\\.smpp\\.host and port`));
 
     const ledgerDir = line(r.stdout, 'ledger directory');
     if (rootBypass) expect(ledgerDir).to.match(/^✗ ledger directory: .*not-a-dir is a file, not a directory.* — fix: point ledger\.path at a file inside a directory/);
@@ -233,7 +252,7 @@ businesses:
     expect(line(wrong.stdout, 'SMS')).to.equal('✓ SMS: sms.transport is log: dry run: texts are logged, not sent');
 
     const down = await mctb(['doctor', '-c', ariConfig(refusedUrl, 'right')]);
-    expect(line(down.stdout, 'ARI')).to.match(/^✗ ARI: .*: connection refused — fix: is Asterisk running with its HTTP server on: http\.conf/);
+    expect(line(down.stdout, 'ARI')).to.match(/^✗ ARI: .*: connection refused \(ECONNREFUSED\) — fix: is Asterisk running with its HTTP server on: http\.conf/);
 
     const good = await mctb(['doctor', '-c', ariConfig(infoUrl, 'right')]);
     expect(good.code, good.stdout).to.equal(0);

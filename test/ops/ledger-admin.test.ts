@@ -263,7 +263,9 @@ describe('ledger administration', function () {
       const before = await l.admin.rowCounts();
       const batches: string[] = [];
       const result = await l.admin.prune(400 * DAY, now, { batchSize: 3, onBatch: (t, n, total) => batches.push(`${t}:${n}:${total}`) });
-      expect(result).to.deep.equal({ sends: 7, send_parts: 7, receipts: 8, calls: 7, messages: 7, tasks: 7, notifications: 1, inbound_parts: 1 });
+      expect(result).to.deep.equal({ sends: 7, send_parts: 7, receipts: 8, calls: 7, messages: 7, tasks: 7, notifications: 1, inbound_parts: 1, threads: 4 });
+      // Threads left are those with activity after the cutoff or an open callback task.
+      expect(await l.threads.list({ limit: 100 }).then((ts) => ts.filter((t) => t.last_at < now - 400 * DAY && !t.open_task))).to.deep.equal([]);
       expect(batches.filter((b) => b.startsWith('calls:'))).to.deep.equal(['calls:3:3', 'calls:3:6', 'calls:1:7']);
       const after = await l.admin.rowCounts();
       for (const [t, n] of Object.entries(result)) expect(after[t], t).to.equal(before[t] - n);

@@ -12,6 +12,7 @@ import { waitFor } from '../support/harness';
 import { startPipeline, type Pipeline } from '../support/pipeline';
 import { mctb, yamlConfig } from '../support/cli';
 import type { ReportJson } from '../../src/cli/report';
+import { MISSED_OUTCOMES } from '../../src/calls/types';
 
 const SHOP = '+15550001000';
 const JANE = '+14155550123';
@@ -61,6 +62,19 @@ describe('mctb report', function () {
        VALUES ('old-1', 'inbound', 'Brightside Dental', '+15550001000', '+14155550998', '+14155550998', '', 'busy', 'no_text', 'deduped', ?, ?, ?)`,
       [now - 30 * DAY, now - 30 * DAY, now - 30 * DAY],
     );
+    // Callbacks (outbound, answered): the cancel caller, recorded without a business as the
+    // tracker records them (recovered for Brightside Dental); the voicemail caller, recorded for
+    // Other Clinic only (not a recovery for Brightside Dental, which missed it).
+    for (const [id, business, number] of [
+      ['callback-1', null, CANCEL],
+      ['callback-2', 'Other Clinic', VOICEMAIL],
+    ]) {
+      await db.run(
+        `INSERT INTO calls (call_id, direction, business, did, number, number_raw, caller_name, outcome, decision, reason, started_at, ended_at, recorded_at)
+         VALUES (?, 'outbound', ?, ?, ?, ?, '', 'answered', 'no_text', 'outbound', ?, ?, ?)`,
+        [id, business, number, number, number, now + 1, now + 2, now + 3], // after the replayed calls ended (at about now)
+      );
+    }
     configFile = join(p.dir, 'report.yaml');
     writeFileSync(configFile, yamlConfig({ amiPort: 5038, smppPort: 2775, ledger: p.config.ledger.path }));
   });
@@ -94,6 +108,21 @@ describe('mctb report', function () {
     for (const c of calls) if (c.decision === 'no_text' && c.outcome !== 'answered') skipped[c.reason] = (skipped[c.reason] ?? 0) + 1;
     const byOutcome: Record<string, number> = {};
     for (const c of calls) byOutcome[c.outcome] = (byOutcome[c.outcome] ?? 0) + 1;
+    // Missed callers and the recovered ones, by CONTRACT.md's definition, row by row.
+    const all = await db.all<{ direction: string; business: string | null; number: string | null; outcome: string; started_at: number; ended_at: number }>(
+      `SELECT direction, business, number, outcome, started_at, ended_at FROM calls`,
+    );
+    const missedRows = all.filter((c) => c.direction === 'inbound' && MISSED_OUTCOMES.some((o) => o === c.outcome) && c.ended_at >= since && (b === null || c.business === b) && c.number !== null);
+    const recoveredRows = missedRows.filter((m) =>
+      all.some(
+        (a) =>
+          a.outcome === 'answered' &&
+          a.number === m.number &&
+          a.started_at >= m.ended_at &&
+          a.started_at <= m.ended_at + 7 * DAY &&
+          (a.direction === 'inbound' ? a.business === m.business : a.business === null || a.business === m.business),
+      ),
+    );
     const contactsTexted = new Set(submitted.map((s) => s.number)).size;
     const contactsReplied = new Set(replies.map((m) => m.number)).size;
     return {
@@ -109,6 +138,8 @@ describe('mctb report', function () {
       contactsReplied,
       optOuts: count(optOuts),
       median: median === null ? null : Math.round(median) / 1000,
+      missedCallers: new Set(missedRows.map((c) => c.number)).size,
+      recovered: new Set(recoveredRows.map((c) => c.number)).size,
     };
   }
 
@@ -121,7 +152,7 @@ describe('mctb report', function () {
     expect(Date.parse(j.until) - since).to.equal(7 * DAY);
     const e = await expected(since);
 
-    expect(Object.keys(j)).to.deep.equal(['since', 'until', 'business', 'calls', 'texted', 'skipped', 'texts', 'replies', 'contacts_texted', 'contacts_replied', 'reply_rate', 'opt_outs', 'median_seconds_to_text']);
+    expect(Object.keys(j)).to.deep.equal(['since', 'until', 'business', 'calls', 'missed_callers', 'recovered', 'texted', 'skipped', 'texts', 'replies', 'contacts_texted', 'contacts_replied', 'reply_rate', 'opt_outs', 'median_seconds_to_text']);
     expect(j.business).to.equal(null);
     expect(j.calls.total).to.equal(e.total);
     expect(j.calls.total).to.equal(11); // ten replayed calls and the legacy one; the old call is outside the window
@@ -129,6 +160,9 @@ describe('mctb report', function () {
     expect(Object.values(j.calls.by_outcome).reduce((a, b) => a + b, 0)).to.equal(e.total);
     expect(j.calls.answered).to.equal(2);
     expect(j.calls.answered + j.calls.missed + j.calls.unknown_end).to.equal(j.calls.total);
+    expect(j.missed_callers).to.equal(e.missedCallers);
+    expect(j.recovered).to.equal(e.recovered);
+    expect(j.recovered).to.equal(1); // the cancel caller, called back
     expect(j.texted).to.equal(e.texted);
     expect(j.texted).to.equal(6);
     expect(j.skipped).to.deep.equal(e.skipped);
@@ -158,12 +192,15 @@ describe('mctb report', function () {
     expect(j.calls.total).to.equal(e.total);
     expect(j.calls.total).to.equal(10);
     expect(j.skipped).to.deep.equal({ deduped: 1, withheld: 1 });
+    expect(j.missed_callers).to.equal(e.missedCallers);
+    expect(j.recovered).to.equal(1);
     expect(j.texts.total).to.equal(6);
 
     const other = JSON.parse((await mctb(['report', '-c', configFile, '--business', 'Other Clinic', '--json'])).stdout) as ReportJson;
     expect(other.calls.total).to.equal(1);
     expect(other.texts.total).to.equal(0);
     expect(other.reply_rate).to.equal(null);
+    expect(other).to.include({ missed_callers: 1, recovered: 0 });
     expect(other.median_seconds_to_text).to.equal(null);
 
     const wide = JSON.parse((await mctb(['report', '-c', configFile, '--since', '60d', '--json'])).stdout) as ReportJson;
@@ -180,6 +217,8 @@ describe('mctb report', function () {
     expect(r.stdout).to.match(/^ {2}withheld\s+1$/m);
     expect(r.stdout).to.match(/^ {2}delivered\s+5\s+\(83%\)$/m);
     expect(r.stdout).to.match(/^Replies\s+3\s+from 2 of 5 contacts texted \(40%\)$/m);
+    expect(r.stdout).to.match(/^Reply rate\s+40%\s+of contacts texted replied$/m);
+    expect(r.stdout).to.match(/^Recovered\s+1\s+/m);
     expect(r.stdout).to.match(/^Opt-outs\s+1$/m);
     expect(r.stdout).to.match(/^Median hangup → text\s+\d+\.\d s$/m);
     const bad = await mctb(['report', '-c', configFile, '--since', 'a week']);

@@ -34,11 +34,7 @@ export function business(overrides: BusinessYaml = {}): BusinessYaml {
   return { name: 'Brightside Dental', dids: Object.values(FIXTURE_DIDS), delay: '0s', dedupe_window: '1h', ...overrides };
 }
 
-/**
- * A Config for tests, written as YAML and read by the real loader, so defaults and
- * normalisation are the ones users get. `top` adds or replaces top-level sections.
- */
-export function testConfig(opts: {
+export interface TestConfigOptions {
   dir: string;
   amiPort: number;
   smppPort?: number;
@@ -47,7 +43,18 @@ export function testConfig(opts: {
   grace?: string;
   tps?: number;
   top?: Record<string, unknown>;
-}): Config {
+}
+
+/**
+ * A Config for tests, written as YAML and read by the real loader, so defaults and
+ * normalisation are the ones users get. `top` adds or replaces top-level sections.
+ */
+export function testConfig(opts: TestConfigOptions): Config {
+  return parseConfig(testConfigYaml(opts), '<test>', {});
+}
+
+/** testConfig's YAML text (for a config file on disk, e.g. one a reload reads). */
+export function testConfigYaml(opts: TestConfigOptions): string {
   const doc: Record<string, unknown> = {
     asterisk: {
       ami: { host: '127.0.0.1', port: opts.amiPort, username: 'mctb', secret: 'mctb-secret', ping_interval: '2s', check_presentation: opts.checkPresentation ?? true },
@@ -65,7 +72,7 @@ export function testConfig(opts: {
     log: { level: 'debug', format: 'text' },
     ...opts.top,
   };
-  return parseConfig(YAML.stringify(doc), '<test>', {});
+  return YAML.stringify(doc);
 }
 
 class Collect extends Transport {

@@ -5,6 +5,7 @@ import type { Config } from '../../src/config/types';
 import { Daemon, type CallDecided, type DaemonTuning } from '../../src/daemon';
 import { AmiReplayServer, type ReplayOptions } from '../../src/demo/ami-replay';
 import { LoopbackSmsc, type SmscBehaviour } from '../../src/demo/loopback-smsc';
+import type { Logger } from '../../src/log';
 import { tempDir, testConfig, testLogger, waitFor, type BusinessYaml } from './harness';
 
 export interface Pipeline {
@@ -14,6 +15,8 @@ export interface Pipeline {
   config: Config;
   decided: CallDecided[];
   logLines: string[];
+  /** The daemon's logger (its lines land in logLines). */
+  logger: Logger;
   dir: string;
   /** Waits until `n` calls have been decided in total. */
   decisions(n: number, timeoutMs?: number): Promise<CallDecided[]>;
@@ -43,6 +46,7 @@ export async function startPipeline(opts: { smsc?: SmscBehaviour; pbx?: ReplayOp
     config,
     decided,
     logLines: lines,
+    logger,
     dir,
     decisions: (n, timeoutMs = 10_000) => waitFor(`${n} call decisions`, () => decided.length >= n && decided, timeoutMs),
     async stop() {

@@ -31,6 +31,7 @@ export const modem: TransportEntry<ModemConfig> = {
       submitted: (ids) => {
         for (const id of ids) void sim.statusReport(Number(id.split(':')[1]), 0).catch(() => undefined);
       },
+      reply: (from, _to, text) => sim.deliver(from, text),
       stop: () => sim.stop().catch(() => undefined),
     };
   },

@@ -26,6 +26,7 @@ export const smpp: TransportEntry<SmppConfig> = {
       config: `smpp: { host: 127.0.0.1, port: ${port}, system_id: mctb, password: demo, source_addr: "+15550001000" }`,
       via: `over SMPP to a loopback gateway on 127.0.0.1:${port}`,
       receipts: true,
+      reply: async (from, to, text) => smsc.sendText(from, to, text),
       stop: () => smsc.close().catch(() => undefined),
     };
   },

@@ -14,7 +14,7 @@ import { maskNumber } from '../../numbers/phone';
 import { decodeGsm7, decodeLatin1, decodeUcs2, parseConcatUdh, segmentText } from '../../messages/encoding';
 import { parseReceipt } from './receipt';
 import { TokenBucket } from '../rate';
-import { Link, type Attempt, type LinkEvents } from '../../link/lifecycle';
+import { Link, socketErrorWords, type Attempt, type LinkEvents } from '../../link/lifecycle';
 import type { MessageHandler, OutgoingSms, ReceiptHandler, SmsTransport, SubmitResult } from '../transport';
 import { settledWithin } from '../../settle';
 
@@ -405,18 +405,4 @@ function networkError(v: Pdu['network_error_code']): string | undefined {
   if (!v) return undefined;
   if (Buffer.isBuffer(v)) return v.length >= 3 && v.readUInt16BE(1) !== 0 ? String(v.readUInt16BE(1)) : undefined;
   return v.error_code ? String(v.error_code) : undefined;
-}
-
-/** A socket error code in the words of a log line and `mctb send-test`: "connection refused (ECONNREFUSED)". */
-export function socketErrorWords(code: string): string {
-  const words: Record<string, string> = {
-    ECONNREFUSED: 'connection refused',
-    ECONNRESET: 'connection reset',
-    ENOTFOUND: 'host name not found',
-    EAI_AGAIN: 'host name not found',
-    EHOSTUNREACH: 'host unreachable',
-    ENETUNREACH: 'network unreachable',
-    ETIMEDOUT: 'connection timed out',
-  };
-  return words[code] ? `${words[code]} (${code})` : `connection failed (${code})`;
 }
