@@ -23,6 +23,10 @@ export interface ConfigOptions {
   httpPort?: number;
   delay?: string;
   grace?: string;
+  /** The web console on this port (`console: { listen }`). */
+  consolePort?: number;
+  /** Businesses, each with its one DID (also its sender); default: Brightside Dental on +1555000XXXX. */
+  businesses?: { name: string; did: string }[];
 }
 
 export function writeConfig(file: string, o: ConfigOptions): void {
@@ -43,14 +47,15 @@ export function writeConfig(file: string, o: ConfigOptions): void {
   decision_grace: ${o.grace ?? '2s'}
 ${sms}
 ledger: { path: ${JSON.stringify(o.ledger)} }
-${o.httpPort !== undefined ? `http: { listen: "127.0.0.1:${o.httpPort}" }\n` : ''}numbers: { default_country: US }
+${o.httpPort !== undefined ? `http: { listen: "127.0.0.1:${o.httpPort}" }\n` : ''}${o.consolePort !== undefined ? `console: { listen: "127.0.0.1:${o.consolePort}" }\n` : ''}numbers: { default_country: US }
 defaults:
   delay: ${o.delay ?? '0s'}
   dedupe_window: 1h
   limits: { per_hour: ${NO_CAP}, per_day: ${NO_CAP}, per_prefix_per_hour: ${NO_CAP} }
 businesses:
-  - name: Brightside Dental
-    dids: ["+1555000XXXX"]
+${(o.businesses ?? [{ name: 'Brightside Dental', did: '+1555000XXXX' }])
+  .map((b) => `  - name: ${JSON.stringify(b.name)}\n    dids: [${JSON.stringify(b.did)}]${b.did.includes('X') ? '' : `\n    source_addr: ${JSON.stringify(b.did)}`}`)
+  .join('\n')}
 log: { level: warn, format: text }
 `,
   );

@@ -10,7 +10,7 @@ import { AmiReplayServer } from '../src/demo/ami-replay';
 import { LoopbackSmsc } from '../src/demo/loopback-smsc';
 import { Ledger } from '../src/ledger/ledger';
 import { NumberPool, renderCall, ShiftPool, type Scenario } from './calls';
-import { cpuSecondsOf, LedgerProbe, ledgerBytes, MCTB_BIN, memoryOf, metric, freePort, sleep, startMctb, until, writeConfig, type MctbProcess } from './mctb';
+import { cpuSecondsOf, LedgerProbe, ledgerBytes, MCTB_BIN, memoryOf, metric, freePort, sleep, startMctb, until, writeConfig, type ConfigOptions, type MctbProcess } from './mctb';
 import { round, summarize, type Summary } from './stats';
 
 export interface Context {
@@ -28,7 +28,7 @@ export interface Context {
 const SECRET = { username: 'mctb', secret: 's3cret' };
 
 /** A replayed PBX that answers Getvar CALLERID(pres) as Asterisk would: prohib for the withheld-PAI capture's caller. */
-async function replayServer(ctx: Context): Promise<{ pbx: AmiReplayServer; port: number }> {
+export async function replayServer(ctx: Context): Promise<{ pbx: AmiReplayServer; port: number }> {
   const withheld = new Set(ctx.scenarios.filter((s) => s.name === 'anonymous-pai').map((s) => s.rootChannel));
   const pbx = new AmiReplayServer({ ...SECRET, getvar: (channel) => (withheld.has(channel) ? 'prohib_not_screened' : 'allowed_not_screened') });
   return { pbx, port: await pbx.listen() };
@@ -67,18 +67,18 @@ function* mixRounds(ctx: Context, rounds: number, tally: { events: number; calls
   }
 }
 
-async function startDaemon(
+export async function startDaemon(
   ctx: Context,
   phase: string,
   pbx: AmiReplayServer,
   amiPort: number,
-  opts: { smppPort?: number; smsc?: LoopbackSmsc; http?: boolean; nodeFlags?: string[]; env?: NodeJS.ProcessEnv },
+  opts: { smppPort?: number; smsc?: LoopbackSmsc; http?: boolean; nodeFlags?: string[]; env?: NodeJS.ProcessEnv; config?: Pick<ConfigOptions, 'consolePort' | 'businesses'> },
 ) {
   await until(() => pbx.clientCount === 0, 10_000, 'the previous AMI client to leave');
   const ledger = join(ctx.dir, `${phase}.db`);
   const config = join(ctx.dir, `${phase}.yaml`);
   const httpPort = opts.http ? await freePort() : undefined;
-  writeConfig(config, { amiPort, ledger, smppPort: opts.smppPort, httpPort });
+  writeConfig(config, { amiPort, ledger, smppPort: opts.smppPort, httpPort, ...opts.config });
   const bound = opts.smsc ? new Promise<void>((resolve) => opts.smsc!.once('bind', () => resolve())) : Promise.resolve();
   const mctb = startMctb(config, { nodeFlags: [...ctx.nodeFlags(phase), ...(opts.nodeFlags ?? [])], env: { ...ctx.env(phase), ...opts.env } });
   try {
@@ -99,7 +99,7 @@ async function startDaemon(
  * Stops the daemon. In profile mode it must exit by itself (V8 writes the profile at exit), so it
  * gets all the time it needs; otherwise a backlog it would still decide is cut short.
  */
-async function stopDaemon(mctb: MctbProcess, probe: LedgerProbe, ctx: Context, phase: string): Promise<void> {
+export async function stopDaemon(mctb: MctbProcess, probe: LedgerProbe, ctx: Context, phase: string): Promise<void> {
   await probe.close();
   const { code, killed } = await mctb.stop(ctx.profiling ? 600_000 : 10_000);
   const warnings = mctb
@@ -494,9 +494,48 @@ const MIX: [string, string, string][] = [
   ['noanswer', 'no_text', 'deduped'],
 ];
 
-export async function report(ctx: Context, calls: number): Promise<ReportResult> {
-  const path = join(ctx.dir, 'report.db');
+/** What a ledger built by buildLedger holds. */
+export interface LedgerShape {
+  calls: number;
+  /** Distinct caller numbers (default: one per call); call i is from contact i % contacts. */
+  contacts?: number;
+  /** Businesses with their DID (also their sender); contact k calls and texts business k % length. */
+  businesses?: { name: string; did: string }[];
+  /** Texts from contacts (replies), spread like the calls (default: none). */
+  messages?: number;
+  /** Every `busyEvery`-th call and text is from contact 0: one busy thread (default: none). */
+  busyEvery?: number;
+  /** Staff answered every thread's texts but every `unreadEvery`-th thread's (default: nobody answered). */
+  unreadEvery?: number;
+}
+
+export const BRIGHTSIDE = { name: 'Brightside Dental', did: '+15550001000' };
+
+/** What a contact's text says (messages of a built ledger). */
+const REPLIES = [
+  'Hi, yes please call me back when you can',
+  'Can I book a cleaning for next Tuesday?',
+  'Thanks!',
+  'What time do you open tomorrow?',
+  'I was calling about my appointment, I need to move it',
+  'Is Dr. Patel in on Friday?',
+  'ok',
+  'Please call after 5pm, I am at work until then',
+];
+
+/**
+ * A big ledger built fast with SQL in a few big transactions, rows as the pipeline writes them:
+ * the calls with the ingest phase's mix, their contacts, a text_back (delivered, 2% failed) with
+ * its one part for each texted call, and texts from contacts; the ledger's own triggers keep
+ * threads and send counts as they do in production. Spread evenly over the past year (less a day
+ * at each end, so `--since 365d` covers every row). Returns the seconds it took.
+ */
+export async function buildLedger(path: string, shape: LedgerShape): Promise<number> {
   const t0 = performance.now();
+  const { calls } = shape;
+  const contacts = shape.contacts ?? calls;
+  const businesses = shape.businesses ?? [BRIGHTSIDE];
+  const messages = shape.messages ?? 0;
   // The real schema: the Ledger class runs every migration.
   await (await Ledger.open(path)).close();
   const db = await new Promise<sqlite3.Database>((resolve, reject) => {
@@ -505,29 +544,36 @@ export async function report(ctx: Context, calls: number): Promise<ReportResult>
   const exec = (sql: string) => new Promise<void>((resolve, reject) => db.exec(sql, (err) => (err ? reject(err) : resolve())));
   const now = Date.now();
   const year = 365 * 86_400_000;
+  const from = now - year + 86_400_000;
+  const span = year - 2 * 86_400_000;
+  /** The contact (index) of row i. */
+  const contactOf = (i: string) => (shape.busyEvery ? `CASE WHEN ${i} % ${shape.busyEvery} = 1 THEN 0 ELSE ${i} % ${contacts} END` : `${i} % ${contacts}`);
+  const q = (x: string) => `'${x.replace(/'/g, "''")}'`;
   try {
     await exec('PRAGMA synchronous = OFF; PRAGMA cache_size = -200000;');
     await exec(
       `CREATE TEMP TABLE mix (k INTEGER PRIMARY KEY, outcome TEXT, decision TEXT, reason TEXT);
-       INSERT INTO mix VALUES ${MIX.map((m, k) => `(${k}, '${m[0]}', '${m[1]}', '${m[2]}')`).join(',')};`,
+       INSERT INTO mix VALUES ${MIX.map((m, k) => `(${k}, '${m[0]}', '${m[1]}', '${m[2]}')`).join(',')};
+       CREATE TEMP TABLE biz (k INTEGER PRIMARY KEY, name TEXT, did TEXT);
+       INSERT INTO biz VALUES ${businesses.map((b, k) => `(${k}, ${q(b.name)}, ${q(b.did)})`).join(',')};
+       CREATE TEMP TABLE replies (k INTEGER PRIMARY KEY, body TEXT);
+       INSERT INTO replies VALUES ${REPLIES.map((r, k) => `(${k}, ${q(r)})`).join(',')};`,
     );
     const batch = 100_000;
     for (let a = 0; a < calls; a += batch) {
       const b = Math.min(calls, a + batch);
-      // Rows as the pipeline writes them: the call, its contact, and for a texted call its
-      // text_back (delivered, 2% failed) with its one part; spread evenly over the past year
-      // (less a day at each end, so `--since 365d` covers every one of them).
       await exec(`BEGIN;
-        WITH RECURSIVE seq(i) AS (SELECT ${a} UNION ALL SELECT i + 1 FROM seq WHERE i + 1 < ${b})
+        WITH RECURSIVE seq(i) AS (SELECT ${a} UNION ALL SELECT i + 1 FROM seq WHERE i + 1 < ${b}),
+        rows AS (SELECT i, ${contactOf('i')} AS c, ${from} + i * ${Math.floor(span / calls)} AS e FROM seq)
         INSERT INTO calls (call_id, direction, business, did, number, number_raw, caller_name, outcome, decision, reason, detail, started_at, ended_at, recorded_at)
-        SELECT printf('%d.%d', 1700000000 + i, i), 'inbound', 'Brightside Dental', '+15550001000', '+1415' || (2000000 + i), '+1415' || (2000000 + i), 'Jane Doe',
+        SELECT printf('%d.%d', 1700000000 + i, i), 'inbound', z.name, z.did, '+1415' || (2000000 + c), '+1415' || (2000000 + c), 'Jane Doe',
                m.outcome, m.decision, m.reason, 'bench', e - 20000, e, e + 5
-        FROM (SELECT i, ${now - year + 86_400_000} + i * ${Math.floor((year - 2 * 86_400_000) / calls)} AS e FROM seq) JOIN mix m ON m.k = i % ${MIX.length};
+        FROM rows JOIN mix m ON m.k = i % ${MIX.length} JOIN biz z ON z.k = c % ${businesses.length};
         INSERT OR IGNORE INTO contacts (number, caller_id_name, first_seen_at, last_call_at)
           SELECT number, caller_name, recorded_at, ended_at FROM calls WHERE rowid > ${a} AND rowid <= ${b};
         INSERT INTO sends (call_id, business, number, number_prefix, source_addr, body, kind, state, reason, due_at, attempts, created_at, updated_at, submitted_at, finished_at)
-          SELECT call_id, business, number, substr(number, 1, length(number) - 4), '+15550001000',
-                 'Hi Jane, this is Brightside Dental. Sorry we missed your call! How can we help?', 'text_back',
+          SELECT call_id, business, number, substr(number, 1, length(number) - 4), did,
+                 'Hi Jane, this is ' || business || '. Sorry we missed your call! How can we help?', 'text_back',
                  CASE WHEN rowid % 50 = 0 THEN 'failed' ELSE 'delivered' END, CASE WHEN rowid % 50 = 0 THEN 'receipt_undeliverable' END,
                  ended_at, 1, recorded_at, ended_at + 4000, ended_at + 300 + rowid % 700, ended_at + 4000
           FROM calls WHERE rowid > ${a} AND rowid <= ${b} AND decision = 'text';
@@ -535,11 +581,28 @@ export async function report(ctx: Context, calls: number): Promise<ReportResult>
           SELECT id, 1, 'm' || id, CASE state WHEN 'failed' THEN 'undeliverable' ELSE 'delivered' END, updated_at FROM sends WHERE call_id IN (SELECT call_id FROM calls WHERE rowid > ${a} AND rowid <= ${b});
         COMMIT;`);
     }
+    // Texts from contacts, a couple of minutes after a call of theirs would have been texted back.
+    for (let a = 0; a < messages; a += batch) {
+      const b = Math.min(messages, a + batch);
+      await exec(`BEGIN;
+        WITH RECURSIVE seq(i) AS (SELECT ${a} UNION ALL SELECT i + 1 FROM seq WHERE i + 1 < ${b}),
+        rows AS (SELECT i, ${contactOf('i')} AS c, ${from} + 120000 + i * ${Math.floor(span / Math.max(1, messages))} AS at FROM seq)
+        INSERT INTO messages (business, number, body, keyword, received_at, to_addr)
+        SELECT z.name, '+1415' || (2000000 + c), r.body, NULL, at, z.did
+        FROM rows JOIN biz z ON z.k = c % ${businesses.length} JOIN replies r ON r.k = i % ${REPLIES.length};
+        COMMIT;`);
+    }
+    if (shape.unreadEvery) await exec(`UPDATE threads SET unread = 0 WHERE id % ${shape.unreadEvery} != 0;`);
     await exec('PRAGMA wal_checkpoint(TRUNCATE);');
   } finally {
     await new Promise<void>((resolve) => db.close(() => resolve()));
   }
-  const buildSeconds = (performance.now() - t0) / 1000;
+  return (performance.now() - t0) / 1000;
+}
+
+export async function report(ctx: Context, calls: number): Promise<ReportResult> {
+  const path = join(ctx.dir, 'report.db');
+  const buildSeconds = await buildLedger(path, { calls });
   const base: ReportResult = { calls, build_seconds: round(buildSeconds, 1)!, ledger_bytes_per_call: Math.round(ledgerBytes(path) / calls), status: 'pending' };
 
   const config = join(ctx.dir, 'report.yaml');

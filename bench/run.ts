@@ -5,15 +5,17 @@
 //   npm run bench                  full run (under 10 minutes on 2 cores)
 //   BENCH_QUICK=1 npm run bench    everything ~10x smaller, for development
 //   npm run bench -- --profile     CPU profiles of mctb (ingest, 100 calls/s) and sqlite3 calls
-//   BENCH_ONLY=latency npm run bench   the latency phase alone (an A/B of a hot-path change)
 //                                  per call, written to bench/profile.json
+//   BENCH_ONLY=latency npm run bench   the latency phase alone (an A/B of a hot-path change)
+//   BENCH_ONLY=console npm run bench   the console phase alone (its figures replace those in results.json)
 //
 // Other load on the machine skews every figure: results.json records the load average.
 
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { loadScenarios, managerEventFilters, NumberPool, selfCheck, ShiftPool } from './calls';
+import { consolePhase, type ConsoleResult, type ConsoleScale } from './console';
 import { ROOT, serviceNodeFlags } from './mctb';
 import { ingest, latency, memory, report, type Context } from './phases';
 import { summarizeProfile, type ProfileSummary } from './profile';
@@ -27,13 +29,21 @@ const SCALE = QUICK
   ? { ingestRounds: 50, latencySeconds: 3, drainSeconds: 3, bareSmpp: 300, memoryCalls: 10_000, memoryBudgetS: 90, reportCalls: 100_000 }
   : { ingestRounds: 500, latencySeconds: 30, drainSeconds: 10, bareSmpp: 3000, memoryCalls: 100_000, memoryBudgetS: 270, reportCalls: 1_000_000 };
 const RATES = [10, 100, 1000];
+const CONSOLE: ConsoleScale = QUICK
+  ? { calls: 100_000, contacts: 20_000, messages: 50_000, businesses: 10, requests: 50, dashboardRuns: 3, liveRate: 10, liveSeconds: 5, sessions: 20 }
+  : { calls: 1_000_000, contacts: 200_000, messages: 500_000, businesses: 10, requests: 200, dashboardRuns: 5, liveRate: 10, liveSeconds: 20, sessions: 20 };
 
 const TARGETS = {
   ingestRatio: 0.7,
   p99At100Ms: 25,
   rssMb: 120,
   reportS: 2,
+  consolePageP99Ms: 50,
+  dashboardS: 1,
+  liveP99Ms: 250,
 };
+
+type Target = { figure: string; target: string; value: unknown; pass: boolean | null };
 
 const BENCH_DIR = join(ROOT, 'bench');
 
@@ -91,6 +101,20 @@ async function benchMode(dir: string): Promise<void> {
     await latency(ctx, RATES, SCALE.latencySeconds, SCALE.drainSeconds, SCALE.bareSmpp);
     return;
   }
+  if (process.env.BENCH_ONLY === 'console') {
+    // The console phase alone: its figures and targets replace those of an earlier full run in results.json.
+    ctx.log(`console only (BENCH_ONLY=console): ${CONSOLE.calls} calls, ${CONSOLE.contacts} contacts, ${CONSOLE.messages} texts in ...`);
+    const con = await consolePhase(ctx, CONSOLE);
+    const file = join(BENCH_DIR, 'results.json');
+    const earlier = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { targets?: Target[] } & Record<string, unknown>) : { generated_at: null };
+    const targets = [...(earlier.targets ?? []).filter((t) => !t.figure.startsWith('console')), ...consoleTargets(con)];
+    const run = { generated_at: new Date().toISOString(), quick: QUICK, machine: { ...info, loadavg_end: os.loadavg().map((x) => round(x, 2)) }, duration_s: Math.round((Date.now() - t0) / 1000) };
+    writeFileSync(file, JSON.stringify({ ...earlier, console: con, console_run: run, targets }, null, 2) + '\n');
+    const out = ['', consoleTable(con), '', table(['target', 'wanted', 'measured', 'pass'], consoleTargets(con).map(targetRow)), ''];
+    out.push(`bench/results.json: console figures written${QUICK ? ' (quick mode)' : ''}; load average at start ${info.loadavg_start.join(' ')}, at end ${run.machine.loadavg_end.join(' ')}`);
+    process.stdout.write(out.join('\n') + '\n');
+    return;
+  }
   ctx.log(`ingest: ${SCALE.ingestRounds} rounds of ${ctx.scenarios.length} captures, bare asterisk-manager then mctb ...`);
   const ing = await ingest(ctx, SCALE.ingestRounds, { bare: true });
   ctx.log(`ingest again, the captures as Asterisk sends them to the AMI user in dialplan/manager_mctb.conf (its eventfilter lines) ...`);
@@ -101,6 +125,8 @@ async function benchMode(dir: string): Promise<void> {
   const mem = await memory(ctx, SCALE.memoryCalls, SCALE.memoryBudgetS);
   ctx.log(`report: building a ${SCALE.reportCalls}-call ledger ...`);
   const rep = await report(ctx, SCALE.reportCalls);
+  ctx.log(`console: ${CONSOLE.calls} calls, ${CONSOLE.contacts} contacts, ${CONSOLE.messages} texts in ...`);
+  const con = await consolePhase(ctx, CONSOLE);
 
   const at100 = lat.rates.find((r) => r.rate === 100);
   const rssWorst = Math.max(mem.rss_after_stream_mb, mem.rss_after_decided_mb);
@@ -120,6 +146,7 @@ async function benchMode(dir: string): Promise<void> {
       value: rep.status === 'ok' ? rep.median_s : rep.status,
       pass: rep.status === 'ok' ? (rep.median_s ?? Infinity) < TARGETS.reportS : null,
     },
+    ...consoleTargets(con),
   ];
 
   const results = {
@@ -135,6 +162,7 @@ async function benchMode(dir: string): Promise<void> {
     latency: lat,
     memory: mem,
     report: rep,
+    console: con,
     targets,
   };
   writeFileSync(join(BENCH_DIR, 'results.json'), JSON.stringify(results, null, 2) + '\n');
@@ -202,10 +230,67 @@ async function benchMode(dir: string): Promise<void> {
     ),
   );
   out.push('');
-  out.push(table(['target', 'wanted', 'measured', 'pass'], targets.map((t) => [t.figure, t.target, t.value, t.pass === null ? 'pending' : t.pass ? 'PASS' : 'FAIL'])));
+  out.push(consoleTable(con));
+  out.push('');
+  out.push(table(['target', 'wanted', 'measured', 'pass'], targets.map(targetRow)));
   out.push('');
   out.push(`bench/results.json written${QUICK ? ' (quick mode)' : ''}; load average at start ${info.loadavg_start.join(' ')}, at end ${results.machine.loadavg_end.join(' ')}`);
   process.stdout.write(out.join('\n') + '\n');
+}
+
+function targetRow(t: Target): (string | number | undefined)[] {
+  return [t.figure, t.target, t.value as string | number | undefined, t.pass === null ? 'pending' : t.pass ? 'PASS' : 'FAIL'];
+}
+
+function consoleTargets(c: ConsoleResult): Target[] {
+  const pages: Target[] = Object.values(c.pages).map((p) => ({
+    figure: `console: GET ${p.path.replace(/\d+$/, ':id')} as ${p.user === 'olivia' ? 'owner' : 'staff'}, p99 (ms)`,
+    target: `<= ${TARGETS.consolePageP99Ms}`,
+    value: p.ms.p99,
+    pass: (p.ms.p99 ?? Infinity) <= TARGETS.consolePageP99Ms,
+  }));
+  const dash = c.dashboard.status === 'ok' ? Math.max(c.dashboard.owner_median_ms ?? Infinity, c.dashboard.staff_median_ms ?? Infinity) / 1000 : undefined;
+  return [
+    ...pages,
+    {
+      figure: 'console: GET /dashboard?days=90, median of owner and of staff, worse (s)',
+      target: `<= ${TARGETS.dashboardS}`,
+      value: dash !== undefined ? round(dash, 3) : c.dashboard.status,
+      pass: dash !== undefined ? dash <= TARGETS.dashboardS : false,
+    },
+    {
+      figure: `console: deliver_sm → /events change at ${c.live.rate}/s, p99 (ms)`,
+      target: `<= ${TARGETS.liveP99Ms}`,
+      value: c.live.latency_ms.p99,
+      pass: c.live.received === c.live.sent && c.live.every_stream_got_all && (c.live.latency_ms.p99 ?? Infinity) <= TARGETS.liveP99Ms,
+    },
+  ];
+}
+
+function consoleTable(c: ConsoleResult): string {
+  const label = (p: ConsoleResult['pages'][keyof ConsoleResult['pages']]) => `GET ${p.path} as ${p.user === 'olivia' ? 'owner' : 'staff of 1 business'} (${p.bytes} bytes)`;
+  const d = c.dashboard;
+  return [
+    `console: ${c.calls} calls, ${c.contacts} contacts, ${c.messages} texts in, ${c.businesses} businesses, ${c.threads} threads; built in ${c.build_seconds} s (threads by ${c.threads_filled_by}), ${Math.round(c.ledger_bytes / 2 ** 20)} MB`,
+    `  ${c.unread_threads} threads unread; busy thread #${c.busy_thread.id}: ${c.busy_thread.calls} calls, ${c.busy_thread.texts_out} texts out, ${c.busy_thread.texts_in} texts in (the page shows the latest 200 of each)`,
+    table(
+      ['console, time to the last byte on loopback', 'requests', 'p50 ms', 'p99 ms', 'max ms'],
+      [
+        ...Object.values(c.pages).map((p) => [label(p), p.ms.n, p.ms.p50, p.ms.p99, p.ms.max]),
+        [`deliver_sm → /events change, ${c.live.rate}/s × ${c.live.seconds} s, ${c.live.streams} streams open`, `${c.live.received}/${c.live.sent}`, c.live.latency_ms.p50, c.live.latency_ms.p99, c.live.latency_ms.max],
+      ],
+    ),
+    table(
+      ['console, other figures', 'value'],
+      [
+        ['GET /dashboard?days=90 as owner (every business), runs ms', d.status === 'ok' ? d.owner_runs_ms.join(', ') : `${d.status}: ${d.error ?? ''}`],
+        ['GET /dashboard?days=90 as staff of 1 business, runs ms', d.status === 'ok' ? d.staff_runs_ms.join(', ') : '-'],
+        ['RSS idle / after the page timings (MB)', `${c.rss_mb.idle} / ${c.rss_mb.after_pages}`],
+        [`RSS with ${c.sessions} sessions open (inbox loaded, /events held) / after the live run (MB)`, `${c.rss_mb.sessions_open} / ${c.rss_mb.after_live}`],
+        ['RSS peak (VmHWM, MB)', c.rss_mb.peak],
+      ],
+    ),
+  ].join('\n');
 }
 
 /** Profiles mctb through the ingest phase and 100 calls/s, and counts its sqlite3 calls per call. */

@@ -125,7 +125,7 @@ export class Threads {
         key,
       ),
       this.db.all<SendRow & { sent_by: string | null }>(
-        `SELECT * FROM sends WHERE number = ? AND business = ? AND kind != 'staff_alert' ORDER BY created_at DESC, id DESC LIMIT ?`,
+        `SELECT * FROM sends INDEXED BY sends_thread WHERE number = ? AND business = ? AND kind != 'staff_alert' ORDER BY created_at DESC, id DESC LIMIT ?`,
         key,
       ),
       this.db.all<{ id: number; body: string; keyword: string | null; received_at: number }>(

@@ -142,7 +142,7 @@ describe('text cap counts (send_counts)', () => {
     await changeSome(l, await fill(l, now), now);
     const version = await l.schemaVersion();
     await l.close();
-    // Back to the schema before (v4): no table, no triggers, and none of the later migrations (5-9).
+    // Back to the schema before (v4): no table, no triggers, and none of the later migrations (5-10).
     const raw = await SqliteFile.open(path);
     await raw.serial((st) =>
       st.exec(
@@ -152,7 +152,8 @@ describe('text cap counts (send_counts)', () => {
          DROP TRIGGER threads_call; DROP TRIGGER threads_call_answered; DROP TRIGGER threads_message; DROP TRIGGER threads_send;
          DROP TABLE notes; DROP TABLE threads; DROP TABLE audit; DROP TABLE sessions; DROP TABLE users;
          DROP INDEX messages_thread; DROP INDEX calls_thread; ALTER TABLE sends DROP COLUMN sent_by;
-         DROP INDEX calls_missed; DROP INDEX calls_answered; PRAGMA user_version = 4;`,
+         DROP INDEX calls_missed; DROP INDEX calls_answered; DROP INDEX sends_thread;
+         DROP INDEX messages_carrier; ALTER TABLE messages DROP COLUMN carrier_id; DROP TABLE transport_state; PRAGMA user_version = 4;`,
       ),
     );
     await raw.close();
