@@ -185,7 +185,7 @@ const SMS = obj({
       public_key: key(str(), { example: 'base64 Ed25519 public key', doc: "the account's webhook signing public key (Mission Control: Keys & Credentials); required with webhook_path" }),
       ...carrierKeys('Telnyx', 'https://api.telnyx.com', '/webhooks/telnyx', 1),
       // Telnyx's API has no list of received texts to fetch (load.ts refuses the key).
-      poll_interval: key(dur({ min: '5s', max: '1h' }), { out: 'poll_interval_ms', doc: "not supported: Telnyx's API has no list of received texts to fetch; texts come by webhook (webhook_path)" }),
+      poll_interval: key(dur({ min: '5s', max: '1h' }), { out: 'poll_interval_ms', example: '30s', doc: "not supported: Telnyx's API has no list of received texts to fetch; texts come by webhook (webhook_path)" }),
     }),
     { optional: true, requiredIf: { test: (s) => s.transport === 'telnyx', message: 'required when sms.transport is "telnyx"' }, doc: 'Telnyx, for transport: telnyx' },
   ),

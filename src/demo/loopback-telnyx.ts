@@ -15,7 +15,9 @@ import { rawPublicKey, signedHeaders } from '../sms/telnyx/signature';
 export type SendBehaviour =
   | { status: number; error?: TelnyxError; retryAfterS?: number }
   /** Taken and recorded (it goes out), but the answer never comes: the client times out. */
-  | { acceptThenHang: true };
+  | { acceptThenHang: true }
+  /** Taken; the answer comes this late (after the message's webhooks, which then race it). */
+  | { answerAfterMs: number };
 
 export interface LoopbackTelnyxOptions {
   apiKey?: string;
@@ -214,6 +216,7 @@ export class LoopbackTelnyx {
     });
     // Never answered: the request reached Telnyx and the message went out.
     if (behaviour && 'acceptThenHang' in behaviour) return;
+    const delay = behaviour && 'answerAfterMs' in behaviour ? behaviour.answerAfterMs : 0;
     const data: TelnyxMessage & Record<string, unknown> = {
       record_type: 'message',
       direction: 'outbound',
@@ -230,7 +233,8 @@ export class LoopbackTelnyx {
       completed_at: null,
       webhook_url: body.webhook_url ?? this.webhookUrl ?? null,
     };
-    send(res, 200, { data });
+    if (delay > 0) this.later(async () => send(res, 200, { data }), delay);
+    else send(res, 200, { data });
   }
 
   /** GET /v2/detail_records?filter[record_type]=messaging with exact cli/cld/direction and created_at[gte]. */
@@ -248,11 +252,11 @@ export class LoopbackTelnyx {
     send(res, 200, { data: rows, meta: { total_pages: 1, total_results: rows.length, page_number: 1, page_size: 20 } });
   }
 
-  private later(fn: () => Promise<unknown>): void {
+  private later(fn: () => Promise<unknown>, delayMs = this.receiptDelayMs): void {
     const t = setTimeout(() => {
       this.timers.delete(t);
       fn().catch(() => undefined);
-    }, this.receiptDelayMs);
+    }, delayMs);
     this.timers.add(t);
   }
 }

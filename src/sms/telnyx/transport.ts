@@ -28,6 +28,8 @@ export interface TelnyxSettings extends TelnyxConfig {
   webhookUrl?: string;
   /** Every business number texts go from (doctor checks each is on the account). */
   numbers: string[];
+  /** How long a request may take (default 15 s); not a config key (tests shorten it). */
+  request_timeout_ms?: number;
 }
 
 /** How long an earlier try's message may take to show in Telnyx's detail records before we send again. */
@@ -57,7 +59,7 @@ export class TelnyxTransport implements SmsTransport {
     private readonly deps?: TransportDeps,
     private readonly clock: () => number = Date.now,
   ) {
-    this.http = new HttpClient({ secrets: () => [settings.api_key] });
+    this.http = new HttpClient({ secrets: () => [settings.api_key], timeoutMs: settings.request_timeout_ms });
     this.base = settings.base_url.replace(/\/+$/, '');
     if (settings.public_key) this.key = publicKeyFrom(settings.public_key);
     this.webhooks = settings.webhook_path ? [{ path: settings.webhook_path, handle: (req) => this.webhook(req) }] : [];
