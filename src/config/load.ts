@@ -10,6 +10,7 @@ import { DEFAULTS_FIELDS, DEFAULT_CONFIG_PATH, SCHEMA } from './schema';
 import type { Fields, PhoneSpec, Spec } from './spec';
 import type { Config, ConfigProblem } from './types';
 import { Walker, osReason } from './validate';
+import { publicKeyFrom } from '../sms/telnyx/signature';
 
 export { parseDuration, formatDuration } from './duration';
 export {
@@ -131,6 +132,7 @@ export function parseConfigWithWarnings(
   walker.warnings.push(...yamlWarnings);
   const root = walker.object(SCHEMA, doc.contents as Node | null, '', undefined) ?? {};
   checkModem(walker, root);
+  checkTelnyx(walker, root);
   checkCompliance(walker, root);
   const businesses = checkBusinesses(walker, root);
   if (options.checkTemplate) checkTemplates(walker, text, businesses, root, options.checkTemplate);
@@ -159,6 +161,31 @@ function checkModem(walker: Walker, root: Obj): void {
   const entry = phoneEntry(PHONE_SPEC, text, typeof country === 'string' ? country : 'US');
   if ('number' in entry) modem.smsc = entry.number;
   else if ('error' in entry) walker.errorAt('sms.modem.smsc', entry.error, walker.positionOf('sms.modem.smsc'));
+}
+
+/**
+ * sms.telnyx: no polling (Telnyx's API lists no received texts), and webhooks only with the key
+ * that checks their signatures (src/sms/telnyx/signature.ts).
+ */
+function checkTelnyx(walker: Walker, root: Obj): void {
+  const t = (root.sms as Obj | undefined)?.telnyx as Obj | undefined;
+  if (!t) return;
+  if (t.poll_interval_ms !== undefined) {
+    walker.errorAt(
+      'sms.telnyx.poll_interval',
+      "Telnyx's API has no list of received texts to poll (its message records carry no text): remove poll_interval and receive texts by webhook (webhook_path, on http.listen, reachable from Telnyx)",
+      walker.positionOf('sms.telnyx.poll_interval'),
+    );
+  }
+  if (typeof t.public_key === 'string') {
+    try {
+      publicKeyFrom(t.public_key);
+    } catch (e) {
+      walker.errorAt('sms.telnyx.public_key', `${(e as Error).message}: copy it from Mission Control (Keys & Credentials → Public Key)`, walker.positionOf('sms.telnyx.public_key'));
+    }
+  } else if (typeof t.webhook_path === 'string') {
+    walker.errorAt('sms.telnyx.public_key', "required with webhook_path: the account's public key checks each webhook's signature (Mission Control: Keys & Credentials → Public Key)", walker.positionOf('sms.telnyx'));
+  }
 }
 
 const KEYWORD_LISTS = ['stop_words', 'start_words', 'help_words'] as const;

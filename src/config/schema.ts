@@ -111,11 +111,11 @@ const ASTERISK = obj({
 });
 
 const SMS = obj({
-  transport: key(oneOf('smpp', 'modem', 'log'), {
+  transport: key(oneOf('smpp', 'modem', 'log', 'telnyx'), {
     default: 'smpp',
     doc:
       "smpp: send through the SMPP gateway (sms.smpp); modem: send and receive with a GSM modem's SIM (sms.modem; " +
-      'no source_addr); log: dry run, write each text to the log (sms.smpp is then optional)',
+      "no source_addr); telnyx: send and receive through Telnyx's Messaging API (sms.telnyx); log: dry run, write each text to the log (sms.smpp is then optional)",
   }),
   smpp: key(
     obj({
@@ -184,6 +184,8 @@ const SMS = obj({
       messaging_profile_id: key(str(), { required: true, example: '40017f8e-0000-4000-8000-000000000000', doc: 'the Messaging Profile the numbers belong to' }),
       public_key: key(str(), { example: 'base64 Ed25519 public key', doc: "the account's webhook signing public key (Mission Control: Keys & Credentials); required with webhook_path" }),
       ...carrierKeys('Telnyx', 'https://api.telnyx.com', '/webhooks/telnyx', 1),
+      // Telnyx's API has no list of received texts to fetch (load.ts refuses the key).
+      poll_interval: key(dur({ min: '5s', max: '1h' }), { out: 'poll_interval_ms', example: '30s', doc: "not supported: Telnyx's API has no list of received texts to fetch; texts come by webhook (webhook_path)" }),
     }),
     { optional: true, requiredIf: { test: (s) => s.transport === 'telnyx', message: 'required when sms.transport is "telnyx"' }, doc: 'Telnyx, for transport: telnyx' },
   ),

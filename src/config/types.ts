@@ -20,6 +20,7 @@ export type AriConfig = NonNullable<AsteriskConfig['ari']>;
 export type SmsConfig = Config['sms'];
 export type TransportKind = SmsConfig['transport'];
 export type SmppConfig = NonNullable<SmsConfig['smpp']>;
+export type TelnyxConfig = NonNullable<SmsConfig['telnyx']>;
 export type ModemConfig = NonNullable<SmsConfig['modem']>;
 /** Caps; an absent key is no cap. A business's own always has all three (from `defaults`). */
 export type Limits = Config['limits'];
