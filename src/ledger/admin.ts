@@ -56,8 +56,15 @@ export class Admin {
   }
 
   /** Inbound calls per local day (YYYY-MM-DD in `timeZone`) and outcome, for the dashboard's charts. */
-  dailyCalls(since: number, until: number, timeZone: string, businesses?: readonly string[]): Promise<{ day: string; outcome: string; n: number }[]> {
-    return dailyCalls(this.db, since, until, timeZone, businesses);
+  async dailyCalls(since: number, until: number, timeZone: string, businesses?: readonly string[]): Promise<{ day: string; outcome: string; n: number }[]> {
+    // On a read-only connection of its own, so the dashboard's report runs beside it, not after it.
+    const side = this.path === ':memory:' ? undefined : await SqliteFile.open(this.path, sqlite3.OPEN_READONLY).catch(() => undefined);
+    try {
+      if (side) await side.run('PRAGMA busy_timeout = 5000');
+      return await dailyCalls(side ?? this.db, since, until, timeZone, businesses);
+    } finally {
+      await side?.close();
+    }
   }
 
   /** Text-backs per local day (YYYY-MM-DD in `timeZone`) and state, for the dashboard's charts. */

@@ -74,6 +74,18 @@ export const RECOVERED_SQL = `SELECT COUNT(DISTINCT m.number) AS n FROM calls m 
                   WHERE a.outcome = 'answered' AND a.number = m.number AND a.started_at >= m.ended_at AND a.started_at <= m.ended_at + $within
                     AND ((a.direction = 'inbound' AND a.business IS m.business) OR (a.direction = 'outbound' AND (a.business IS NULL OR a.business IS m.business))))`;
 
+/**
+ * Missed callers and, of them, those recovered, in one range of calls_missed: what MISSED_CALLERS_SQL
+ * and RECOVERED_SQL count, read once (the report's slowest two figures, halved).
+ */
+export const MISSED_AND_RECOVERED_SQL = `SELECT COUNT(DISTINCT m.number) AS missed,
+      COUNT(DISTINCT CASE WHEN EXISTS (SELECT 1 FROM calls a INDEXED BY calls_answered
+                  WHERE a.outcome = 'answered' AND a.number = m.number AND a.started_at >= m.ended_at AND a.started_at <= m.ended_at + $within
+                    AND ((a.direction = 'inbound' AND a.business IS m.business) OR (a.direction = 'outbound' AND (a.business IS NULL OR a.business IS m.business))))
+            THEN m.number END) AS recovered
+    FROM calls m INDEXED BY calls_missed
+    WHERE m.direction = 'inbound' AND m.outcome IN (${list(MISSED_OUTCOMES)}) AND m.ended_at >= $since AND m.ended_at <= $until AND ${inBusinesses('m.business')}`;
+
 /** Missed callers (LedgerReport.missedCallers): one range of calls_missed (migration 9), made distinct. */
 export const MISSED_CALLERS_SQL = `SELECT COUNT(DISTINCT number) AS n FROM calls INDEXED BY calls_missed
     WHERE direction = 'inbound' AND outcome IN (${list(MISSED_OUTCOMES)}) AND ended_at >= $since AND ended_at <= $until AND ${inBusinesses('business')}`;
@@ -155,9 +167,8 @@ export async function ledgerReport(path: string, db: SqliteFile, since: number, 
          AND ${inBusinesses('s.business')} AND s.submitted_at IS NOT NULL`,
       p,
     );
-    const missed = await s.get<{ n: number }>(MISSED_CALLERS_SQL, p);
-    const recovered = await s.get<{ n: number }>(RECOVERED_SQL, { ...p, $within: RECOVERED_WITHIN_MS });
-    return { texts, median: median(delays?.delays ?? null), missedCallers: missed?.n ?? 0, recovered: recovered?.n ?? 0 };
+    const mr = await s.get<{ missed: number; recovered: number }>(MISSED_AND_RECOVERED_SQL, { ...p, $within: RECOVERED_WITHIN_MS });
+    return { texts, median: median(delays?.delays ?? null), missedCallers: mr?.missed ?? 0, recovered: mr?.recovered ?? 0 };
   });
   const [a, b] = await Promise.all([sideWork, mainWork]);
   return {
@@ -242,11 +253,28 @@ async function perDay<R extends { n: number }>(db: SqliteFile, sql: string, sinc
 
 const SPANS = `spans (lo, hi, off) AS MATERIALIZED (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each($spans))`;
 
-/** dailyCalls' statement: one range of calls_window per offset span. */
+/**
+ * dailyCalls' statement: every known (outcome, decision, reason) is an equality prefix of
+ * calls_group, so each offset span is a few hundred seeks and ranges over an index that holds
+ * every column read (no row is visited: at a million calls, a tenth of the time calls_window with
+ * its row lookups took).
+ */
 export const DAILY_CALLS_SQL = `WITH ${SPANS}
+     SELECT (c.ended_at + w.off) / ${DAY_MS} AS day, c.outcome, COUNT(*) AS n
+     FROM spans w CROSS JOIN calls c INDEXED BY calls_group
+     WHERE c.direction = 'inbound' AND c.outcome IN (${list(CALL_OUTCOMES)}) AND c.decision IN (${list(DECISIONS)}) AND c.reason IN (${list(CALL_REASONS)})
+       AND c.ended_at >= w.lo AND c.ended_at < w.hi AND c.ended_at >= $since AND c.ended_at <= $until AND ${inBusinesses('c.business')}
+     GROUP BY day, c.outcome ORDER BY day, c.outcome`;
+
+/** How many inbound calls the window holds (calls_window covers it): tells whether DAILY_CALLS_SQL missed any. */
+const WINDOW_CALLS_SQL = `SELECT COUNT(*) AS n FROM calls INDEXED BY calls_window WHERE ended_at >= $since AND ended_at <= $until AND direction = 'inbound' AND ${inBusinesses('business')}`;
+
+/** Rows with an outcome, decision or reason this version does not know (an older or newer mctb wrote them): the slow way. */
+const DAILY_CALLS_OTHER_SQL = `WITH ${SPANS}
      SELECT (c.ended_at + w.off) / ${DAY_MS} AS day, c.outcome, COUNT(*) AS n
      FROM spans w CROSS JOIN calls c INDEXED BY calls_window
      WHERE c.ended_at >= w.lo AND c.ended_at < w.hi AND c.ended_at >= $since AND c.ended_at <= $until AND c.direction = 'inbound' AND ${inBusinesses('c.business')}
+       AND (c.outcome NOT IN (${list(CALL_OUTCOMES)}) OR c.decision NOT IN (${list(DECISIONS)}) OR c.reason NOT IN (${list(CALL_REASONS)}))
      GROUP BY day, c.outcome ORDER BY day, c.outcome`;
 
 /** dailyTexts' statement: one range of sends_report per state and offset span. */
@@ -262,8 +290,19 @@ export const DAILY_TEXTS_SQL = `WITH ${SPANS}
  * `timeZone` (YYYY-MM-DD) and outcome, days in order; only days and outcomes that occurred
  * (localDays lists every day of the window). `businesses` undefined counts every business.
  */
-export function dailyCalls(db: SqliteFile, since: number, until: number, timeZone: string, businesses?: readonly string[]): Promise<{ day: string; outcome: string; n: number }[]> {
-  return perDay<{ outcome: string; n: number }>(db, DAILY_CALLS_SQL, since, until, timeZone, businesses, 'dailyCalls');
+export async function dailyCalls(db: SqliteFile, since: number, until: number, timeZone: string, businesses?: readonly string[]): Promise<{ day: string; outcome: string; n: number }[]> {
+  const known = await perDay<{ outcome: string; n: number }>(db, DAILY_CALLS_SQL, since, until, timeZone, businesses, 'dailyCalls');
+  const total = (await db.get<{ n: number }>(WINDOW_CALLS_SQL, { $since: since, $until: until, $b: businessParam(businesses) }))?.n ?? 0;
+  if (known.reduce((sum, r) => sum + r.n, 0) === total) return known;
+  const other = await perDay<{ outcome: string; n: number }>(db, DAILY_CALLS_OTHER_SQL, since, until, timeZone, businesses, 'dailyCalls');
+  const merged = new Map<string, { day: string; outcome: string; n: number }>();
+  for (const r of [...known, ...other]) {
+    const k = `${r.day}\u0000${r.outcome}`;
+    const had = merged.get(k);
+    if (had) had.n += r.n;
+    else merged.set(k, { ...r });
+  }
+  return [...merged.values()].sort((a, b) => a.day.localeCompare(b.day) || a.outcome.localeCompare(b.outcome));
 }
 
 /**

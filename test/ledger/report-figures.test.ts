@@ -175,7 +175,7 @@ describe('dashboard figures (ledger.admin.report, dailyCalls, dailyTexts)', () =
       const missedCallers = await plan(MISSED_CALLERS_SQL, ['$since', '$until', '$b']);
       expect(missedCallers.join('\n')).to.match(/SEARCH calls USING COVERING INDEX calls_missed \(ended_at>\? AND ended_at<\?\)/);
       const daily = await plan(DAILY_CALLS_SQL, ['$since', '$until', '$b', '$spans']);
-      expect(daily.join('\n')).to.match(/SEARCH c USING INDEX calls_window \(ended_at>\? AND ended_at<\?\)/);
+      expect(daily.join('\n')).to.match(/SEARCH c USING COVERING INDEX calls_group \(direction=\? AND outcome=\? AND decision=\? AND reason=\? AND ended_at>\? AND ended_at<\?\)/);
       const texts = await plan(DAILY_TEXTS_SQL, ['$since', '$until', '$b', '$spans']);
       expect(texts.join('\n')).to.match(/SEARCH s USING COVERING INDEX sends_report/);
       for (const line of [...recovered, ...missedCallers, ...daily, ...texts]) expect(line).not.to.match(/^SCAN (calls|sends|[mac])\b/);
