@@ -12,6 +12,7 @@ import { log } from './sms/log';
 import { modem } from './sms/modem';
 import { smpp } from './sms/smpp';
 import type { TransportEntry } from './sms/transport';
+import { voipms } from './sms/voipms';
 
 export const SOURCES: Readonly<Record<AsteriskConfig['source'], SourceEntry<SourceSettings>>> = {
   ami,
@@ -22,4 +23,5 @@ export const TRANSPORTS: Readonly<Record<TransportKind, TransportEntry<unknown>>
   smpp,
   modem,
   log,
+  voipms,
 };

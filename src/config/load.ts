@@ -131,6 +131,7 @@ export function parseConfigWithWarnings(
   walker.warnings.push(...yamlWarnings);
   const root = walker.object(SCHEMA, doc.contents as Node | null, '', undefined) ?? {};
   checkModem(walker, root);
+  checkVoipms(walker, root);
   checkCompliance(walker, root);
   const businesses = checkBusinesses(walker, root);
   if (options.checkTemplate) checkTemplates(walker, text, businesses, root, options.checkTemplate);
@@ -159,6 +160,17 @@ function checkModem(walker: Walker, root: Obj): void {
   const entry = phoneEntry(PHONE_SPEC, text, typeof country === 'string' ? country : 'US');
   if ('number' in entry) modem.smsc = entry.number;
   else if ('error' in entry) walker.errorAt('sms.modem.smsc', entry.error, walker.positionOf('sms.modem.smsc'));
+}
+
+/** VoIP.ms signs nothing: its callback is told from a forgery by the token alone. */
+function checkVoipms(walker: Walker, root: Obj): void {
+  const voipms = (root.sms as Obj | undefined)?.voipms as Obj | undefined;
+  if (!voipms || typeof voipms.webhook_path !== 'string' || voipms.webhook_token !== undefined) return;
+  walker.errorAt(
+    'sms.voipms.webhook_path',
+    'needs webhook_token (or webhook_token_file): VoIP.ms signs nothing, so its callback URL carries a token of at least 32 characters (e.g. `openssl rand -hex 24`)',
+    walker.positionOf('sms.voipms.webhook_path'),
+  );
 }
 
 const KEYWORD_LISTS = ['stop_words', 'start_words', 'help_words'] as const;
