@@ -16,7 +16,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-export type ScriptStep = 'http429' | 'http500' | 'drop-after-accept' | { status: string };
+/** 'pass': answer as usual (to script a later call). */
+export type ScriptStep = 'pass' | 'http429' | 'http500' | 'drop-after-accept' | { status: string };
 
 export interface LoopbackVoipmsOptions {
   username?: string;

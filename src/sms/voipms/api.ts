@@ -121,6 +121,11 @@ export function isNanp(e164: string): boolean {
   return /^\+1\d{10}$/.test(e164);
 }
 
+/** A field of an answer as text (VoIP.ms writes numbers as strings, mostly): '' for anything else. */
+export function field(v: unknown): string {
+  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '';
+}
+
 /** The day of `ms` in UTC, as getSMS takes it ("2024-03-30"). */
 export function apiDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);

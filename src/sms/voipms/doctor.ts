@@ -4,7 +4,7 @@
 // credential: the API password travels in a POST body, and every error passes the redaction.
 
 import { DOCTOR_TIMEOUT_MS, fail, pass, type CheckResult } from '../../cli/check';
-import { apiNumber, isNanp, statusWords, VoipmsApi, type ApiResult } from './api';
+import { apiNumber, field, isNanp, statusWords, VoipmsApi, type ApiResult } from './api';
 import type { VoipmsSettings } from './index';
 
 const API_PAGE = 'the VoIP.ms portal, Main Menu → SOAP and REST/JSON API';
@@ -33,7 +33,7 @@ export async function checkVoipms(cfg: VoipmsSettings, timeoutMs = DOCTOR_TIMEOU
   const info = await api.call('getDIDsInfo');
   const dids = new Map<string, { sms_enabled: boolean }>();
   if (info.kind === 'ok' && Array.isArray(info.body.dids)) {
-    for (const d of info.body.dids as Record<string, unknown>[]) dids.set(String(d.did ?? ''), { sms_enabled: String(d.sms_enabled ?? '') === '1' });
+    for (const d of info.body.dids as Record<string, unknown>[]) dids.set(field(d.did), { sms_enabled: field(d.sms_enabled) === '1' });
   } else if (info.kind !== 'ok' && !(info.kind === 'refused' && info.status === 'no_did')) {
     out.push(problem('VoIP.ms DIDs', 'getDIDsInfo', info, ACCOUNT_FIXES));
     return out;

@@ -56,7 +56,7 @@ export const voipms: TransportEntry<VoipmsSettings> = {
       via: `through a loopback VoIP.ms API on ${carrier.url} (sendSMS; VoIP.ms gives no delivery receipts)`,
       receipts: false,
       reply: async (from, to, text) => {
-        carrier.receive(from, to, text);
+        await carrier.receive(from, to, text);
       },
       stop: () => carrier.close(),
     };

@@ -12,7 +12,7 @@ import type { Logger } from '../../log';
 import { maskNumber } from '../../numbers/phone';
 import { TokenBucket } from '../rate';
 import type { MessageHandler, OutgoingSms, SmsTransport, SubmitResult, TransportDeps, WebhookAnswer, WebhookRequest, WebhookRoute } from '../transport';
-import { apiDate, apiNumber, e164Of, splitForSendSms, STATUS_WORDS, statusWords, VoipmsApi } from './api';
+import { apiDate, apiNumber, e164Of, field, splitForSendSms, STATUS_WORDS, statusWords, VoipmsApi } from './api';
 import type { VoipmsSettings } from './index';
 
 const DAY_MS = 86_400_000;
@@ -108,7 +108,7 @@ export class VoipmsTransport implements SmsTransport {
       await this.bucket(sms.from).take();
       const r = await this.api.call('sendSMS', { did, dst, message: pieces[i] });
       if (r.kind === 'ok') {
-        const id = String(r.body.sms ?? '');
+        const id = field(r.body.sms);
         done[i] = id;
         ids.push(id);
         await this.keepPieces(key, done);
@@ -271,8 +271,8 @@ interface ApiSms {
 function smsList(body: Record<string, unknown>): ApiSms[] {
   const list = Array.isArray(body.sms) ? (body.sms as Record<string, unknown>[]) : [];
   return list
-    .filter((m) => m && typeof m === 'object' && m.id !== undefined)
-    .map((m) => ({ id: String(m.id), date: String(m.date ?? ''), type: String(m.type ?? ''), did: String(m.did ?? ''), contact: String(m.contact ?? ''), message: String(m.message ?? '') }));
+    .filter((m) => m && typeof m === 'object' && field(m.id) !== '')
+    .map((m) => ({ id: field(m.id), date: field(m.date), type: field(m.type), did: field(m.did), contact: field(m.contact), message: field(m.message) }));
 }
 
 /** Compares in constant time (over digests, so the length leaks nothing either). */
