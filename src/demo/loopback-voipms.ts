@@ -11,13 +11,14 @@
 // nothing; neither does this.
 //
 // Test behaviour: `script` answers the next sendSMS calls otherwise (HTTP 429 with Retry-After,
-// HTTP 500, an error status, or accepting the text and dropping the connection before answering).
+// HTTP 500, an error status, or accepting the text and then dropping the connection, or not
+// answering for a minute).
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 /** 'pass': answer as usual (to script a later call). */
-export type ScriptStep = 'pass' | 'http429' | 'http500' | 'drop-after-accept' | { status: string };
+export type ScriptStep = 'pass' | 'http429' | 'http500' | 'drop-after-accept' | 'hang-after-accept' | { status: string };
 
 export interface LoopbackVoipmsOptions {
   username?: string;
@@ -197,6 +198,8 @@ export class LoopbackVoipms {
     const sms = this.store(0, p.did, p.dst.replace(/^1(\d{10})$/, '$1'), p.message);
     // Taken, and the answer lost on the way (the case an idempotent retry exists for).
     if (step === 'drop-after-accept') return void res.socket?.destroy();
+    // Taken, and no answer for a minute: the sender times out.
+    if (step === 'hang-after-accept') return void setTimeout(() => answer({ status: 'success', sms: sms.id }), 60_000).unref();
     answer({ status: 'success', sms: sms.id });
   }
 

@@ -126,6 +126,19 @@ describe('VoIP.ms', function () {
       expect(lookup.params).to.include({ type: '0', did: '5550001000', contact: '4155550123' });
     });
 
+    it('a timeout after VoIP.ms took the text: the next try looks it up and does not send it twice', async () => {
+      await make();
+      const t = new VoipmsTransport(settings(carrier), testLogger().logger, memoryDeps([]), Date.now, 300);
+      const sms = { from: MAIN, to: JANE, text: 'Sorry we missed you', reference: 9, key: 'mctb-9' };
+      carrier.script.push('hang-after-accept');
+      const a = await t.submit(sms);
+      expect(a).to.include({ kind: 'retry', uncertain: true });
+      expect((a as { error: string }).error).to.match(/no answer within/);
+      const b = await t.submit({ ...sms, resend: true });
+      expect(b).to.deep.equal({ kind: 'accepted', messageIds: [String(carrier.sent[0].id)] });
+      expect(carrier.sent).to.have.length(1);
+    });
+
     it('a permanent refusal fails with the code; account problems wait; no credential in any error or log line', async () => {
       await make();
       const { logger, lines } = testLogger();
@@ -220,6 +233,25 @@ describe('VoIP.ms', function () {
       expect(out.text()).to.include('webhook for the carrier: https://mctb.example.com/webhooks/voipms?token=<webhook_token>&from={FROM}&to={TO}&message={MESSAGE}&id={ID}&date={DATE}');
       expect(out.text() + err.text()).not.to.include(TOKEN);
       expect(out.text() + err.text()).not.to.include(PASSWORD);
+    });
+
+    it('in the outbox: an answer lost after VoIP.ms took the text makes the retry look first, and the caller gets one text', async () => {
+      p = await start();
+      carrier.script.push('drop-after-accept');
+      await p.pbx.play(loadCapture('busy'));
+      const [d] = await p.decisions(1);
+      const send = await waitFor(
+        'submitted after the retry',
+        async () => {
+          const s = await p!.daemon.ledgerHandle.sends.get(d.sendId!);
+          return s?.state === 'submitted' && s;
+        },
+        15_000,
+      );
+      expect(send.interrupted).to.be.above(0);
+      expect(carrier.sent).to.have.length(1);
+      expect(carrier.calls.filter((c) => c.method === 'sendSMS')).to.have.length(1);
+      expect(carrier.calls.some((c) => c.method === 'getSMS' && c.params.type === '0')).to.equal(true);
     });
 
     it('webhook: a reply is stored once however often VoIP.ms calls; a wrong or missing token, or an address not allowed, gets 403 and stores nothing', async () => {

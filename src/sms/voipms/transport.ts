@@ -49,9 +49,11 @@ export class VoipmsTransport implements SmsTransport {
     private readonly log: Logger,
     private readonly deps?: TransportDeps,
     private readonly clock: () => number = Date.now,
+    /** Each API request's timeout (the HttpClient's 15 s by default). */
+    timeoutMs?: number,
   ) {
     if (cfg.webhook_path && !cfg.webhook_token) throw new Error('sms.voipms.webhook_path is set without webhook_token (or webhook_token_file): the callback could not be told from a forgery');
-    this.api = new VoipmsApi(cfg, undefined, [cfg.webhook_token]);
+    this.api = new VoipmsApi(cfg, timeoutMs, [cfg.webhook_token]);
     this.webhooks = cfg.webhook_path ? [{ path: cfg.webhook_path, handle: (req) => this.callback(req) }] : [];
     if (cfg.allow_from && cfg.allow_from.length > 0) this.allow = allowList(cfg.allow_from);
   }
