@@ -2,9 +2,9 @@
 // "SMS URL Callback" (a GET to our webhook_path, authenticated by a token in the URL) and/or by
 // polling getSMS. VoIP.ms gives no delivery status: its texts stay `submitted`.
 //
-// Nothing doubled: VoIP.ms takes no idempotency key, so every piece a text was sent as is kept
-// (deps.store) the moment VoIP.ms accepts it, and a try that follows one whose answer never came
-// (`resend`) first looks the piece up among the account's sent texts (getSMS) before sending it.
+// Nothing doubled: VoIP.ms takes no idempotency key, so the pieces of a text sent as several are
+// kept (deps.store) the moment VoIP.ms accepts each, and a try that follows one whose answer never
+// came (`resend`) first looks the piece up among the account's sent texts (getSMS) before sending it.
 
 import { BlockList, isIP } from 'node:net';
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -103,7 +103,7 @@ export class VoipmsTransport implements SmsTransport {
           this.log.info('VoIP.ms has this text already (an earlier try reached it); not sent again', { to: maskNumber(sms.to), sms_id: found.id });
           done[i] = found.id;
           ids.push(found.id);
-          await this.keepPieces(key, done);
+          await this.keepPieces(key, done, pieces.length);
           continue;
         }
       }
@@ -113,7 +113,7 @@ export class VoipmsTransport implements SmsTransport {
         const id = field(r.body.sms);
         done[i] = id;
         ids.push(id);
-        await this.keepPieces(key, done);
+        await this.keepPieces(key, done, pieces.length);
         continue;
       }
       // A text sent as several pieces and cut short is taken up where it stopped: the pieces
@@ -144,7 +144,13 @@ export class VoipmsTransport implements SmsTransport {
     }
   }
 
-  private async keepPieces(key: string, done: string[]): Promise<void> {
+  /**
+   * Kept only for a text sent as several pieces: a one-piece text that got its answer is never
+   * tried again, and one that did not is looked up (getSMS). The store has no delete, so this
+   * keeps one small row per long text.
+   */
+  private async keepPieces(key: string, done: string[], pieces: number): Promise<void> {
+    if (pieces < 2) return;
     const value = JSON.stringify(done);
     if (this.deps) await this.deps.store.set(`voipms:sent:${key}`, value);
     else this.memory.set(key, value);
@@ -171,7 +177,7 @@ export class VoipmsTransport implements SmsTransport {
       this.log.warn('VoIP.ms callback refused', { address, reason: why });
       return { status: 403, body: 'forbidden (mctb voipms webhook)\n' };
     };
-    if (req.method !== 'GET' && req.method !== 'POST' && req.method !== 'HEAD') return refuse(`method ${req.method}`);
+    if (req.method !== 'GET' && req.method !== 'POST') return refuse(`method ${req.method}`);
     if (this.allow && !allowed(this.allow, address)) return refuse('address not in sms.voipms.allow_from');
     if (!sameSecret(q.get('token') ?? '', this.cfg.webhook_token ?? '')) return refuse(q.has('token') ? 'wrong token' : 'no token in the URL');
     const id = q.get('id') ?? '';
