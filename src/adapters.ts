@@ -13,6 +13,7 @@ import { modem } from './sms/modem';
 import { smpp } from './sms/smpp';
 import { telnyx } from './sms/telnyx';
 import type { TransportEntry } from './sms/transport';
+import { voipms } from './sms/voipms';
 
 export const SOURCES: Readonly<Record<AsteriskConfig['source'], SourceEntry<SourceSettings>>> = {
   ami,
@@ -24,4 +25,5 @@ export const TRANSPORTS: Readonly<Record<TransportKind, TransportEntry<unknown>>
   modem,
   log,
   telnyx,
+  voipms,
 };

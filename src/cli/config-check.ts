@@ -1,6 +1,7 @@
 // `mctb config check`: validate, then show each business's rules and its text-back as a caller
 // would get it (open and closed hours), with encoding and segment count.
 
+import { TRANSPORTS } from '../adapters';
 import { sourceOf } from '../plans/call';
 import { formatProblem } from '../config/load';
 import type { Config } from '../config/types';
@@ -114,9 +115,16 @@ export function webhookUrls(config: Config): { url: string; note?: string }[] {
   const section = (config.sms as Record<string, unknown>)[config.sms.transport] as { webhook_path?: string } | undefined;
   const path = section?.webhook_path;
   if (!path) return [];
-  if (!config.http) return [{ url: path, note: 'http.listen is not set: nothing serves it; set http.listen (and http.public_url)' }];
-  if (config.http.public_url) return [{ url: `${config.http.public_url.replace(/\/$/, '')}${path}` }];
-  return [{ url: `http://${config.http.listen.host}:${config.http.listen.port}${path}`, note: 'as this host serves it; set http.public_url to the address the carrier uses' }];
+  let hook: { url: string; note?: string };
+  if (!config.http) hook = { url: path, note: 'http.listen is not set: nothing serves it; set http.listen (and http.public_url)' };
+  else if (config.http.public_url) hook = { url: `${config.http.public_url.replace(/\/$/, '')}${path}` };
+  else hook = { url: `http://${config.http.listen.host}:${config.http.listen.port}${path}`, note: 'as this host serves it; set http.public_url to the address the carrier uses' };
+  // A carrier whose URL carries more (VoIP.ms: the token and its callback's placeholders) says so.
+  const entry = TRANSPORTS[config.sms.transport];
+  const settings = entry.webhookUrl ? entry.settings(config) : undefined;
+  if (!entry.webhookUrl || settings === undefined) return [hook];
+  const full = entry.webhookUrl(settings, hook.url);
+  return [{ url: full.url, note: [hook.note, full.note].filter(Boolean).join('; ') || undefined }];
 }
 
 function configCheckJson(config: Config, warnings: string[], now: number): ConfigCheckJson {

@@ -269,7 +269,7 @@ export function buildProgram(): Command {
   program
     .command('demo')
     .description('replay real captured Asterisk calls through the real pipeline to a loopback SMS gateway and print the timeline (needs no config)')
-    .addOption(new Option('--transport <kind>', 'smpp: loopback SMPP gateway; modem: a simulated GSM modem on a pseudo-terminal (needs python3); log: dry run').choices(Object.values(TRANSPORTS).filter((t) => t.demo !== undefined).map((t) => t.name)).default('smpp'))
+    .addOption(new Option('--transport <kind>', 'smpp: loopback SMPP gateway; modem: a simulated GSM modem on a pseudo-terminal (needs python3); log: dry run; voipms: a loopback VoIP.ms API').choices(Object.values(TRANSPORTS).filter((t) => t.demo !== undefined).map((t) => t.name)).default('smpp'))
     .option('--json', 'print the timeline as JSON lines')
     .option('--keep <dir>', 'keep the ledger in DIR (an existing directory without one), with a config for it (DIR/mctb.yaml), and print the commands to explore it')
     .option('--console', 'then keep running with the web console on 127.0.0.1 (a one-time login is printed) and a caller replying to a text-back; Ctrl-C stops')

@@ -3,6 +3,7 @@
 // delivery, replies, opt-outs, and how fast the text followed the hangup. Aggregates in SQL over
 // covering indexes (fast on a big ledger).
 
+import { TRANSPORTS } from '../adapters';
 import { formatDuration, parseDuration } from '../config/load';
 import type { LedgerReport } from '../ledger/report';
 import { CALL_OUTCOMES } from '../records/states';
@@ -145,6 +146,8 @@ export function report(opts: { config?: string; since?: string; business?: strin
       const width = Math.max(...lines.map(([label]) => label.length)) + 2;
       const valueWidth = Math.max(...lines.map(([, v]) => String(v).length));
       for (const [label, value, note] of lines) out.write(`${label.padEnd(width)}${String(value).padStart(valueWidth)}${note ? `  ${note.trim()}` : ''}\n`);
+      const transportNote = TRANSPORTS[config.sms.transport].reportNote;
+      if (transportNote) out.write(`\nnote: ${transportNote}\n`);
       return 0;
     },
     err,

@@ -133,6 +133,7 @@ export function parseConfigWithWarnings(
   const root = walker.object(SCHEMA, doc.contents as Node | null, '', undefined) ?? {};
   checkModem(walker, root);
   checkTelnyx(walker, root);
+  checkVoipms(walker, root);
   checkCompliance(walker, root);
   const businesses = checkBusinesses(walker, root);
   if (options.checkTemplate) checkTemplates(walker, text, businesses, root, options.checkTemplate);
@@ -186,6 +187,17 @@ function checkTelnyx(walker: Walker, root: Obj): void {
   } else if (typeof t.webhook_path === 'string') {
     walker.errorAt('sms.telnyx.public_key', "required with webhook_path: the account's public key checks each webhook's signature (Mission Control: Keys & Credentials → Public Key)", walker.positionOf('sms.telnyx'));
   }
+}
+
+/** VoIP.ms signs nothing: its callback is told from a forgery by the token alone. */
+function checkVoipms(walker: Walker, root: Obj): void {
+  const voipms = (root.sms as Obj | undefined)?.voipms as Obj | undefined;
+  if (!voipms || typeof voipms.webhook_path !== 'string' || voipms.webhook_token !== undefined) return;
+  walker.errorAt(
+    'sms.voipms.webhook_path',
+    'needs webhook_token (or webhook_token_file): VoIP.ms signs nothing, so its callback URL carries a token of at least 32 characters (e.g. `openssl rand -hex 24`)',
+    walker.positionOf('sms.voipms.webhook_path'),
+  );
 }
 
 const KEYWORD_LISTS = ['stop_words', 'start_words', 'help_words'] as const;

@@ -111,11 +111,11 @@ const ASTERISK = obj({
 });
 
 const SMS = obj({
-  transport: key(oneOf('smpp', 'modem', 'log', 'telnyx'), {
+  transport: key(oneOf('smpp', 'modem', 'log', 'telnyx', 'voipms'), {
     default: 'smpp',
     doc:
       "smpp: send through the SMPP gateway (sms.smpp); modem: send and receive with a GSM modem's SIM (sms.modem; " +
-      "no source_addr); telnyx: send and receive through Telnyx's Messaging API (sms.telnyx); log: dry run, write each text to the log (sms.smpp is then optional)",
+      "no source_addr); telnyx: Telnyx's Messaging API (sms.telnyx); voipms: the VoIP.ms REST API (sms.voipms); log: dry run, write each text to the log (sms.smpp is then optional)",
   }),
   smpp: key(
     obj({
@@ -193,7 +193,7 @@ const SMS = obj({
     obj({
       username: key(str(), { required: true, example: 'you@example.com', doc: 'the VoIP.ms account e-mail' }),
       api_password: key(secret({ fileKey: 'api_password_file', fileExample: '/etc/mctb/voipms.password', env: VOIPMS_PASSWORD_ENV }), { example: 'change-me', doc: 'the API password (Main Menu → SOAP and REST/JSON API); or: api_password_file (not both)' }),
-      webhook_token: key(secret({ fileKey: 'webhook_token_file', fileExample: '/etc/mctb/voipms.token', env: VOIPMS_TOKEN_ENV }), {
+      webhook_token: key(secret({ fileKey: 'webhook_token_file', fileExample: '/etc/mctb/voipms.token', env: VOIPMS_TOKEN_ENV, format: { test: /^[A-Za-z0-9._~-]{32,}$/, what: 'at least 32 letters, digits, or . _ ~ - (e.g. `openssl rand -hex 24`)' } }), {
         optional: true,
         example: 'a long random string',
         doc: 'VoIP.ms signs nothing: its SMS URL callback carries this token (at least 32 characters); required with webhook_path',

@@ -140,6 +140,13 @@ export interface TransportEntry<S> {
     /** Printed when not ready in time: what to check. */
     hint: string;
   };
+  /**
+   * The URL to paste at the carrier, from the webhook_path's URL (`mctb config check`), when it
+   * is more than that URL (VoIP.ms: the token and the placeholders its callback fills in).
+   */
+  webhookUrl?(settings: S, url: string): { url: string; note?: string };
+  /** A line `mctb report` adds for this transport (VoIP.ms: no delivery receipts). */
+  readonly reportNote?: string;
   /** Starts a stand-in for the real peer, for `mctb demo --transport <name>`; none: no demo. */
   demo?(): Promise<DemoPeer>;
 }
