@@ -11,6 +11,7 @@ import type { SourceEntry, SourceSettings } from './asterisk/source';
 import { log } from './sms/log';
 import { modem } from './sms/modem';
 import { smpp } from './sms/smpp';
+import { twilio } from './sms/twilio';
 import type { TransportEntry } from './sms/transport';
 
 export const SOURCES: Readonly<Record<AsteriskConfig['source'], SourceEntry<SourceSettings>>> = {
@@ -22,4 +23,5 @@ export const TRANSPORTS: Readonly<Record<TransportKind, TransportEntry<unknown>>
   smpp,
   modem,
   log,
+  twilio,
 };
