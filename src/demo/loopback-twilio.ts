@@ -176,6 +176,7 @@ export class LoopbackTwilio {
 
   private store(m: Partial<LoopbackMessage> & Pick<LoopbackMessage, 'from' | 'to' | 'body' | 'direction' | 'status'>, now: number): LoopbackMessage {
     const id = m.sid ?? sid('SM');
+    for (const k of Object.keys(m) as (keyof typeof m)[]) if (m[k] === undefined) delete m[k];
     const full: LoopbackMessage = {
       sid: id,
       account_sid: this.accountSid,

@@ -43,6 +43,8 @@ export interface TwilioSettings {
   listen?: { host: string; port: number };
   /** Every number a business texts from (doctor checks each is on the account). */
   senders: readonly string[];
+  /** How long a request may take (default 15 s; tests shorten it). */
+  timeoutMs?: number;
 }
 
 /** Twilio's limit on a message body (it splits longer texts itself, up to this). */
@@ -76,7 +78,7 @@ export class TwilioTransport implements SmsTransport {
     private readonly deps?: TransportDeps,
     private readonly clock: () => number = Date.now,
   ) {
-    this.http = new HttpClient({ secrets: () => [cfg.auth_token] });
+    this.http = new HttpClient({ secrets: () => [cfg.auth_token], timeoutMs: cfg.timeoutMs });
     this.webhooks = cfg.webhook_path ? [{ path: cfg.webhook_path, handle: (req) => this.webhook(req) }] : [];
   }
 
