@@ -292,7 +292,9 @@ export class LoopbackTwilio {
     const afterMs = after ? Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(after) ? `${after}T00:00:00Z` : after) : undefined;
     const pageSize = Math.min(1000, Number(q.get('PageSize') ?? 50));
     const page = Number(q.get('Page') ?? 0);
-    const all = this.messages
+    // Newest first (reversed first, so texts of one millisecond are newest first too).
+    const all = [...this.messages]
+      .reverse()
       .filter((m) => (!q.get('To') || m.to === q.get('To')) && (!q.get('From') || m.from === q.get('From')))
       // DateSent filters on date_sent: a message not sent yet (queued) has none and is not listed.
       .filter((m) => afterMs === undefined || (m.date_sent !== null && Date.parse(m.date_sent) >= afterMs))

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import twilioLib from 'twilio';
+import { formatCheck } from '../../src/cli/check';
 import { configCheck } from '../../src/cli/config-check';
 import { why } from '../../src/cli/why';
 import { buildReportJson } from '../../src/cli/report';
@@ -15,6 +16,7 @@ import { Daemon } from '../../src/daemon';
 import { loadCapture, rewriteCapture } from '../../src/demo/ami-replay';
 import { LoopbackTwilio, type TwilioBehaviour } from '../../src/demo/loopback-twilio';
 import { FILTERED_PREFIX } from '../../src/sms/http/client';
+import { twilio } from '../../src/sms/twilio';
 import { sleep, testConfigYaml, testLogger, waitFor } from '../support/harness';
 import { startPipeline, type Pipeline } from '../support/pipeline';
 
@@ -139,6 +141,13 @@ describe('Twilio transport (issue 15)', function () {
     expect((await messagesFrom(p, JANE)).map((m) => m.body).sort()).to.deep.equal(['first', 'second']);
     expect(p.logLines.filter((l) => l.includes('X-Twilio-Signature missing or wrong'))).to.have.length(4);
     expect(officiallySigned(tw)).to.equal(true);
+
+    // doctor, with the settings its registry entry reads from this config: all ✓, the webhook included.
+    // (http.listen is port 0 here: the port the daemon got.)
+    const checks = await twilio.doctor({ ...twilio.settings(p.config)!, listen: { host: '127.0.0.1', port: p.daemon.healthPort! } });
+    expect(checks.every((c) => c.ok), checks.map(formatCheck).join('\n')).to.equal(true);
+    expect(checks.map((c) => c.name)).to.include.members(['Twilio credentials', `number ${MAIN}`, `number ${AFTER_HOURS}`, 'A2P 10DLC', 'Twilio webhook']);
+    expect(JSON.stringify(checks)).to.not.include(TOKEN);
   });
 
   it('polling stores replies once (also one the webhook brought), and resumes from its cursor after a restart', async () => {

@@ -291,8 +291,10 @@ export class TwilioTransport implements SmsTransport {
       found.push(...(body?.messages ?? []));
       url = body?.next_page_uri ? this.absolute(body.next_page_uri) : undefined;
     }
+    // Listed newest first; reversed, then sorted by date (stable: texts of one second keep their order).
     const inbound = found
       .filter((m) => m.direction === 'inbound' && m.status !== 'receiving' && Number.isFinite(twilioDate(m.date_sent ?? m.date_created)))
+      .reverse()
       .sort((a, b) => twilioDate(a.date_sent ?? a.date_created) - twilioDate(b.date_sent ?? b.date_created));
     let newest = cursor;
     let all = true;
