@@ -202,7 +202,7 @@ fi
 
 # ---- config and ledger directory -------------------------------------------------------------
 # The secret files the README tells admins to create (secret_file / password_file / pin_file).
-SECRET_FILES="/etc/mctb/ami.secret /etc/mctb/ari.password /etc/mctb/smpp.password /etc/mctb/sim.pin /etc/mctb/webhook.secret /etc/mctb/console.key /etc/mctb/console.crt"
+SECRET_FILES="/etc/mctb/ami.secret /etc/mctb/ari.password /etc/mctb/smpp.password /etc/mctb/sim.pin /etc/mctb/webhook.secret /etc/mctb/console.key /etc/mctb/console.crt /etc/mctb/twilio.token /etc/mctb/telnyx.key /etc/mctb/voipms.password /etc/mctb/voipms.token"
 confdir=$DESTDIR/etc/mctb
 mkdir -p "$confdir"
 if [ -e "$confdir/mctb.yaml" ]; then
@@ -242,7 +242,7 @@ Next:
   1. Edit /etc/mctb/mctb.yaml: the PBX (asterisk.ami or asterisk.ari), the SMS gateway
      (sms.smpp, or sms.modem with \`scripts/install.sh --modem\`) and your businesses.
      Secrets in files: root:mctb, mode 0640: /etc/mctb/ami.secret, ari.password,
-     smpp.password, sim.pin, webhook.secret, console.key and .crt (systemd-tmpfiles sets these modes).
+     smpp.password, sim.pin, webhook.secret, console.key and .crt, the carriers' token, key and passwords (systemd-tmpfiles sets these modes).
      The Asterisk side: $PREFIX/dialplan/README.md
   2. mctb config check -c /etc/mctb/mctb.yaml
   3. mctb doctor -c /etc/mctb/mctb.yaml

@@ -12,6 +12,7 @@ import { log } from './sms/log';
 import { modem } from './sms/modem';
 import { smpp } from './sms/smpp';
 import { telnyx } from './sms/telnyx';
+import { twilio } from './sms/twilio';
 import type { TransportEntry } from './sms/transport';
 import { voipms } from './sms/voipms';
 
@@ -24,6 +25,7 @@ export const TRANSPORTS: Readonly<Record<TransportKind, TransportEntry<unknown>>
   smpp,
   modem,
   log,
+  twilio,
   telnyx,
   voipms,
 };

@@ -24,6 +24,7 @@ import { Pruner } from './ledger/pruner';
 import { part, type Logger } from './log';
 import { WebhookSender } from './notify/webhook';
 import { BusinessDirectory } from './policy/decide';
+import { FilteredWarnings, isFiltered } from './sms/filtered';
 import { Outbox } from './sms/outbox';
 import type { SmsTransport } from './sms/transport';
 
@@ -205,10 +206,17 @@ export class Daemon {
     if (requeued > 0) this.log.warn('texts interrupted by the last shutdown will be sent again', { count: requeued });
     const business = (name: string) => this.businessByName.get(name);
     const transport = (this.transport = this.makeTransport());
+    // Texts the carrier filtered (not delivered): a warning once a day per business, with the fix.
+    const filtered = new FilteredWarnings(part(this.log, 'sms'), this.clock);
+    this.events.on('send.finished', (row, state, reason) => state === 'failed' && filtered.note(row.business, reason, row.id));
     transport.onReceipt(async (receipt) => {
       const matched = await ledger.sends.recordReceipt(receipt.messageId, receipt.state, receipt.error, this.clock());
       part(this.log, 'smpp').info('delivery receipt', { message_id: receipt.messageId, state: receipt.state, send: matched.sendId ?? 'unmatched' });
       this.events.emit('receipt.received', receipt, matched);
+      if (matched.sendId !== undefined && isFiltered(receipt.error)) {
+        const row = await ledger.sends.get(matched.sendId).catch(() => undefined);
+        if (row) filtered.note(row.business, receipt.error, row.id);
+      }
     });
     const e = this.events;
     const outbox = (this.outbox = new Outbox(ledger, transport, business, part(this.log, 'outbox'), {

@@ -9,6 +9,7 @@ import type { LedgerReport } from '../ledger/report';
 import { CALL_OUTCOMES } from '../records/states';
 import { MISSED_OUTCOMES } from '../calls/types';
 import { withLedger } from './read-config';
+import { FILTERED_FIX } from '../sms/http/client';
 import { formatTime, isoTime, zoneFor } from './time';
 
 /** `mctb report --json`: one object, these fields (README, "Operating it"). */
@@ -53,6 +54,12 @@ export interface ReportJson {
   opt_outs: number;
   /** Median seconds from the caller's hangup to the text-back's submission; null when none. */
   median_seconds_to_text: number | null;
+  /**
+   * Texts (every kind) created in the window that the carrier filtered as unregistered traffic
+   * (Twilio 30007/30034, Telnyx's equivalents): "sent" but never delivered. `by_business` counts
+   * them per business (only those with some); `fix` says what to do, null when none.
+   */
+  filtered: { total: number; by_business: Record<string, number>; fix: string | null };
 }
 
 export function buildReportJson(r: LedgerReport, since: number, until: number, business: string | undefined, zone = 'system'): ReportJson {
@@ -92,6 +99,11 @@ export function buildReportJson(r: LedgerReport, since: number, until: number, b
     reply_rate: r.replyRate === null ? null : Math.round(r.replyRate * 10_000) / 10_000,
     opt_outs: r.optOuts,
     median_seconds_to_text: r.medianMsToText === null ? null : Math.round(r.medianMsToText) / 1000,
+    filtered: {
+      total: (r.filtered ?? []).reduce((sum, f) => sum + f.n, 0),
+      by_business: Object.fromEntries((r.filtered ?? []).map((f) => [f.business, f.n])),
+      fix: (r.filtered ?? []).length > 0 ? FILTERED_FIX : null,
+    },
   };
 }
 
@@ -138,6 +150,10 @@ export function report(opts: { config?: string; since?: string; business?: strin
       if (j.texts.waiting) row('  waiting to go out', j.texts.waiting);
       if (j.texts.cancelled) row('  cancelled', j.texts.cancelled);
       if (j.texts.skipped) row('  skipped when due', j.texts.skipped);
+      if (j.filtered.total > 0) {
+        row('Filtered by the carrier', j.filtered.total, `texts "sent" but not delivered (unregistered traffic); fix: ${j.filtered.fix}`);
+        if (opts.business === undefined) for (const [b, n] of Object.entries(j.filtered.by_business)) row(`  ${b}`, n);
+      }
       row('Replies', j.replies, j.contacts_texted > 0 ? `from ${j.contacts_replied} of ${j.contacts_texted} contacts texted${pct(j.contacts_replied, j.contacts_texted)}` : '');
       row('Reply rate', j.reply_rate === null ? '-' : `${Math.round(j.reply_rate * 100)}%`, j.reply_rate === null ? '' : 'of contacts texted replied');
       row('Opt-outs', j.opt_outs);

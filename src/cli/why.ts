@@ -8,6 +8,7 @@ import { withLedger } from './read-config';
 import { callJson } from './lists';
 import { formatTime, isoTime, zoneFor } from './time';
 import { callNotes, callVerdict } from './verdict';
+import { filteredWords, isFiltered } from '../sms/filtered';
 
 /** Calls shown, the newest. */
 const RECENT = 20;
@@ -44,7 +45,7 @@ export async function why(numberArg: string, cliConfig: string | undefined, json
           phone_number: e164 !== undefined,
           contact: contact ? contactJson(contact) : null,
           opted_out_of: optOuts.filter(Boolean),
-          calls: calls.map((c) => callJson(c, zoneFor(config, c.business))),
+          calls: calls.map((c) => ({ ...callJson(c, zoneFor(config, c.business)), ...(isFiltered(c.text_error) ? { text_filtered: filteredWords(c.text_error!) } : {}) })),
         }) + '\n',
       );
       return 0;
@@ -58,6 +59,7 @@ export async function why(numberArg: string, cliConfig: string | undefined, json
       const when = formatTime(c.ended_at, zoneFor(config, c.business));
       out.write(`  ${when}  ${c.business ?? '-'}  ${c.outcome}  → ${callVerdict(c)}${c.detail ? ` — ${c.detail}` : ''}\n`);
       for (const note of callNotes(c)) out.write(`      ${note}\n`);
+      if (isFiltered(c.text_error)) out.write(`      ${filteredWords(c.text_error!)}\n`);
     }
     return 0;
   }, err);

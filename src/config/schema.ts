@@ -111,11 +111,12 @@ const ASTERISK = obj({
 });
 
 const SMS = obj({
-  transport: key(oneOf('smpp', 'modem', 'log', 'telnyx', 'voipms'), {
+  transport: key(oneOf('smpp', 'modem', 'log', ...HTTP_CARRIERS), {
     default: 'smpp',
     doc:
       "smpp: send through the SMPP gateway (sms.smpp); modem: send and receive with a GSM modem's SIM (sms.modem; " +
-      "no source_addr); telnyx: Telnyx's Messaging API (sms.telnyx); voipms: the VoIP.ms REST API (sms.voipms); log: dry run, write each text to the log (sms.smpp is then optional)",
+      "no source_addr); twilio: Twilio's REST API, or SignalWire's with base_url (sms.twilio); telnyx: Telnyx's Messaging API (sms.telnyx); " +
+      'voipms: the VoIP.ms REST API (sms.voipms); log: dry run, write each text to the log (sms.smpp is then optional)',
   }),
   smpp: key(
     obj({

@@ -143,7 +143,7 @@ export class Calls {
       params.push(f.business);
     }
     return this.db.all<CallListRow>(
-      `SELECT c.*, s.id AS text_id, s.state AS text_state, s.reason AS text_reason, s.submitted_at AS text_submitted_at FROM calls c
+      `SELECT c.*, s.id AS text_id, s.state AS text_state, s.reason AS text_reason, s.error AS text_error, s.submitted_at AS text_submitted_at FROM calls c
        LEFT JOIN sends s ON s.call_id = c.call_id AND s.kind = 'text_back'
        ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY c.ended_at DESC, c.call_id DESC LIMIT ?`,
       [...params, f.limit],

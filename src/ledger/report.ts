@@ -6,7 +6,8 @@ import { DateTime, Info, type Zone } from 'luxon';
 import sqlite3 from 'sqlite3';
 import { MISSED_OUTCOMES } from '../calls/types';
 import { CALL_REASONS } from '../policy/decide';
-import { CALL_OUTCOMES, DECISIONS, SEND_STATES, type SendState } from '../records/states';
+import { CALL_OUTCOMES, DECISIONS, SEND_KINDS, SEND_STATES, type SendState } from '../records/states';
+import { FILTERED_PREFIX } from '../sms/http/client';
 import { SqliteFile } from './sqlite';
 
 export interface LedgerReport {
@@ -33,6 +34,11 @@ export interface LedgerReport {
    * answered outbound call to that number (a callback). See RECOVERED_WITHIN_MS and RECOVERED_SQL.
    */
   recovered: number;
+  /**
+   * Texts of every kind created in the window that the carrier filtered (failed with a
+   * FILTERED_PREFIX error: unregistered traffic, "sent" but never delivered), per business.
+   */
+  filtered: { business: string; n: number }[];
 }
 
 /** How long after a missed call a person reaching the caller still counts as recovering it. */
@@ -89,6 +95,12 @@ export const MISSED_AND_RECOVERED_SQL = `SELECT COUNT(DISTINCT m.number) AS miss
 /** Missed callers (LedgerReport.missedCallers): one range of calls_missed (migration 9), made distinct. */
 export const MISSED_CALLERS_SQL = `SELECT COUNT(DISTINCT number) AS n FROM calls INDEXED BY calls_missed
     WHERE direction = 'inbound' AND outcome IN (${list(MISSED_OUTCOMES)}) AND ended_at >= $since AND ended_at <= $until AND ${inBusinesses('business')}`;
+
+/** LedgerReport.filtered: failed sends per kind over sends_report, their error read only for failed rows. */
+export const FILTERED_SQL = `SELECT business, COUNT(*) AS n FROM sends INDEXED BY sends_report
+    WHERE kind IN (${list(SEND_KINDS)}) AND state = 'failed' AND created_at >= $since AND created_at <= $until AND ${inBusinesses('business')}
+      AND error LIKE '${FILTERED_PREFIX}%'
+    GROUP BY business ORDER BY business`;
 
 /**
  * Figures for `mctb report` and the dashboard: inbound calls that ended in [since, until], missed
@@ -168,7 +180,8 @@ export async function ledgerReport(path: string, db: SqliteFile, since: number, 
       p,
     );
     const mr = await s.get<{ missed: number; recovered: number }>(MISSED_AND_RECOVERED_SQL, { ...p, $within: RECOVERED_WITHIN_MS });
-    return { texts, median: median(delays?.delays ?? null), missedCallers: mr?.missed ?? 0, recovered: mr?.recovered ?? 0 };
+    const filtered = await s.all<{ business: string; n: number }>(FILTERED_SQL, p);
+    return { texts, median: median(delays?.delays ?? null), missedCallers: mr?.missed ?? 0, recovered: mr?.recovered ?? 0, filtered };
   });
   const [a, b] = await Promise.all([sideWork, mainWork]);
   return {
@@ -182,6 +195,7 @@ export async function ledgerReport(path: string, db: SqliteFile, since: number, 
     medianMsToText: b.median,
     missedCallers: b.missedCallers,
     recovered: b.recovered,
+    filtered: b.filtered,
   };
 }
 

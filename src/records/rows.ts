@@ -67,6 +67,8 @@ export type CallListRow = CallRow & {
   text_id: number | null;
   text_state: SendState | null;
   text_reason: string | null;
+  /** The text-back's error (a carrier's code; FILTERED_PREFIX: filtered by the carrier). */
+  text_error?: string | null;
   text_submitted_at: number | null;
 };
 

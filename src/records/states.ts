@@ -24,6 +24,8 @@ export const FINAL_SEND_STATES: readonly SendState[] = ['delivered', 'failed', '
  * mobile, relayed), `sends.sent_by` says who; `relay_confirm` answers the staff mobile.
  */
 export type SendKind = 'text_back' | 'follow_up' | 'opt_out_confirm' | 'opt_in_confirm' | 'help' | 'staff_alert' | 'manual' | 'console' | 'relay' | 'relay_confirm';
+/** Every SendKind, as a list. */
+export const SEND_KINDS: readonly SendKind[] = ['text_back', 'follow_up', 'opt_out_confirm', 'opt_in_confirm', 'help', 'staff_alert', 'manual', 'console', 'relay', 'relay_confirm'];
 
 /** Delivery receipt states as the ledger keeps them. */
 export type ReceiptState = 'delivered' | 'undeliverable' | 'expired' | 'rejected' | 'deleted' | 'unknown' | 'accepted' | 'enroute';

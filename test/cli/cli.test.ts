@@ -68,7 +68,7 @@ describe('mctb command line', function () {
     { name: 'port not a number', edit: (y) => y.replace('port: 5038', 'port: abc'), message: (f) => `${f}:2:33: asterisk.ami.port: expected a number from 1 to 65535, got "abc"` },
     { name: 'duration without unit', edit: (y) => y.replace('delay: 0s', 'delay: 30'), message: (f) => `${f}:11:10: defaults.delay:` },
     { name: 'invalid DID', edit: (y) => y.replace('"+15550001001"', '"555"'), message: (f) => `${f}:15:28: businesses[0].dids[1]: "555" is not a phone number` },
-    { name: 'bad transport', edit: (y) => y.replace('transport: smpp', 'transport: smtp'), message: (f) => `${f}:6:14: sms.transport: expected one of "smpp", "modem", "log", "telnyx", "voipms", got "smtp" (did you mean "smpp"?)` },
+    { name: 'bad transport', edit: (y) => y.replace('transport: smpp', 'transport: smtp'), message: (f) => `${f}:6:14: sms.transport: expected one of "smpp", "modem", "log", "twilio", "telnyx", "voipms", got "smtp" (did you mean "smpp"?)` },
     { name: 'bad log level', edit: (y) => y.replace('level: debug', 'level: loud'), message: (f) => `${f}:16:15: log.level:` },
     { name: 'missing secret file', edit: (y) => y.replace('secret: "s3cret"', 'secret_file: /nonexistent/ami.secret'), message: (_f) => `/nonexistent/ami.secret` },
     { name: 'unknown template variable', edit: (y) => y.replace('dedupe_window: 1h', 'dedupe_window: 1h\n  message: "Hi {{contact.firstname}}"'), message: (_f) => `defaults.message: unknown variable "contact.firstname" (did you mean "contact.first_name"?)` },

@@ -363,7 +363,7 @@ businesses:
 
     it('rejects an unknown transport with did-you-mean', () => {
       expect(problemsOf(MINIMAL.replace('transport: log', 'transport: smtp'))).to.deep.equal([
-        'FILE:6:14: sms.transport: expected one of "smpp", "modem", "log", "telnyx", "voipms", got "smtp" (did you mean "smpp"?)',
+        'FILE:6:14: sms.transport: expected one of "smpp", "modem", "log", "twilio", "telnyx", "voipms", got "smtp" (did you mean "smpp"?)',
       ]);
     });
 

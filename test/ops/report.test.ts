@@ -152,7 +152,7 @@ describe('mctb report', function () {
     expect(Date.parse(j.until) - since).to.equal(7 * DAY);
     const e = await expected(since);
 
-    expect(Object.keys(j)).to.deep.equal(['since', 'until', 'business', 'calls', 'missed_callers', 'recovered', 'texted', 'skipped', 'texts', 'replies', 'contacts_texted', 'contacts_replied', 'reply_rate', 'opt_outs', 'median_seconds_to_text']);
+    expect(Object.keys(j)).to.deep.equal(['since', 'until', 'business', 'calls', 'missed_callers', 'recovered', 'texted', 'skipped', 'texts', 'replies', 'contacts_texted', 'contacts_replied', 'reply_rate', 'opt_outs', 'median_seconds_to_text', 'filtered']);
     expect(j.business).to.equal(null);
     expect(j.calls.total).to.equal(e.total);
     expect(j.calls.total).to.equal(11); // ten replayed calls and the legacy one; the old call is outside the window
@@ -181,6 +181,7 @@ describe('mctb report', function () {
     expect(j.opt_outs).to.equal(1);
     expect(j.median_seconds_to_text).to.equal(e.median);
     expect(j.median_seconds_to_text).to.be.a('number').and.to.be.at.least(0);
+    expect(j.filtered).to.deep.equal({ total: 0, by_business: {}, fix: null });
   });
 
   it('--business counts one business; a wider window takes the old call in', async () => {
