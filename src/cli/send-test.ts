@@ -11,7 +11,6 @@ import { composeTextBack } from '../policy/compose';
 import { isOpenAt } from '../policy/hours';
 import type { Ledger } from '../ledger/ledger';
 import type { SendRow } from '../records/rows';
-import type { BusinessConfig, Config } from '../config/types';
 import { TRANSPORTS } from '../adapters';
 import type { SmsTransport, TransportEntry } from '../sms/transport';
 import { withLedger } from './read-config';
