@@ -49,8 +49,8 @@ const THREAD_COLUMNS = `t.*, COALESCE(c.name, c.caller_id_name) AS name, u.name 
   EXISTS (SELECT 1 FROM opt_outs o WHERE o.number = t.number AND o.business IN (t.business, '*')) AS opted_out`;
 const THREAD_FROM = `threads t LEFT JOIN contacts c ON c.number = t.number LEFT JOIN users u ON u.id = t.assigned_to`;
 
-/** How many items of each kind a thread page shows (the latest). */
-const TIMELINE_LIMIT = 200;
+/** How many items a thread page shows: the latest, of every kind together. */
+export const TIMELINE_LIMIT = 200;
 
 export class Threads {
   constructor(private readonly db: SqliteFile) {}
@@ -115,7 +115,7 @@ export class Threads {
     return (await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM threads t WHERE ${where.join(' AND ')}`, args))?.n ?? 0;
   }
 
-  /** The whole story of a thread, oldest first: calls, texts both ways, notes. */
+  /** The story of a thread, oldest first (its latest TIMELINE_LIMIT items): calls, texts both ways, notes. */
   async timeline(t: { id: number; business: string; number: string }): Promise<TimelineItem[]> {
     const key = [t.number, t.business, TIMELINE_LIMIT];
     const [calls, sends, messages, notes] = await Promise.all([
@@ -156,7 +156,8 @@ export class Threads {
       ...messages.map((m): TimelineItem => ({ type: 'in', at: m.received_at, id: m.id, body: m.body, keyword: m.keyword })),
       ...notes.map((n): TimelineItem => ({ type: 'note', at: n.created_at, id: n.id, author: n.author, body: n.body })),
     ];
-    return items.sort((a, b) => a.at - b.at || order(a) - order(b));
+    // Each kind was read up to the limit, so the latest TIMELINE_LIMIT of all of them are here.
+    return items.sort((a, b) => a.at - b.at || order(a) - order(b)).slice(-TIMELINE_LIMIT);
   }
 
   /**
