@@ -33,8 +33,9 @@ export interface DemoOptions {
   console?: { port: number; until: Promise<unknown> };
 }
 
-/** The reply the demo's caller sends with --console, so the console opens on a live thread. */
+/** The reply the demo's first texted caller sends (with --console: a live thread to answer). */
 export const DEMO_REPLY = 'Yes please! Can someone call me back after 3?';
+
 
 /** The files `--keep DIR` writes: the ledger, and a config that points the commands at it. */
 export const KEPT_LEDGER = 'mctb.db';
@@ -78,6 +79,31 @@ const REASON_WORDS: Record<string, string> = {
 
 const DELAY_MS = 1500;
 
+/** The front desk's mobile in the demo: staff alerts (a reply, an opt-out) go to it. */
+export const DEMO_STAFF = '+13125550100';
+/** After the text-backs, two callers answer: a question (alerted to staff), and STOP. */
+const ANSWERS: { who: 'first' | 'second'; text: string }[] = [
+  { who: 'first', text: DEMO_REPLY },
+  { who: 'second', text: 'STOP' },
+];
+
+const KIND_WORDS: Record<string, string> = {
+  staff_alert: 'staff alert',
+  opt_out_confirm: 'opt-out confirmation',
+  opt_in_confirm: 'opt-in confirmation',
+  help: 'help reply',
+  console: 'reply from the console',
+  follow_up: 'follow-up',
+};
+
+const ACTION_WORDS: Record<string, string> = {
+  reply: 'a reply: stored, the front desk alerted',
+  opted_out: 'opted out: never texted again, confirmed once',
+  already_opted_out: 'already opted out',
+  opted_in: 'opted back in',
+  help_sent: 'help sent',
+};
+
 /** The demo's configuration, read by the real loader: only what differs from the defaults. */
 export function demoConfig(dir: string, amiPort: number, transport: TransportKind, peer: DemoPeer, consolePort?: number): Config {
   return parseConfig(demoYaml(dir, amiPort, transport, peer, undefined, consolePort), '<demo>', {});
@@ -98,6 +124,7 @@ defaults:
 ${timezone ? `  timezone: ${timezone}\n` : ''}businesses:
   - name: Brightside Dental
     dids: ["+15550001000", "+15550001001", "+15550001003", "+15550001004", "+15550001005"]
+    notify: { sms: ["${DEMO_STAFF}"], events: [reply, opt_out] }
   - name: Northside Plumbing
     dids: ["+15550001006"]
 log: { level: warn }
@@ -149,8 +176,11 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     peer = stand;
     const config = demoConfig(dir, amiPort, opts.transport, stand, opts.console?.port);
     if (!opts.json) {
-      out.write(`mctb demo: ${SCRIPT.length} calls captured from a real Asterisk 22, replayed over AMI on 127.0.0.1:${amiPort};\n`);
-      out.write(`texts go ${stand.via}; ledger ${config.ledger.path}\n\n`);
+      out.write(`mctb demo: what mctb does with your PBX's calls. ${SCRIPT.length} calls recorded on a real Asterisk 22 ring two businesses;\n`);
+      out.write('mctb decides whether a person answered each one, texts the callers nobody answered, and then two of them\n');
+      out.write('text back: a question (the front desk gets an alert) and STOP (opted out, confirmed once). Nothing leaves this\n');
+      out.write(`machine: the PBX (AMI on 127.0.0.1:${amiPort}) and the SMS gateway are local stand-ins; texts go ${stand.via}.\n`);
+      out.write(`Ledger: ${config.ledger.path}\n\n`);
     }
     daemon = new Daemon(config, createLogger({ level: 'warn', format: 'text' }));
     const d = daemon;
@@ -165,14 +195,24 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       const inS = c.dueAt !== undefined ? ` in ${(Math.max(0, c.dueAt - Date.now()) / 1000).toFixed(1)}s` : '';
       print('DECISION', (REASON_WORDS[c.reason] ?? c.reason) + (c.decision === 'text' ? inS : ''), { decision: c.decision, reason: c.reason });
     });
+    const textBacks = new Set<number>();
     d.events.on('send.submitted', (row, ids) => {
+      if (row.kind !== 'text_back') {
+        stand.submitted?.(ids);
+        const what = row.kind === 'staff_alert' ? 'ALERT' : 'SMS';
+        print(what, `${KIND_WORDS[row.kind] ?? row.kind} to ${row.number}: ${JSON.stringify(row.body)}`, { send_id: row.id, kind: row.kind, message_ids: ids });
+        return;
+      }
+      textBacks.add(row.id);
       submitted++;
       stand.submitted?.(ids);
       const seg = countSegments(row.body);
       print('SMS', `submitted to ${row.number} (${seg.encoding}, ${seg.segments} segment${seg.segments === 1 ? '' : 's'}, id ${ids.join(',')}): ${JSON.stringify(row.body)}`, { send_id: row.id, message_ids: ids });
     });
     d.events.on('send.finished', (row, state, reason) => print('SMS', `${state} (${reason}) for ${row.number}`, { send_id: row.id, state, reason }));
+    d.events.on('sms.received', (m) => print('REPLY', `${m.number} texts ${JSON.stringify(m.text)}: ${ACTION_WORDS[m.action] ?? m.action}`, { number: m.number, action: m.action }));
     d.events.on('receipt.received', (r, m) => {
+      if (m.sendId === undefined || !textBacks.has(m.sendId)) return;
       receipts++;
       print('RECEIPT', `${r.state} (id ${r.messageId})`, { message_id: r.messageId, state: r.state, send_id: m.sendId });
     });
@@ -192,9 +232,14 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       if (done) break;
       await sleep(100);
     }
+    if (stand.reply) await twoWay(d, stand, decided);
+    else print('NOTE', 'this transport receives no texts: no replies in this demo');
+    for (const t of await d.ledgerHandle.tasks.listOpen()) {
+      print('TASK', `call back ${t.name ? `${t.name} ` : ''}${t.number} for ${t.business}: ${t.calls} missed call${t.calls === 1 ? '' : 's'}${t.last_message ? `, last text ${JSON.stringify(t.last_message)}` : ''}`, { task: t.id, number: t.number });
+    }
     const texted = decided.filter((c) => c.decision === 'text').length;
     if (opts.json) print('SUMMARY', 'done', { calls: decided.length, texted, submitted, receipts });
-    else out.write(`\n${decided.length} calls: ${texted} texted, ${decided.length - texted} not texted; ${submitted} SMS submitted, ${receipts} delivery receipts.\n`);
+    else out.write(`\n${decided.length} calls: ${texted} texted, ${decided.length - texted} not texted; ${submitted} SMS submitted, ${receipts} delivery receipts (text-backs).\n`);
     const ok = decided.length === SCRIPT.length && submitted === texted && texted > 0;
     if (opts.console) await keepConsoleOpen(d, stand, decided, opts.console.until, print, out, opts.json);
     if (opts.keep !== undefined) {
@@ -270,12 +315,32 @@ async function keepConsoleOpen(
     out.write(`\nThe console: ${url}   user: demo   password: ${password}\n`);
     out.write('(a one-time login: this demo\'s ledger, and the user with it, are gone when it stops; Ctrl-C stops it)\n\n');
   }
-  if (first?.call.number && first.call.did && stand.reply) {
-    await sleep(1500);
-    await stand.reply(first.call.number, first.call.did, DEMO_REPLY);
-    print('REPLY', `${first.call.callerName || first.call.number} texts back: ${JSON.stringify(DEMO_REPLY)}; answer it in the console`, { number: first.call.number });
-  }
+  if (first?.call.number && stand.reply) print('CONSOLE', `${first.call.callerName || first.call.number}'s reply waits in the console: answer it there`, { number: first.call.number });
   await until;
+}
+
+/**
+ * Two callers answer their text-back: the first with a question (the front desk's mobile gets an
+ * alert), the second with STOP (opted out, confirmed once, staff told). Each is a real MO through
+ * the transport's stand-in; waits until its effects went out.
+ */
+async function twoWay(d: Daemon, stand: DemoPeer, decided: CallDecided[]): Promise<void> {
+  const callers = [...new Map(decided.filter((c) => c.decision === 'text' && c.call.number && c.call.did).map((c) => [c.call.number, c])).values()];
+  for (const [i, answer] of ANSWERS.entries()) {
+    const c = callers[answer.who === 'first' ? 0 : 1] ?? callers[i];
+    if (!c?.call.number || !c.call.did || !stand.reply) continue;
+    const before = (await d.ledgerHandle.sends.list()).length;
+    await stand.reply(c.call.number, c.call.did, answer.text);
+    const until = Date.now() + 8000;
+    // Stored, and what it caused (an alert, a confirmation) submitted.
+    while (Date.now() < until) {
+      const sends = await d.ledgerHandle.sends.list();
+      const stored = (await d.ledgerHandle.messages.list(c.call.number)).length > 0;
+      if (stored && sends.length > before && sends.every((s) => s.state !== 'scheduled' && s.state !== 'sending')) break;
+      await sleep(100);
+    }
+    await sleep(300);
+  }
 }
 
 function sleep(ms: number): Promise<void> {

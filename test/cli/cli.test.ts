@@ -106,6 +106,13 @@ describe('mctb command line', function () {
     expect(r.stdout).to.match(/RECEIPT\s+delivered/);
     expect(r.stdout).to.match(/CALL\s+Tom Nguyen <\+16175550110>[^\n]*\n[^\n]*OUTCOME\s+answered by a person\n[^\n]*DECISION\s+no text: a person answered/);
     expect(r.stdout).to.match(/DECISION\s+no text: number withheld/);
+    // Two-way SMS (issue 16): a reply alerted to the front desk, a STOP confirmed once, callback tasks; a header for an admin.
+    expect(r.stdout).to.match(/^mctb demo: what mctb does with your PBX's calls/);
+    expect(r.stdout).to.match(/REPLY\s+\+14155550123 texts "Yes please! Can someone call me back after 3\?": a reply/);
+    expect(r.stdout).to.match(/ALERT\s+staff alert to \+13125550100: "Brightside Dental: reply from Jane Doe/);
+    expect(r.stdout).to.match(/REPLY\s+\+13125550147 texts "STOP": opted out/);
+    expect(r.stdout.match(/SMS\s+opt-out confirmation to \+13125550147/g)).to.have.length(1);
+    expect(r.stdout).to.match(/TASK\s+call back Jane Doe \+14155550123 for Brightside Dental: 2 missed calls/);
   });
 
   it('demo --transport modem runs the pipeline against the simulated modem on a pseudo-terminal', async () => {

@@ -31,10 +31,11 @@ describe('mctb demo --console', function () {
         return html.includes('Yes please! Can someone call me back after 3?') && html;
       });
       expect(DEMO_REPLY).to.equal('Yes please! Can someone call me back after 3?');
-      const thread = /href="\/threads\/(\d+)"/.exec(inbox)![1];
+      // Jane's thread (Mike's is there too: he texted STOP, so nothing may be sent to him).
+      const thread = /data-number="\+14155550123">\s*<a href="\/threads\/(\d+)"/.exec(inbox)![1];
       const res = await post(base, `/threads/${thread}/reply`, { _csrf: s.csrf, text: 'Of course, Jane: 3:15 today.' }, { cookie: s.cookie });
       expect(res.status).to.equal(303);
-      await waitFor('the answer at the gateway', () => /SMS\s+submitted to \+14155550123 .*"Of course, Jane: 3:15 today\."/.test(out), 10_000);
+      await waitFor('the answer at the gateway', () => /SMS\s+reply from the console to \+14155550123: "Of course, Jane: 3:15 today\."/.test(out), 10_000);
       const timeline = await waitFor('delivered on the thread', async () => {
         const html = await (await fetch(`${base}/threads/${thread}/timeline`, { headers: { cookie: s.cookie } })).text();
         return /data-state="delivered"[^]*?Of course, Jane|Of course, Jane[^]*?data-state="delivered"/.test(html) && html;

@@ -89,6 +89,9 @@ describe('packaging: scripts/install.sh', function () {
       expect(readdirSync(join(app, 'src', 'demo', 'captures', 'ari')).length).to.be.greaterThan(0);
       expect(existsSync(join(app, 'src', 'demo', 'captures', 'README.md'))).to.equal(true);
       expect(readdirSync(join(app, 'src', 'demo')).sort()).to.deep.equal(['captures']);
+      // The console's templates, script and style, read at run time.
+      expect(existsSync(join(app, 'src', 'console', 'views', 'layout.eta'))).to.equal(true);
+      expect(existsSync(join(app, 'src', 'console', 'assets', 'console.js'))).to.equal(true);
       expect(existsSync(join(app, 'tools', 'modem-sim.py'))).to.equal(true);
       // The installed demo finds them.
       const demo = join(app, 'dist', 'src', 'demo');
