@@ -110,7 +110,7 @@ export function demoConfig(dir: string, amiPort: number, transport: TransportKin
 }
 
 /** demoConfig's text; `timezone` fixes the businesses' zone (a kept config, read later). */
-function demoYaml(dir: string, amiPort: number, transport: TransportKind, peer: { config?: string }, timezone?: string, consolePort?: number): string {
+export function demoYaml(dir: string, amiPort: number, transport: TransportKind, peer: { config?: string }, timezone?: string, consolePort?: number): string {
   return `
 asterisk:
   ami: { host: 127.0.0.1, port: ${amiPort}, username: mctb, secret: demo }
