@@ -374,8 +374,12 @@ describe('GSM modem transport', function () {
   });
 
   describe('unplug', () => {
+    // The port's close or EIO usually tells at once; the health poll (AT+CREG?, every 30 s in
+    // production) is the backstop when the pty's hangup is not reported. Shorter here, so a
+    // missed event on a loaded machine costs seconds, not the test.
+    const UNPLUG: ModemOptions = { pollMs: 2000 };
     it('is not ready while the modem is gone, re-inits with the PIN after replug, and sends a text from the outage once', async () => {
-      const { sim, t, states, lines } = await readyModem();
+      const { sim, t, states, lines } = await readyModem({}, UNPLUG);
       await sim.unplug();
       await waitFor('not ready', () => !t.ready, 25_000);
       const text = 'We missed your call, we will ring you back.';
@@ -418,7 +422,7 @@ describe('GSM modem transport', function () {
     });
 
     it('reads texts that arrived while the modem was away', async () => {
-      const { sim, t } = await readyModem();
+      const { sim, t } = await readyModem({}, UNPLUG);
       const got: IncomingSms[] = [];
       t.onMessage(async (m) => {
         got.push(m);
