@@ -272,7 +272,7 @@ function consoleTable(c: ConsoleResult): string {
   const d = c.dashboard;
   return [
     `console: ${c.calls} calls, ${c.contacts} contacts, ${c.messages} texts in, ${c.businesses} businesses, ${c.threads} threads; built in ${c.build_seconds} s (threads by ${c.threads_filled_by}), ${Math.round(c.ledger_bytes / 2 ** 20)} MB`,
-    `  ${c.unread_threads} threads unread; busy thread #${c.busy_thread.id}: ${c.busy_thread.calls} calls, ${c.busy_thread.texts_out} texts out, ${c.busy_thread.texts_in} texts in (the page shows the latest 200 of each)`,
+    `  ${c.unread_threads} threads unread; busy thread #${c.busy_thread.id}: ${c.busy_thread.calls} calls, ${c.busy_thread.texts_out} texts out, ${c.busy_thread.texts_in} texts in (the page shows its latest 200 events)`,
     table(
       ['console, time to the last byte on loopback', 'requests', 'p50 ms', 'p99 ms', 'max ms'],
       [

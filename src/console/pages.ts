@@ -35,9 +35,8 @@ export function registerPages(app: FastifyInstance, ctx: ConsoleContext): void {
     const t = await threadOf(ctx, req);
     if (!t) return notFound(reply);
     const b = businessOf(ctx, t.business);
-    const items = await ctx.ledger.threads.timeline(t);
-    const on = await ctx.ledger.threads.conversationNumber(t.business, t.number);
-    const users = (await ctx.ledger.users.list()).filter((u) => u.role === 'owner' || u.businesses.includes(t.business));
+    const [items, on, allUsers] = await Promise.all([ctx.ledger.threads.timeline(t), ctx.ledger.threads.conversationNumber(t.business, t.number), ctx.ledger.users.list()]);
+    const users = allUsers.filter((u) => u.role === 'owner' || u.businesses.includes(t.business));
     return ctx.views.page(reply, 'thread', {
       title: t.name ?? showNumber(t.number),
       nav: 'inbox',

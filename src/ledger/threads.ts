@@ -165,12 +165,15 @@ export class Threads {
    * `sms_from: dialled`), or undefined when neither is known.
    */
   async conversationNumber(business: string, number: string): Promise<string | undefined> {
+    // The latest of each, read in index order (one step each, however long the thread).
     const row = await this.db.get<{ on: string | null }>(
       `SELECT on_number AS "on" FROM (
-         SELECT to_addr AS on_number, received_at AS at FROM messages INDEXED BY messages_thread WHERE number = ? AND business = ?
+         SELECT * FROM (SELECT to_addr AS on_number, received_at AS at FROM messages INDEXED BY messages_thread
+                        WHERE number = ? AND business = ? AND to_addr IS NOT NULL ORDER BY received_at DESC LIMIT 1)
          UNION ALL
-         SELECT did AS on_number, ended_at AS at FROM calls INDEXED BY calls_thread WHERE number = ? AND business = ? AND direction = 'inbound'
-       ) WHERE on_number IS NOT NULL ORDER BY at DESC LIMIT 1`,
+         SELECT * FROM (SELECT did AS on_number, ended_at AS at FROM calls INDEXED BY calls_thread
+                        WHERE number = ? AND business = ? AND direction = 'inbound' AND did IS NOT NULL ORDER BY ended_at DESC LIMIT 1)
+       ) ORDER BY at DESC LIMIT 1`,
       [number, business, number, business],
     );
     return row?.on ?? undefined;
