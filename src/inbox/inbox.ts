@@ -4,6 +4,7 @@
 // acknowledges a text only after this has stored it.
 
 import { randomUUID } from 'node:crypto';
+import { HTTP_CARRIERS } from '../config/schema';
 import type { BusinessConfig, Config } from '../config/types';
 import type { Ledger } from '../ledger/ledger';
 import type { MessageAction } from '../records/states';
@@ -101,6 +102,10 @@ export class Inbox {
   /** The business a text belongs to (src/plans/inbound.ts); the one that last texted this contact when several may. */
   private async businessFor(from: string, to: string, config: Config): Promise<BusinessConfig> {
     const pool = inboundBusinesses(to, config);
+    // An HTTP carrier says which DID a text came to: one no business lists is kept, and said so.
+    if (HTTP_CARRIERS.some((c) => c === config.sms.transport) && !config.businesses.some((b) => b.dids.includes(to) || b.source_addr === to || b.sms_from === to)) {
+      this.log.warn('text to a number no business lists; stored for the business it most likely belongs to', { to, business: pool[0]?.name });
+    }
     if (pool.length === 1) return pool[0];
     const last = await this.ledger.sends.lastBusinessTexting(from, pool.map((b) => b.name));
     return pool.find((b) => b.name === last) ?? pool[0];
