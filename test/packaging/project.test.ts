@@ -24,6 +24,19 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
 describe('packaging: what a project is expected to have', function () {
   this.timeout(30_000);
 
+  it(".ci/run runs exactly the README's test command, which installs chromium for the browser tests before anything else", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const ci = readFileSync(join(ROOT, '.ci', 'run'), 'utf8');
+    const command = 'sh scripts/test-deps.sh && npm ci && npm run lint && npm test';
+    expect(readme).to.include('```sh\n' + command + '\n```');
+    expect(ci.trim().split('\n').pop()).to.equal(command);
+    const deps = readFileSync(join(ROOT, 'scripts', 'test-deps.sh'), 'utf8');
+    expect(deps).to.match(/apt-get install[^\n]*\$need/);
+    expect(deps).to.include('chromium');
+    // npm test alone installs it too.
+    expect((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.pretest).to.equal('sh scripts/test-deps.sh');
+  });
+
   it('LICENSE is the licence package.json names', () => {
     expect(pkg.license).to.equal('MIT');
     expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).to.match(/^MIT License\n/);
