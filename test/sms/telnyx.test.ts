@@ -250,7 +250,7 @@ describe('Telnyx', function () {
       expect(lines).to.include(`✓ number ${SHOP}: on the account, SMS-capable, in the messaging profile`);
       expect(lines.find((l) => l.startsWith(`✗ 10DLC ${SHOP}:`))).to.match(/not assigned to a 10DLC campaign.*fix: register the number for A2P 10DLC/);
       expect(lines.find((l) => l.startsWith(`✗ number ${SHOP2}:`))).to.match(/not on this Telnyx account — fix: buy or port/);
-      expect(lines.find((l) => l.startsWith('✓ Telnyx webhook:'))).to.include(`${HOOK} answers and refuses unsigned requests`);
+      expect(lines.find((l) => l.startsWith('✓ Telnyx webhook:'))).to.include(`${HOOK} answers and refuses a request it cannot authenticate, as it should`);
 
       const wrongKey = 'KEYwrong-but-secret-9876';
       const bad = await mctb(['doctor', '-c', write(wrongKey, [SHOP])]);

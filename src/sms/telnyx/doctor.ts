@@ -2,8 +2,9 @@
 // profile, each business number on the account, in that profile and SMS-capable, a US long code
 // assigned to a 10DLC campaign, and the webhook path answering on http.listen. Never prints the key.
 
+import { checkWebhookServed } from '../http/webhook-check';
 import { DOCTOR_TIMEOUT_MS, fail, pass, type CheckResult } from '../../cli/check';
-import { FILTERED_FIX, HttpClient, HttpError, type HttpAnswer } from '../http/client';
+import { FILTERED_FIX, HttpClient, type HttpAnswer } from '../http/client';
 import { errorWords, firstError } from './api';
 import type { TelnyxSettings } from './transport';
 
@@ -92,21 +93,14 @@ async function check10dlc(number: string, get: (path: string) => Promise<HttpAns
   return pass(name, `assigned to campaign ${c.tcrCampaignId ?? c.campaignId}`);
 }
 
-/** The webhook path answers on http.listen: an unsigned request must get 403 from mctb. */
+/** The webhook path answers on http.listen (src/sms/http/webhook-check.ts). */
 async function checkWebhook(s: TelnyxSettings, timeoutMs: number): Promise<CheckResult> {
   const name = 'Telnyx webhook';
   if (!s.webhook_path) return pass(name, 'no webhook_path: replies and delivery status are not received (Telnyx has no list of received texts to poll)');
-  if (!s.listen) return fail(name, `webhook_path ${s.webhook_path} is set but http.listen is not: nothing serves it`, 'set http.listen (and http.public_url, the address Telnyx posts to)');
-  const host = s.listen.host === '0.0.0.0' || s.listen.host === '::' ? '127.0.0.1' : s.listen.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${s.listen.port}${s.webhook_path}`;
-  try {
-    const a = await new HttpClient({ secrets: () => [], timeoutMs }).request({ method: 'POST', url, json: { doctor: true } });
-    if (a.status === 403) return pass(name, `${url} answers and refuses unsigned requests${s.webhookUrl ? `; Telnyx posts to ${s.webhookUrl}` : ''}`);
-    return fail(name, `${url} answered HTTP ${a.status}, not mctb's 403 to an unsigned request`, 'is another program on http.listen? is webhook_path the one in the messaging profile?');
-  } catch (e) {
-    const refused = e instanceof HttpError && e.code === 'ECONNREFUSED';
-    return fail(name, `${url}: ${refused ? 'nothing answers' : (e as Error).message}`, refused ? 'start mctb (systemctl start mctb) and run doctor again' : 'check http.listen');
-  }
+  return checkWebhookServed(
+    { name, path: s.webhook_path, listen: s.listen, request: { method: 'POST', json: { doctor: true } }, noListenFix: 'set http.listen (and http.public_url, the address Telnyx posts to)', note: s.webhookUrl ? `; Telnyx posts to ${s.webhookUrl}` : '' },
+    timeoutMs,
+  );
 }
 
 function hostOf(url: string): string {

@@ -3,6 +3,7 @@
 // Service, and its campaign registered) where messaging_service_sid is set, and that the webhook
 // path answers on http.listen. No line ever shows the Auth Token (the HTTP client redacts it).
 
+import { checkWebhookServed } from '../http/webhook-check';
 import { DOCTOR_TIMEOUT_MS, fail, pass, type CheckResult } from '../../cli/check';
 import { HttpClient, HttpError, type HttpAnswer } from '../http/client';
 import { accountUrl, basicAuth, errorName, hostOf, messagingBase, type TwilioError } from './api';
@@ -117,18 +118,18 @@ async function checkA2p(cfg: TwilioSettings, usNumbers: string[], get: (url: str
   return out;
 }
 
-/** The webhook path answers on http.listen: an unsigned POST must get 403 (it checks signatures). */
-async function checkWebhook(cfg: TwilioSettings, timeoutMs: number): Promise<CheckResult> {
-  const name = 'Twilio webhook';
-  if (!cfg.listen) return fail(name, `sms.twilio.webhook_path is ${cfg.webhook_path} but http.listen is not set: nothing serves it`, 'set http.listen (and http.public_url, the address Twilio reaches it at), or remove webhook_path and use poll_interval');
-  const host = cfg.listen.host === '0.0.0.0' || cfg.listen.host === '::' ? '127.0.0.1' : cfg.listen.host;
-  const local = `http://${host.includes(':') ? `[${host}]` : host}:${cfg.listen.port}${cfg.webhook_path}`;
+/** The webhook path answers on http.listen (src/sms/http/webhook-check.ts). */
+function checkWebhook(cfg: TwilioSettings, timeoutMs: number): Promise<CheckResult> {
   const note = cfg.publicUrl ? `; give Twilio ${cfg.publicUrl.replace(/\/$/, '')}${cfg.webhook_path}` : '; http.public_url is not set: Twilio signs the URL it posts to, so set it to that address';
-  try {
-    const res = await new HttpClient({ secrets: () => [cfg.auth_token], timeoutMs }).request({ method: 'POST', url: local, form: { MessageSid: 'SMdoctor' } });
-    if (res.status === 403) return pass(name, `${local} answers (an unsigned request is refused, as it should be)${note}`);
-    return fail(name, `${local} answered ${res.status} to an unsigned request`, 'is another program on http.listen? mctb answers 403 to a request without a valid X-Twilio-Signature');
-  } catch (e) {
-    return fail(name, `${local}: ${(e as Error).message}`, 'start mctb (systemctl start mctb): the webhook is served by the running daemon on http.listen');
-  }
+  return checkWebhookServed(
+    {
+      name: 'Twilio webhook',
+      path: cfg.webhook_path ?? '',
+      listen: cfg.listen,
+      request: { method: 'POST', form: { MessageSid: 'SMdoctor' } },
+      noListenFix: 'set http.listen (and http.public_url, the address Twilio reaches it at), or remove webhook_path and use poll_interval',
+      note,
+    },
+    timeoutMs,
+  );
 }

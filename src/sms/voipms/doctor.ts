@@ -3,6 +3,7 @@
 // incoming texts arrive, and that the webhook path answers on http.listen. No check prints a
 // credential: the API password travels in a POST body, and every error passes the redaction.
 
+import { checkWebhookServed } from '../http/webhook-check';
 import { DOCTOR_TIMEOUT_MS, fail, pass, type CheckResult } from '../../cli/check';
 import { apiNumber, field, isNanp, statusWords, VoipmsApi, type ApiResult } from './api';
 import type { VoipmsSettings } from './index';
@@ -61,23 +62,18 @@ export async function checkVoipms(cfg: VoipmsSettings, timeoutMs = DOCTOR_TIMEOU
   return out;
 }
 
-/** The webhook path on http.listen answers as our route: a request without the token gets our 403. */
-async function checkWebhookPath(cfg: VoipmsSettings, timeoutMs: number): Promise<CheckResult> {
-  const name = 'VoIP.ms webhook';
-  if (!cfg.listen) return fail(name, `webhook_path ${cfg.webhook_path} is set but http.listen is not: nothing serves it`, 'set http.listen (and http.public_url to the address VoIP.ms reaches), or leave webhook_path out and poll');
-  const host = cfg.listen.host === '0.0.0.0' || cfg.listen.host === '::' ? '127.0.0.1' : cfg.listen.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${cfg.listen.port}${cfg.webhook_path}`;
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
-    const text = await res.text();
-    if (res.status === 403 && text.includes('mctb voipms webhook')) return pass(name, `${url} answers (a request without the token is refused, as it should be)`);
-    if (res.status === 404) return fail(name, `${url} answers 404: the running mctb does not serve this path`, 'restart mctb after changing sms.voipms (systemctl restart mctb)');
-    return fail(name, `${url} answers HTTP ${res.status}, not mctb's VoIP.ms webhook`, 'is another program on http.listen? check the port');
-  } catch (e) {
-    const err = e as Error & { cause?: { code?: string } };
-    const why = err.name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : `${err.cause?.code ?? err.message}`;
-    return fail(name, `${url}: ${why}`, 'is mctb running (systemctl status mctb)? the webhook answers only while it runs');
-  }
+/** The webhook path answers on http.listen (src/sms/http/webhook-check.ts): a callback without the token gets 403. */
+function checkWebhookPath(cfg: VoipmsSettings, timeoutMs: number): Promise<CheckResult> {
+  return checkWebhookServed(
+    {
+      name: 'VoIP.ms webhook',
+      path: cfg.webhook_path ?? '',
+      listen: cfg.listen,
+      request: { method: 'GET' },
+      noListenFix: 'set http.listen (and http.public_url to the address VoIP.ms reaches), or leave webhook_path out and poll',
+    },
+    timeoutMs,
+  );
 }
 
 function problem(name: string, what: string, r: Exclude<ApiResult, { kind: 'ok' }>, fixes: Record<string, string>): CheckResult {
