@@ -9,7 +9,7 @@ import type { LedgerReport } from '../ledger/report';
 import { CALL_OUTCOMES } from '../records/states';
 import { MISSED_OUTCOMES } from '../calls/types';
 import { withLedger } from './read-config';
-import { FILTERED_FIX } from '../sms/http/client';
+import { FILTERED_FIX } from '../records/states';
 import { formatTime, isoTime, zoneFor } from './time';
 
 /** `mctb report --json`: one object, these fields (README, "Operating it"). */

@@ -7,7 +7,7 @@ import sqlite3 from 'sqlite3';
 import { MISSED_OUTCOMES } from '../calls/types';
 import { CALL_REASONS } from '../policy/decide';
 import { CALL_OUTCOMES, DECISIONS, SEND_KINDS, SEND_STATES, type SendState } from '../records/states';
-import { FILTERED_PREFIX } from '../sms/http/client';
+import { FILTERED_PREFIX } from '../records/states';
 import { SqliteFile } from './sqlite';
 
 export interface LedgerReport {

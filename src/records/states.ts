@@ -84,3 +84,16 @@ export const AUDIT_ACTIONS: readonly AuditAction[] = [
 export const SIGN_IN_ACTIONS: readonly AuditAction[] = ['login_ok', 'login_failed', 'login_throttled'];
 /** The attempts that count against a name and an address (console.login_attempts). */
 export const FAILED_SIGN_IN_ACTIONS: readonly AuditAction[] = ['login_failed', 'login_throttled'];
+
+/**
+ * A delivery failure that is carrier filtering of unregistered traffic (Twilio 30007/30034,
+ * Telnyx's equivalents): the commonest reason a text "sends" but never arrives. Stored as the
+ * send's error with this prefix (the carrier transports write it, src/sms/filtered.ts reads it),
+ * so `mctb why`, `report` and the log name it and its fix.
+ */
+export const FILTERED_PREFIX = 'carrier_filtered';
+export const FILTERED_FIX = 'register the number for A2P 10DLC (a brand and campaign at the carrier) and assign it to the campaign';
+
+export function filteredError(code: string, what: string): string {
+  return `${FILTERED_PREFIX} ${code} ${what}: ${FILTERED_FIX}`;
+}

@@ -1,10 +1,10 @@
 // "Filtered, not delivered" (issue 15): a text the carrier accepted and then dropped as
 // unregistered traffic (Twilio 30007/30034, Telnyx's equivalents). Transports store such a
-// delivery error with FILTERED_PREFIX (src/sms/http/client.ts filteredError); `mctb why`, `mctb
+// delivery error with FILTERED_PREFIX (src/records/states.ts filteredError); `mctb why`, `mctb
 // report` and this warning name it with its fix.
 
 import type { Logger } from '../log';
-import { FILTERED_FIX, FILTERED_PREFIX } from './http/client';
+import { FILTERED_FIX, FILTERED_PREFIX } from '../records/states';
 
 /** True for a send's error that is carrier filtering. */
 export function isFiltered(error: string | null | undefined): boolean {

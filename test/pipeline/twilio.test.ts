@@ -15,7 +15,7 @@ import { buildReportJson } from '../../src/cli/report';
 import { Daemon } from '../../src/daemon';
 import { loadCapture, rewriteCapture } from '../../src/demo/ami-replay';
 import { LoopbackTwilio, type TwilioBehaviour } from '../../src/demo/loopback-twilio';
-import { FILTERED_PREFIX } from '../../src/sms/http/client';
+import { FILTERED_PREFIX } from '../../src/records/states';
 import { twilio } from '../../src/sms/twilio';
 import { sleep, testConfigYaml, testLogger, waitFor } from '../support/harness';
 import { startPipeline, type Pipeline } from '../support/pipeline';

@@ -131,15 +131,3 @@ function retryAfter(value: string | null): number | undefined {
   const at = Date.parse(value);
   return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
 }
-
-/**
- * A delivery failure that is carrier filtering of unregistered traffic (Twilio 30007/30034,
- * Telnyx's equivalents): the commonest reason a text "sends" but never arrives. Stored as the
- * send's error with this prefix, so `mctb why`, `report` and the log name it and its fix.
- */
-export const FILTERED_PREFIX = 'carrier_filtered';
-export const FILTERED_FIX = 'register the number for A2P 10DLC (a brand and campaign at the carrier) and assign it to the campaign';
-
-export function filteredError(code: string, what: string): string {
-  return `${FILTERED_PREFIX} ${code} ${what}: ${FILTERED_FIX}`;
-}

@@ -3,7 +3,8 @@
 // and webhooks onto mctb's states. The transport (transport.ts), the doctor (doctor.ts) and the
 // loopback carrier (src/demo/loopback-telnyx.ts) share them.
 
-import { filteredError, statusKind } from '../http/client';
+import { filteredError } from '../../records/states';
+import { statusKind } from '../http/client';
 import type { DeliveryReceipt, SubmitResult } from '../transport';
 import type { ReceiptState } from '../../records/states';
 

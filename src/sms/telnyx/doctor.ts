@@ -4,7 +4,8 @@
 
 import { checkWebhookServed } from '../http/webhook-check';
 import { DOCTOR_TIMEOUT_MS, fail, pass, type CheckResult } from '../../cli/check';
-import { FILTERED_FIX, HttpClient, type HttpAnswer } from '../http/client';
+import { FILTERED_FIX } from '../../records/states';
+import { HttpClient, type HttpAnswer } from '../http/client';
 import { errorWords, firstError } from './api';
 import type { TelnyxSettings } from './transport';
 

@@ -4,7 +4,7 @@
 // transport, its doctor and the loopback server (src/demo/loopback-twilio.ts) share them.
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { filteredError } from '../http/client';
+import { filteredError } from '../../records/states';
 
 export const TWILIO_API = 'https://api.twilio.com';
 /** Messaging Services (and their A2P 10DLC campaign) live on their own host. */
