@@ -21,18 +21,42 @@ export interface Subscriber {
 }
 
 const KEEP = 2000;
+/** After the last reader left, changes are still kept this long: a browser back from a blip resumes. */
+const LINGER_MS = 120_000;
 
 export class LiveHub {
   private readonly boot = randomBytes(4).toString('hex');
   private seq = 0;
   private readonly ring: { seq: number; change: Change }[] = [];
   private readonly subscribers = new Set<Subscriber>();
+  /** When the last reader left (undefined: never had one, or one is here). */
+  private leftAt?: number;
+
+  constructor(private readonly clock: () => number = Date.now) {}
+
+  /**
+   * Whether a change is worth looking up and keeping: a reader is here, or one left within
+   * LINGER_MS and may come back with its last id. Otherwise the caller skips the work and calls
+   * missed().
+   */
+  get watched(): boolean {
+    return this.subscribers.size > 0 || (this.leftAt !== undefined && this.clock() - this.leftAt < LINGER_MS);
+  }
 
   publish(change: Change): void {
     const seq = ++this.seq;
     this.ring.push({ seq, change });
     if (this.ring.length > KEEP) this.ring.splice(0, this.ring.length - KEEP);
     for (const s of this.subscribers) if (sees(s, change)) s.send(this.idOf(seq), change);
+  }
+
+  /**
+   * A change happened while nobody listened, not kept: an id from before it cannot be resumed
+   * (the reader reloads its lists instead).
+   */
+  missed(): void {
+    this.seq++;
+    this.ring.length = 0;
   }
 
   /** Adds a reader; replays what it missed since `lastEventId` (or resets it). Returns the unsubscribe. */
@@ -45,7 +69,11 @@ export class LiveHub {
       else for (const e of this.ring) if (e.seq > since && sees(s, e.change)) s.send(this.idOf(e.seq), e.change);
     }
     this.subscribers.add(s);
-    return () => this.subscribers.delete(s);
+    this.leftAt = undefined;
+    return () => {
+      this.subscribers.delete(s);
+      if (this.subscribers.size === 0) this.leftAt = this.clock();
+    };
   }
 
   /** The id a new reader starts from (nothing to replay). */

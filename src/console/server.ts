@@ -55,11 +55,13 @@ const PUBLIC = new Set(['/login', '/assets/console.css', '/assets/console.js', '
 
 export class ConsoleServer {
   private app?: FastifyInstance;
-  readonly hub = new LiveHub();
+  readonly hub: LiveHub;
   /** Every route registered (tests check that each refuses a request without a session). */
   readonly routes: { method: string; url: string; public: boolean }[] = [];
 
-  constructor(private readonly deps: ConsoleDeps) {}
+  constructor(private readonly deps: ConsoleDeps) {
+    this.hub = new LiveHub(deps.clock);
+  }
 
   async start(): Promise<number> {
     const cfg = this.deps.config().console;
@@ -78,6 +80,8 @@ export class ConsoleServer {
       hub: this.hub,
       views: new Views(),
       changed: async (business, where, what) => {
+        // Nobody watching: no lookup per call or text; a console that comes back later reloads.
+        if (!this.hub.watched) return this.hub.missed();
         const thread = typeof where === 'number' ? where : (await this.deps.ledger.threads.find(business, where))?.id;
         if (thread !== undefined) this.hub.publish({ business, thread, what });
       },
@@ -175,24 +179,24 @@ export class ConsoleServer {
     };
     const onReceipt: (...a: DaemonEvents['receipt.received']) => void = (_r, matched) => {
       if (matched.sendId === undefined) return;
+      // Nobody watching: no ledger read per receipt (a console that comes back later reloads).
+      if (!this.hub.watched) return this.hub.missed();
       void this.deps.ledger.sends
         .get(matched.sendId)
         .then((row) => row && onSend(row))
         .catch(log);
     };
-    e.on('call.decided', onCall);
-    e.on('sms.received', onSms);
-    e.on('send.submitted', onSend);
-    e.on('send.finished', onSend);
-    e.on('send.retrying', onSend);
-    e.on('receipt.received', onReceipt);
+    const handlers = [
+      ['call.decided', onCall],
+      ['sms.received', onSms],
+      ['send.submitted', onSend],
+      ['send.finished', onSend],
+      ['send.retrying', onSend],
+      ['receipt.received', onReceipt],
+    ] as const;
+    for (const [event, fn] of handlers) e.on(event, fn as never);
     this.unfollow = () => {
-      e.off('call.decided', onCall);
-      e.off('sms.received', onSms);
-      e.off('send.submitted', onSend);
-      e.off('send.finished', onSend);
-      e.off('send.retrying', onSend);
-      e.off('receipt.received', onReceipt);
+      for (const [event, fn] of handlers) e.off(event, fn as never);
     };
   }
 
