@@ -101,7 +101,7 @@ export const DEFAULTS_FIELDS = {
     example: '+15550001000',
     doc: 'sender for texts; default: sms.smpp.source_addr (not used with transport: modem); sms_from, when set, wins',
   }),
-  sms_from: key(str(), {
+  sms_from: key(str({ pattern: { test: /^(dialled|dialed|\+[1-9]\d{6,14}|[A-Za-z0-9 ]{1,11})$/, what: 'dialled, an E.164 number (+15550001000) or an alphanumeric sender of 1-11 letters, digits and spaces' } }), {
     example: 'dialled',
     doc:
       'who texts come from: dialled (the DID the caller dialled, and for every later text the number the ' +

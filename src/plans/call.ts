@@ -60,7 +60,9 @@ const DIALLED_BY_DEFAULT: ReadonlySet<string> = new Set(['twilio', 'telnyx', 'vo
  * sender (sms_from, source_addr, sms.smpp.source_addr, its first DID).
  */
 export function sourceOf(b: BusinessConfig, config: Config, on?: string): string {
-  const from = b.sms_from ?? (DIALLED_BY_DEFAULT.has(config.sms.transport) ? 'dialled' : undefined);
+  // "dialed", the US spelling, means the same.
+  const given = b.sms_from === 'dialed' ? 'dialled' : b.sms_from;
+  const from = given ?? (DIALLED_BY_DEFAULT.has(config.sms.transport) ? 'dialled' : undefined);
   if (from === 'dialled' && on !== undefined && b.dids.includes(on)) return on;
   if (from !== undefined && from !== 'dialled') return from;
   return b.source_addr ?? config.sms.smpp?.source_addr ?? b.dids[0] ?? '';

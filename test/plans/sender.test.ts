@@ -45,6 +45,12 @@ describe('sms_from: who texts come from', () => {
     expect(sourceOf(c.businesses[0], c, AFTER_HOURS)).to.equal('BRIGHTSIDE');
   });
 
+  it('takes "dialed" (US spelling) as dialled, and refuses a sender that is neither, naming the key', () => {
+    const d = config(smpp, { sms_from: 'dialed' });
+    expect(sourceOf(d.businesses[0], d, AFTER_HOURS)).to.equal(AFTER_HOURS);
+    expect(() => config(smpp, { sms_from: '555-0100 main line' })).to.throw(/sms_from: must be dialled, an E\.164 number/);
+  });
+
   it('answers STOP, HELP and replies from the number the text was sent to', () => {
     const c = config(smpp, { sms_from: 'dialled' });
     const plan = planInbound({ from: '+14155550123', to: AFTER_HOURS, text: 'HELP' }, { business: c.businesses[0], optedOut: false, contact: undefined, eventId: 'e1' }, c, 0);
