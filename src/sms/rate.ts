@@ -35,3 +35,23 @@ export class TokenBucket {
     }
   }
 }
+
+/**
+ * A carrier's per-number rate (`tps` per sending number, as the HTTP carriers meter a long code):
+ * one TokenBucket per sender, made on first use.
+ */
+export class PerSender {
+  private readonly buckets = new Map<string, TokenBucket>();
+
+  constructor(
+    private readonly ratePerSec: number,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Resolves when `from` may send one more text. */
+  take(from: string): Promise<void> {
+    let b = this.buckets.get(from);
+    if (!b) this.buckets.set(from, (b = new TokenBucket(this.ratePerSec, 1, this.clock)));
+    return b.take();
+  }
+}

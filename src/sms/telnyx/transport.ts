@@ -15,7 +15,7 @@ import type { Logger } from '../../log';
 import { maskNumber } from '../../numbers/phone';
 import { settledWithin } from '../../settle';
 import { HttpClient, HttpError } from '../http/client';
-import { TokenBucket } from '../rate';
+import { PerSender } from '../rate';
 import type { MessageHandler, OutgoingSms, ReceiptHandler, SmsTransport, SubmitResult, TransportDeps, WebhookAnswer, WebhookRequest, WebhookRoute } from '../transport';
 import { receiptOf, sendOutcome, type MessageDetailRecord, type SendRequest, type TelnyxEvent } from './api';
 import { checkSignature, publicKeyFrom } from './signature';
@@ -44,7 +44,7 @@ export class TelnyxTransport implements SmsTransport {
   readonly webhooks: readonly WebhookRoute[];
   private readonly http: HttpClient;
   private readonly base: string;
-  private readonly buckets = new Map<string, TokenBucket>();
+  private readonly pace: PerSender;
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Same webhook twice at once (a retry racing the first): the second waits for the first. */
   private readonly handling = new Map<string, Promise<void>>();
@@ -60,6 +60,7 @@ export class TelnyxTransport implements SmsTransport {
     private readonly clock: () => number = Date.now,
   ) {
     this.http = new HttpClient({ secrets: () => [settings.api_key], timeoutMs: settings.request_timeout_ms });
+    this.pace = new PerSender(settings.tps, clock);
     this.base = settings.base_url.replace(/\/+$/, '');
     if (settings.public_key) this.key = publicKeyFrom(settings.public_key);
     this.webhooks = settings.webhook_path ? [{ path: settings.webhook_path, handle: (req) => this.webhook(req) }] : [];
@@ -95,7 +96,7 @@ export class TelnyxTransport implements SmsTransport {
       const earlier = await this.earlierTry(sms, firstTry, now);
       if (earlier) return earlier;
     }
-    await this.bucket(sms.from).take();
+    await this.pace.take(sms.from);
     if (sms.key && store && firstTry === 0) await store.set(TRY_KEY(sms.key), String(this.clock()));
     const body: SendRequest = { from: sms.from, to: sms.to, text: sms.text, messaging_profile_id: this.settings.messaging_profile_id, ...(this.settings.webhookUrl ? { webhook_url: this.settings.webhookUrl } : {}) };
     let result: SubmitResult;
@@ -144,11 +145,6 @@ export class TelnyxTransport implements SmsTransport {
     return undefined;
   }
 
-  private bucket(from: string): TokenBucket {
-    let b = this.buckets.get(from);
-    if (!b) this.buckets.set(from, (b = new TokenBucket(this.settings.tps, 1, this.clock)));
-    return b;
-  }
 
   private auth(): Record<string, string> {
     return { authorization: `Bearer ${this.settings.api_key}` };

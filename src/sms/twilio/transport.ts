@@ -10,7 +10,7 @@ import type { Logger } from '../../log';
 import { maskNumber } from '../../numbers/phone';
 import { settledWithin } from '../../settle';
 import { HttpClient, HttpError, statusKind, type HttpAnswer } from '../http/client';
-import { TokenBucket } from '../rate';
+import { PerSender } from '../rate';
 import type { IncomingSms, MessageHandler, OutgoingSms, ReceiptHandler, SmsTransport, SubmitResult, TransportDeps, WebhookAnswer, WebhookRequest, WebhookRoute } from '../transport';
 import {
   OPTED_OUT,
@@ -61,7 +61,7 @@ export class TwilioTransport implements SmsTransport {
   readonly name = 'twilio';
   readonly webhooks: readonly WebhookRoute[];
   private readonly http: HttpClient;
-  private readonly buckets = new Map<string, TokenBucket>();
+  private readonly pace: PerSender;
   private readonly inFlight = new Set<Promise<unknown>>();
   private receiptHandler: ReceiptHandler = async () => undefined;
   private messageHandler?: MessageHandler;
@@ -79,6 +79,7 @@ export class TwilioTransport implements SmsTransport {
     private readonly clock: () => number = Date.now,
   ) {
     this.http = new HttpClient({ secrets: () => [cfg.auth_token], timeoutMs: cfg.timeoutMs });
+    this.pace = new PerSender(cfg.tps);
     this.webhooks = cfg.webhook_path ? [{ path: cfg.webhook_path, handle: (req) => this.webhook(req) }] : [];
   }
 
@@ -133,9 +134,7 @@ export class TwilioTransport implements SmsTransport {
         return { kind: 'accepted', messageIds: [earlier.sid] };
       }
     }
-    let bucket = this.buckets.get(sms.from);
-    if (!bucket) this.buckets.set(sms.from, (bucket = new TokenBucket(this.cfg.tps, Math.max(1, Math.ceil(this.cfg.tps)))));
-    await bucket.take();
+    await this.pace.take(sms.from);
     const statusCallback = this.cfg.webhook_path && this.cfg.publicUrl ? `${this.cfg.publicUrl.replace(/\/$/, '')}${this.cfg.webhook_path}` : undefined;
     let res: HttpAnswer;
     try {

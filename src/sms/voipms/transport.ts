@@ -10,7 +10,7 @@ import { BlockList, isIP } from 'node:net';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../../log';
 import { maskNumber } from '../../numbers/phone';
-import { TokenBucket } from '../rate';
+import { PerSender } from '../rate';
 import type { MessageHandler, OutgoingSms, SmsTransport, SubmitResult, TransportDeps, WebhookAnswer, WebhookRequest, WebhookRoute } from '../transport';
 import { apiDate, apiNumber, e164Of, field, splitForSendSms, STATUS_WORDS, statusWords, VoipmsApi } from './api';
 import type { VoipmsSettings } from './index';
@@ -31,7 +31,7 @@ export class VoipmsTransport implements SmsTransport {
   readonly name = 'voipms';
   readonly webhooks: readonly WebhookRoute[];
   private readonly api: VoipmsApi;
-  private readonly buckets = new Map<string, TokenBucket>();
+  private readonly pace: PerSender;
   private messageHandler?: MessageHandler;
   /** Deliveries under way by VoIP.ms id: a webhook and a poll carrying one text store it once. */
   private readonly delivering = new Map<string, Promise<void>>();
@@ -54,6 +54,7 @@ export class VoipmsTransport implements SmsTransport {
   ) {
     if (cfg.webhook_path && !cfg.webhook_token) throw new Error('sms.voipms.webhook_path is set without webhook_token (or webhook_token_file): the callback could not be told from a forgery');
     this.api = new VoipmsApi(cfg, timeoutMs, [cfg.webhook_token]);
+    this.pace = new PerSender(cfg.tps);
     this.webhooks = cfg.webhook_path ? [{ path: cfg.webhook_path, handle: (req) => this.callback(req) }] : [];
     if (cfg.allow_from && cfg.allow_from.length > 0) this.allow = allowList(cfg.allow_from);
   }
@@ -107,7 +108,7 @@ export class VoipmsTransport implements SmsTransport {
           continue;
         }
       }
-      await this.bucket(sms.from).take();
+      await this.pace.take(sms.from);
       const r = await this.api.call('sendSMS', { did, dst, message: pieces[i] });
       if (r.kind === 'ok') {
         const id = field(r.body.sms);
@@ -129,11 +130,6 @@ export class VoipmsTransport implements SmsTransport {
     return { kind: 'accepted', messageIds: ids };
   }
 
-  private bucket(from: string): TokenBucket {
-    let b = this.buckets.get(from);
-    if (!b) this.buckets.set(from, (b = new TokenBucket(this.cfg.tps, 1)));
-    return b;
-  }
 
   private async piecesSent(key: string): Promise<string[]> {
     const raw = this.deps ? await this.deps.store.get(`voipms:sent:${key}`) : this.memory.get(key);
