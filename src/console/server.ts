@@ -66,7 +66,7 @@ export class ConsoleServer {
   async start(): Promise<number> {
     const cfg = this.deps.config().console;
     if (!cfg) throw new Error('console is not configured');
-    const https = cfg.tls ? { cert: readFileSync(cfg.tls.cert_file), key: readFileSync(cfg.tls.key_file) } : undefined;
+    const https = cfg.tls ? { cert: readTlsFile('console.tls.cert_file', cfg.tls.cert_file), key: readTlsFile('console.tls.key_file', cfg.tls.key_file) } : undefined;
     const app = Fastify({ https: https ?? null, trustProxy: cfg.trust_proxy, bodyLimit: 256 * 1024, logger: false, return503OnClosing: true });
     this.app = app;
     app.addHook('onRoute', (r) => {
@@ -262,5 +262,15 @@ export class ConsoleServer {
       });
     });
     app.get('/unread', async (req) => ({ unread: await ctx.ledger.threads.unreadCount(req.viewer?.businesses) }));
+  }
+}
+
+/** A TLS file the console needs, or an error that names the key and the file. */
+function readTlsFile(key: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new Error(`${key} ${path}: cannot read it (${e.code ?? e.message}): check the path and that the user mctb runs as may read it`);
   }
 }

@@ -58,3 +58,15 @@ describe('console live hub', () => {
     expect(c.got.map((g) => g.change?.thread)).to.deep.equal([4]);
   });
 });
+
+describe('console TLS files', () => {
+  it('a missing certificate stops the start with an error naming the key and the file', async () => {
+    const { startPipeline } = await import('../support/pipeline');
+    let error: Error | undefined;
+    await startPipeline({ top: { console: { listen: '127.0.0.1:0', tls: { cert_file: '/nonexistent/console.crt', key_file: '/nonexistent/console.key' } } } }).then(
+      (p) => p.stop(),
+      (e: Error) => (error = e),
+    );
+    expect(error?.message).to.match(/^console\.tls\.cert_file \/nonexistent\/console\.crt: cannot read it \(ENOENT\)/);
+  });
+});
