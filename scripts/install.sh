@@ -202,7 +202,7 @@ fi
 
 # ---- config and ledger directory -------------------------------------------------------------
 # The secret files the README tells admins to create (secret_file / password_file / pin_file).
-SECRET_FILES="/etc/mctb/ami.secret /etc/mctb/ari.password /etc/mctb/smpp.password /etc/mctb/sim.pin /etc/mctb/webhook.secret /etc/mctb/console.key /etc/mctb/console.crt /etc/mctb/twilio.token /etc/mctb/telnyx.key /etc/mctb/voipms.password /etc/mctb/voipms.token"
+SECRET_FILES="/etc/mctb/ami.secret /etc/mctb/ari.password /etc/mctb/smpp.password /etc/mctb/sim.pin /etc/mctb/webhook.secret /etc/mctb/console.key /etc/mctb/console.crt /etc/mctb/twilio.token /etc/mctb/telnyx.key /etc/mctb/voipms.password /etc/mctb/voipms.token /etc/mctb/ledger.password"
 confdir=$DESTDIR/etc/mctb
 mkdir -p "$confdir"
 if [ -e "$confdir/mctb.yaml" ]; then

@@ -19,7 +19,8 @@ import { HealthServer, type Health } from './health/http';
 import { Metrics } from './health/metrics';
 import { healthOf, wireMetrics } from './health/wiring';
 import { Inbox } from './inbox/inbox';
-import { Ledger } from './ledger/ledger';
+import type { ActiveLock, Role } from './failover/active-lock';
+import { Ledger, targetOf } from './ledger/ledger';
 import { Pruner } from './ledger/pruner';
 import { part, type Logger } from './log';
 import { WebhookSender } from './notify/webhook';
@@ -58,6 +59,12 @@ export class Daemon {
   private source?: PbxSource;
   private healthServer?: HealthServer;
   private pruner?: Pruner;
+  /** Active or standby (a shared PostgreSQL ledger: src/failover/active-lock.ts); SQLite: always active. */
+  private activeLock?: ActiveLock;
+  private roleNow: Role = 'standby';
+  /** Role changes, applied one after another. */
+  private roleChange: Promise<void> = Promise.resolve();
+  private readonly startedAt: number;
   private tickTimer?: NodeJS.Timeout;
   private readonly tracker: CallTracker;
   private readonly recorder: CallRecorder;
@@ -71,12 +78,17 @@ export class Daemon {
   private directory: BusinessDirectory;
   private businessByName: ReadonlyMap<string, BusinessConfig>;
 
+  private readonly log: Logger;
+
   constructor(
     config: Config,
-    private readonly log: Logger,
+    log: Logger,
     private readonly clock: () => number = Date.now,
     tuning: DaemonTuning = {},
   ) {
+    // In a shared ledger every line says which daemon wrote it.
+    this.log = log = config.ledger.driver === 'postgres' ? log.child({ site: config.site }) : log;
+    this.startedAt = clock();
     this.current = config;
     this.directory = new BusinessDirectory(config.businesses);
     this.businessByName = new Map(config.businesses.map((b) => [b.name, b]));
@@ -98,6 +110,7 @@ export class Daemon {
       () => this.tracker.size,
       () => this.backlog,
       () => this.unwritten.size,
+      config.ledger.driver === 'postgres' ? config.site : undefined,
     );
     this.unwritten = new UnwrittenCalls({ log: part(log, 'ledger'), onLost: (reason, n) => this.metrics.callsLost.inc({ reason }, n) });
     this.recorder = new CallRecorder({
@@ -145,7 +158,7 @@ export class Daemon {
     this.directory = new BusinessDirectory(cfg.businesses);
     this.businessByName = new Map(cfg.businesses.map((b) => [b.name, b]));
     this.log.level = cfg.log.level;
-    if (cfg.ledger.retention_ms !== before.ledger.retention_ms && this.ledger && !this.stopped) this.startPruner(this.ledger);
+    if (cfg.ledger.retention_ms !== before.ledger.retention_ms && this.ledger && !this.stopped && this.roleNow === 'active') this.startPruner(this.ledger);
     this.log.info('config reloaded', {
       file: cfg.file,
       businesses: cfg.businesses.length,
@@ -158,7 +171,12 @@ export class Daemon {
   /** The state of each link, as /healthz reports it; the ledger is checked with a real write. */
   health(): Promise<Health> {
     const i = { probeLedger: () => this.ledgerHandle.probeWrite(this.clock()), smsUp: this.transport?.ready ?? false, pbxState: this.pbxState, unwritten: this.unwritten };
-    return healthOf(i, this.metrics);
+    return healthOf(i, this.metrics).then((h) => ({ ...h, role: this.roleNow, site: this.current.site }));
+  }
+
+  /** active: this daemon's outbox sends; standby: another daemon of its site does (shared PostgreSQL ledger). */
+  get role(): Role {
+    return this.roleNow;
   }
 
   /** Calls being followed right now. */
@@ -199,11 +217,10 @@ export class Daemon {
 
   private async startParts(): Promise<void> {
     const cfg = this.config;
-    const ledger = (this.ledger = await Ledger.open(cfg.ledger.path, { log: part(this.log, 'ledger') }));
+    const shared = cfg.ledger.driver === 'postgres';
+    const ledger = (this.ledger = await Ledger.open(targetOf(cfg.ledger), { log: part(this.log, 'ledger'), site: shared ? cfg.site : undefined }));
     // Any commit (a text claimed, a health probe) says the ledger works: calls waiting for it go now.
     ledger.onWrite(() => this.decisions.ledgerWorks());
-    const requeued = await ledger.sends.requeueInterrupted(this.clock());
-    if (requeued > 0) this.log.warn('texts interrupted by the last shutdown will be sent again', { count: requeued });
     const business = (name: string) => this.businessByName.get(name);
     const transport = (this.transport = this.makeTransport());
     // Texts the carrier filtered (not delivered): a warning once a day per business, with the fix.
@@ -226,10 +243,28 @@ export class Daemon {
     }, this.clock));
     const inbox = new Inbox(() => this.current, ledger, part(this.log, 'inbox'), this.clock, (m) => e.emit('sms.received', m), () => outbox.poke());
     transport.onMessage((sms) => inbox.handle(sms));
-    this.webhooks = new WebhookSender(ledger, business, part(this.log, 'webhook'), this.clock, (row) => e.emit('webhook.delivered', row));
+    this.webhooks = new WebhookSender(
+      ledger,
+      business,
+      part(this.log, 'webhook'),
+      this.clock,
+      (row) => e.emit('webhook.delivered', row),
+      shared ? () => this.current.businesses.map((b) => b.name) : undefined,
+    );
+    if (shared) {
+      // Loaded only here: a box on SQLite never loads the PostgreSQL driver.
+      const [{ ActiveLock }, { clientConfig }] = await Promise.all([import('./failover/active-lock'), import('./ledger/postgres')]);
+      this.activeLock = new ActiveLock({
+        connection: clientConfig({ url: cfg.ledger.url ?? '', password: cfg.ledger.password, applicationName: `mctb ${cfg.site} lock` }),
+        site: cfg.site,
+        log: part(this.log, 'failover'),
+        onRole: (role) => this.setRole(role),
+        onBeat: (role) => void ledger.daemons.seen(cfg.site, role, this.startedAt, this.clock()).catch(() => undefined),
+      });
+    } else this.setRole('active');
+    await this.roleChange;
     transport.start();
-    outbox.start();
-    this.webhooks.start();
+    this.activeLock?.start();
     this.source = this.makeSource();
     this.source.start();
     if (cfg.http) {
@@ -244,14 +279,41 @@ export class Daemon {
       // While the PBX is not read, a call's settling events may be unread: no wait runs out then.
       if (!this.decisions.paused) this.decisions.add(this.tracker.due(this.clock()));
     }, TICK_MS);
-    this.startPruner(ledger);
-    this.log.info('mctb started', { businesses: cfg.businesses.length, transport: transport.name, ledger: cfg.ledger.path });
+    this.log.info('mctb started', { businesses: cfg.businesses.length, transport: transport.name, ledger: ledger.path, ...(shared ? { site: cfg.site } : {}) });
+  }
+
+  /**
+   * Takes a role: active starts the outbox (first requeueing the texts a crash or the previous
+   * active daemon left on the wire, marked interrupted), webhooks and pruning; standby stops them.
+   */
+  private setRole(role: Role): void {
+    this.roleChange = this.roleChange.then(async () => {
+      if (this.stopped || role === this.roleNow) return;
+      this.roleNow = role;
+      this.metrics.active.set(role === 'active' ? 1 : 0);
+      const ledger = this.ledgerHandle;
+      if (role === 'active') {
+        const requeued = await ledger.sends.requeueInterrupted(this.clock()).catch((err: Error) => {
+          this.log.error('could not requeue interrupted texts', { error: err.message });
+          return 0;
+        });
+        if (requeued > 0) this.log.warn('texts interrupted by the last shutdown will be sent again', { count: requeued });
+        this.outbox?.start();
+        this.webhooks?.start();
+        this.startPruner(ledger);
+      } else {
+        this.pruner?.stop();
+        await this.outbox?.stop(2000);
+        await this.webhooks?.stop(2000);
+      }
+    });
   }
 
   /** Stop taking events, decide what has ended, let in-flight submits finish (bounded), close the ledger. */
   async stop(waitMs = 5000): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await this.activeLock?.stop();
     await this.consoleServer?.stop();
     await this.source?.stop();
     await this.healthServer?.stop();

@@ -8,6 +8,7 @@ import type { Config } from '../config/types';
 import { closest } from '../config/suggest';
 import { classifyNumber } from '../numbers/phone';
 import { sanitizeValue } from '../messages/template';
+import { targetOf } from '../ledger/ledger';
 import { EXIT_CONFIG, openLedger, readConfig, reportConfigError, withLedger } from './read-config';
 
 const TRUE = new Set(['true', 'yes', '1', 'y']);
@@ -102,7 +103,7 @@ export async function contactsImport(file: string, cliConfig: string | undefined
     err.write(`${file}: ${(e as NodeJS.ErrnoException).code ? `cannot read: ${(e as Error).message}` : (e as Error).message}\n`);
     return EXIT_CONFIG;
   }
-  const ledger = await openLedger(config.ledger.path, err);
+  const ledger = await openLedger(targetOf(config.ledger), err);
   if (!ledger) return EXIT_CONFIG;
   let imported = 0;
   let rejected = 0;

@@ -11,7 +11,9 @@ import sqlite3 from 'sqlite3';
 import { SOURCES, TRANSPORTS } from '../adapters';
 import { formatProblem } from '../config/load';
 import type { Config } from '../config/types';
-import { Ledger } from '../ledger/ledger';
+import { LEDGER_PASSWORD_ENV } from '../config/schema';
+import { lockKeys } from '../failover/active-lock';
+import { displayUrl, Ledger, targetOf } from '../ledger/ledger';
 import { MIGRATIONS } from '../ledger/migrations';
 import { SqliteFile } from '../ledger/sqlite';
 import { errCode, fail, formatCheck, pass, who, type CheckResult } from './check';
@@ -96,6 +98,56 @@ export async function checkLedger(path: string): Promise<CheckResult> {
   }
 }
 
+/**
+ * A PostgreSQL ledger: the database answers, its schema is this mctb's (brought up to date now,
+ * as `mctb run` would), and who holds the site's active lock (src/failover/active-lock.ts).
+ */
+export async function checkPostgresLedger(config: Config): Promise<CheckResult[]> {
+  const target = targetOf(config.ledger);
+  const shown = target.driver === 'postgres' ? displayUrl(target.url) : '';
+  let ledger: Ledger;
+  try {
+    ledger = await Ledger.open(target);
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? '';
+    const message = (e as Error).message;
+    const fix =
+      code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT'
+        ? 'is PostgreSQL running, and listening at that host and port (listen_addresses, pg_hba.conf)?'
+        : code === '28P01' || code === '28000'
+          ? `check the role and its password (ledger.password_file or ${LEDGER_PASSWORD_ENV}) and pg_hba.conf`
+          : code === '3D000'
+            ? 'create the database first (as the postgres user: `createdb -O mctb mctb`); mctb creates its tables, never the database'
+            : code === '42501'
+              ? "the role may not create tables there: make it the database's owner (ALTER DATABASE ... OWNER TO mctb)"
+              : 'see the message; `psql` with the same URL tells more';
+    return [fail('ledger', `${shown} does not open: ${message}`, fix)];
+  }
+  try {
+    const out: CheckResult[] = [];
+    const latest = MIGRATIONS.length;
+    const version = await ledger.schemaVersion();
+    if (version > latest) out.push(fail('ledger', `${shown} has schema version ${version}, newer than this mctb knows (${latest})`, 'a newer mctb wrote it: upgrade this mctb like the others sharing the database'));
+    else out.push(pass('ledger', `${shown} opens (PostgreSQL); schema version ${version}, the latest; ${await ledger.sends.countOpen()} texts waiting to go out`));
+    const schema = (await ledger.database.get<{ s: string }>('SELECT current_schema() AS s'))?.s ?? 'public';
+    const [a, b] = lockKeys(config.site, schema);
+    const holder = await ledger.database.get<{ app: string | null; addr: string | null }>(
+      `SELECT a.application_name AS app, CAST(a.client_addr AS TEXT) AS addr FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+       WHERE l.locktype = 'advisory' AND l.granted AND l.classid = CAST(CAST(? AS BIGINT) AS oid) AND l.objid = CAST(CAST(? AS BIGINT) AS oid) LIMIT 1`,
+      [a >>> 0, b >>> 0],
+    );
+    const seen = await ledger.daemons.list(Date.now() - 30_000);
+    const ofSite = seen.filter((d) => d.site === config.site).map((d) => `${d.instance} ${d.role}`);
+    const others = [...new Set(seen.filter((d) => d.site !== config.site).map((d) => d.site))];
+    const also = `${ofSite.length ? `; daemons of site ${config.site}: ${ofSite.join(', ')}` : ''}${others.length ? `; other sites on this database: ${others.join(', ')}` : ''}`;
+    if (holder) out.push(pass('active', `site ${config.site}: a daemon holds the active lock (${holder.app ?? '?'}${holder.addr ? ` from ${holder.addr}` : ''})${also}`));
+    else out.push(pass('active', `site ${config.site}: no daemon is active now; the first \`mctb run\` with this config takes the lock${also}`));
+    return out;
+  } finally {
+    await ledger.close();
+  }
+}
+
 function ledgerOpenProblem(path: string, e: unknown): CheckResult {
   const message = (e as Error).message ?? String(e);
   if (/SQLITE_NOTADB|not a database/i.test(message)) {
@@ -133,10 +185,14 @@ export async function doctor(opts: { config?: string; json?: boolean }, out: Nod
   report(pass('config', `${config.file} is valid (${config.businesses.length} business${config.businesses.length === 1 ? '' : 'es'}, events from ${config.asterisk.source}, texts by ${config.sms.transport})${warnings.length ? `, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}${opts.json ? '' : ':'}` : ''}`));
   if (!opts.json) for (const w of warnings) out.write(`    warning: ${formatProblem(w)}\n`);
 
-  const dir = checkLedgerDirectory(config.ledger.path);
-  report(dir);
-  if (dir.ok) report(await checkLedger(config.ledger.path));
-  else report(fail('ledger', `${config.ledger.path} not opened`, 'fix the ledger directory (above) first'));
+  if (config.ledger.driver === 'postgres') {
+    for (const c of await checkPostgresLedger(config)) report(c);
+  } else {
+    const dir = checkLedgerDirectory(config.ledger.path);
+    report(dir);
+    if (dir.ok) report(await checkLedger(config.ledger.path));
+    else report(fail('ledger', `${config.ledger.path} not opened`, 'fix the ledger directory (above) first'));
+  }
 
   const source = SOURCES[config.asterisk.source];
   const pbx = source.settings(config);

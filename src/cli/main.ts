@@ -16,7 +16,8 @@ import { doctor } from './doctor';
 import { report } from './report';
 import { callsList, sendsList } from './lists';
 import { sendTest } from './send-test';
-import { forget, ledgerBackup, ledgerPrune } from './ledger-admin';
+import { LEDGER_PASSWORD_ENV } from '../config/schema';
+import { forget, ledgerBackup, ledgerCopy, ledgerMigrate, ledgerPrune } from './ledger-admin';
 import { ROLES, auditList, usersAdd, usersList, usersPasswd, usersRemove, type Role } from './users';
 import { AUDIT_ACTIONS } from '../records/states';
 
@@ -193,10 +194,10 @@ export function buildProgram(): Command {
       process.exitCode = await forget(number, opts);
     });
 
-  const ledgerCmd = program.command('ledger').description('ledger housekeeping: backups and retention');
+  const ledgerCmd = program.command('ledger').description('ledger housekeeping: backups, retention, schema, moving to PostgreSQL');
   ledgerCmd
     .command('backup')
-    .description('write a consistent copy of the ledger to FILE while the daemon runs (SQLite VACUUM INTO). Never overwrites: exit 2 when FILE exists')
+    .description('write a consistent copy of the ledger to FILE while the daemon runs (SQLite: VACUUM INTO; PostgreSQL: pg_dump --format=custom, restore with pg_restore). Never overwrites: exit 2 when FILE exists')
     .argument('<file>', 'the backup file to create')
     .option('-c, --config <file>', CONFIG_HELP)
     .action(async (file: string, opts: { config?: string }) => {
@@ -211,6 +212,23 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', CONFIG_HELP)
     .action(async (opts: { config?: string; olderThan?: string; batchSize?: string; json?: boolean }) => {
       process.exitCode = await ledgerPrune(opts);
+    });
+
+  ledgerCmd
+    .command('migrate')
+    .description("bring the ledger's schema up to date now (mctb run does it at start) and print its version")
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(async (opts: { config?: string }) => {
+      process.exitCode = await ledgerMigrate(opts);
+    });
+  ledgerCmd
+    .command('copy')
+    .description(`copy an SQLite ledger into PostgreSQL, opt-outs first; safe to run again (adds only what is missing); prints and compares the row counts. The password: --password-file, or ${LEDGER_PASSWORD_ENV}`)
+    .requiredOption('--from <sqlite:PATH>', 'the SQLite ledger, e.g. sqlite:/var/lib/mctb/mctb.db')
+    .requiredOption('--to <postgres:URL>', 'the PostgreSQL database, e.g. postgres:postgres://mctb@db.example.com/mctb')
+    .option('--password-file <file>', "the database role's password, on the file's first line")
+    .action(async (opts: { from: string; to: string; passwordFile?: string }) => {
+      process.exitCode = await ledgerCopy(opts);
     });
 
   // ---- the web console's users ----

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, DEFAULT_CONFIG_PATH, formatProblem, loadConfigWithWarnings, resolveConfigPath, type ConfigResult } from '../config/load';
 import type { Config } from '../config/types';
-import { Ledger, LedgerDirectoryError } from '../ledger/ledger';
+import { Ledger, LedgerDirectoryError, targetOf, type LedgerTarget } from '../ledger/ledger';
 import { CORE_TEMPLATE_VARIABLES, checkTemplate } from '../messages/template';
 
 export const EXIT_CONFIG = 2;
@@ -82,7 +82,7 @@ export async function withLedger(
   } catch (e) {
     return reportConfigError(e, err);
   }
-  const ledger = await openLedger(config.ledger.path, err);
+  const ledger = await openLedger(targetOf(config.ledger), err);
   if (!ledger) return EXIT_CONFIG;
   try {
     return await fn(ledger, config);
@@ -95,7 +95,7 @@ export async function withLedger(
  * Opens the ledger for a command: a missing directory is reported (undefined: exit 2, as for a
  * config problem), and a ledger created now is said so on `err`.
  */
-export async function openLedger(path: string, err: NodeJS.WritableStream = process.stderr): Promise<Ledger | undefined> {
+export async function openLedger(path: string | LedgerTarget, err: NodeJS.WritableStream = process.stderr): Promise<Ledger | undefined> {
   try {
     return await Ledger.open(path, { log: { info: (message) => err.write(`mctb: ${message}\n`) } });
   } catch (e) {

@@ -34,6 +34,7 @@ export const TWILIO_TOKEN_ENV = 'MCTB_TWILIO_AUTH_TOKEN';
 export const TELNYX_KEY_ENV = 'MCTB_TELNYX_API_KEY';
 export const VOIPMS_PASSWORD_ENV = 'MCTB_VOIPMS_API_PASSWORD';
 export const VOIPMS_TOKEN_ENV = 'MCTB_VOIPMS_WEBHOOK_TOKEN';
+export const LEDGER_PASSWORD_ENV = 'MCTB_LEDGER_PASSWORD';
 
 /** The HTTP carriers: `sms_from` defaults to the dialled number with these. */
 export const HTTP_CARRIERS = ['twilio', 'telnyx', 'voipms'] as const;
@@ -207,7 +208,30 @@ const SMS = obj({
 });
 
 const LEDGER = obj({
-  path: key(str(), { default: '/var/lib/mctb/mctb.db', doc: 'SQLite file: every call decision and every text sent' }),
+  driver: key(oneOf('sqlite', 'postgres'), {
+    default: 'sqlite',
+    doc: 'sqlite: one file on this box, nothing else needed; postgres: a PostgreSQL database that several daemons share (many PBXs, one console; or an active/standby pair)',
+  }),
+  path: key(str(), { default: '/var/lib/mctb/mctb.db', doc: 'with driver: sqlite, the SQLite file: every call decision and every text sent' }),
+  url: key(
+    str({
+      pattern: {
+        test: /^postgres(?:ql)?:\/\/(?![^/@]*:[^/@]*@)[^\s]+$/,
+        what: 'a postgres:// URL without a password in it (mctb logs the URL: give the password in ledger.password_file or MCTB_LEDGER_PASSWORD)',
+      },
+    }),
+    {
+      requiredIf: { test: (s) => s.driver === 'postgres', message: 'required when ledger.driver is "postgres"' },
+      example: 'postgres://mctb@db.example.com:5432/mctb',
+      doc: 'with driver: postgres, the database (it must exist; mctb creates its tables); ?sslmode=require etc. as libpq reads them',
+    },
+  ),
+  password: key(secret({ fileKey: 'password_file', fileExample: '/etc/mctb/ledger.password', env: LEDGER_PASSWORD_ENV }), {
+    optional: true,
+    example: 'change-me',
+    doc: "with driver: postgres, the role's password; or: password_file (not both); leave out for peer or certificate authentication",
+  }),
+  pool: key(num({ integer: true, min: 2, max: 100 }), { default: 10, doc: 'with driver: postgres, connections to the database at most' }),
   retention: key(dur({ min: '1d' }), {
     out: 'retention_ms',
     example: '400d',
@@ -246,6 +270,10 @@ const COMPLIANCE = obj({
 });
 
 export const SCHEMA = obj({
+  site: key(str({ pattern: { test: /^[a-z0-9][a-z0-9_-]{0,31}$/, what: 'lower-case letters, digits, - and _, at most 32' } }), {
+    default: 'main',
+    doc: 'this daemon in a shared ledger (ledger.driver: postgres), in logs and /metrics: one name per PBX; an active/standby pair shares one',
+  }),
   asterisk: key(ASTERISK, { doc: 'the PBX' }),
   sms: key(SMS, { doc: 'how texts go out and replies come in' }),
   ledger: key(LEDGER, { doc: 'the record of calls and texts' }),

@@ -65,6 +65,8 @@ export interface SmscBehaviour {
   credentials?: { system_id: string; password: string };
   /** Stop answering enquire_link (a link that died silently). */
   ignoreEnquireLink?: boolean;
+  /** The message ids' prefix (default m): two gateways that number ids alike, or not. */
+  messageIdPrefix?: string;
 }
 
 export class LoopbackSmsc extends EventEmitter<{ submit: [ReceivedSubmit]; bind: [string] }> {
@@ -163,7 +165,7 @@ export class LoopbackSmsc extends EventEmitter<{ submit: [ReceivedSubmit]; bind:
       session.send(pdu.response({ command_status: status }));
       return;
     }
-    const messageId = `m${(++this.counter).toString().padStart(6, '0')}`;
+    const messageId = `${this.behaviour.messageIdPrefix ?? 'm'}${(++this.counter).toString().padStart(6, '0')}`;
     const received: ReceivedSubmit = { ...submit, messageId };
     this.submits.push(received);
     if (this.behaviour.receiptBeforeResp && received.registeredDelivery & 1) {

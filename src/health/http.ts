@@ -19,6 +19,9 @@ export interface Health {
   ledger: { up: boolean; error?: string };
   /** Ended calls waiting in memory for the ledger (not healthy while any do), and those dropped from a full queue since start. */
   retry_queue: { calls: number; dropped: number };
+  /** active, or standby (another daemon of the site sends: shared PostgreSQL ledger). */
+  role?: 'active' | 'standby';
+  site?: string;
 }
 
 export class HealthServer {

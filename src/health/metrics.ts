@@ -25,7 +25,11 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(outboxDepth: () => Promise<number>, openCalls: () => number, callsWaiting: () => number = () => 0, callsUnwritten: () => number = () => 0) {
+  readonly active = new client.Gauge({ name: 'mctb_active', help: 'Whether this daemon is the active one of its site (1: its outbox sends) or a standby (0)', registers: [this.registry] });
+
+  constructor(outboxDepth: () => Promise<number>, openCalls: () => number, callsWaiting: () => number = () => 0, callsUnwritten: () => number = () => 0, site?: string) {
+    // In a shared ledger (several daemons), every series says which daemon it is from.
+    if (site !== undefined) this.registry.setDefaultLabels({ site });
     new client.Gauge({
       name: 'mctb_outbox_depth',
       help: 'Texts scheduled or on the wire',

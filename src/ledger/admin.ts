@@ -1,8 +1,11 @@
 // Operator tools over the whole ledger (mctb report, forget, ledger backup | prune, and the
 // daemon's retention): rare, and each may read or write many rows, in batches where it writes.
 
+import { execFile } from 'node:child_process';
 import sqlite3 from 'sqlite3';
 import type { SendState } from '../records/states';
+import type { LedgerDb } from './db';
+import type { LedgerTarget } from './ledger';
 import { dailyCalls, dailyTexts, ledgerReport, type LedgerReport } from './report';
 import { SqliteFile } from './sqlite';
 
@@ -43,24 +46,35 @@ export interface PruneResult {
 
 export class Admin {
   constructor(
-    private readonly path: string,
-    private readonly db: SqliteFile,
+    private readonly target: LedgerTarget,
+    private readonly db: LedgerDb,
   ) {}
+
+  /**
+   * A read-only SQLite connection of its own, so a long read runs beside the daemon's writes (and
+   * beside another read), not queued behind them; undefined on PostgreSQL, whose pool already
+   * gives each read a connection of its own (and for an in-memory ledger).
+   */
+  private async sideConnection(): Promise<SqliteFile | undefined> {
+    if (this.target.driver !== 'sqlite' || this.target.path === ':memory:') return undefined;
+    const side = await SqliteFile.open(this.target.path, sqlite3.OPEN_READONLY).catch(() => undefined);
+    await side?.run('PRAGMA busy_timeout = 5000');
+    return side;
+  }
 
   /**
    * Figures for `mctb report` and the console's dashboard (src/ledger/report.ts) over calls that
    * ended in [since, until]; `businesses` undefined: every business.
    */
   report(since: number, until: number, businesses?: readonly string[]): Promise<LedgerReport> {
-    return ledgerReport(this.path, this.db, since, until, businesses);
+    return ledgerReport(() => this.sideConnection(), this.db, since, until, businesses);
   }
 
   /** Inbound calls per local day (YYYY-MM-DD in `timeZone`) and outcome, for the dashboard's charts. */
   async dailyCalls(since: number, until: number, timeZone: string, businesses?: readonly string[]): Promise<{ day: string; outcome: string; n: number }[]> {
     // On a read-only connection of its own, so the dashboard's report runs beside it, not after it.
-    const side = this.path === ':memory:' ? undefined : await SqliteFile.open(this.path, sqlite3.OPEN_READONLY).catch(() => undefined);
+    const side = await this.sideConnection();
     try {
-      if (side) await side.run('PRAGMA busy_timeout = 5000');
       return await dailyCalls(side ?? this.db, since, until, timeZone, businesses);
     } finally {
       await side?.close();
@@ -113,7 +127,8 @@ export class Admin {
    * on a connection of its own: safe while the daemon writes (WAL readers do not block writers).
    */
   async backupTo(dest: string): Promise<void> {
-    const conn = await SqliteFile.open(this.path, sqlite3.OPEN_READONLY);
+    if (this.target.driver === 'postgres') return pgDump(this.target, dest);
+    const conn = await SqliteFile.open(this.target.path, sqlite3.OPEN_READONLY);
     try {
       await conn.run('PRAGMA busy_timeout = 5000');
       await conn.run('VACUUM INTO ?', [dest]);
@@ -177,4 +192,23 @@ export class Admin {
     await this.db.run(`DELETE FROM send_counts WHERE minute < ?`, [Math.floor(Math.min(cutoff, now - 86_400_000) / 60000)]);
     return result;
   }
+}
+
+/**
+ * `mctb ledger backup` on PostgreSQL: pg_dump's custom format (restore with pg_restore), a
+ * consistent snapshot taken while the daemons write. The password goes to pg_dump in its
+ * environment (PGPASSWORD), never on its command line, where `ps` would show it.
+ */
+function pgDump(target: Extract<LedgerTarget, { driver: 'postgres' }>, dest: string): Promise<void> {
+  const url = new URL(target.url);
+  const password = target.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
+  url.password = '';
+  const env = { ...process.env, ...(password !== undefined ? { PGPASSWORD: password } : {}) };
+  return new Promise((resolve, reject) => {
+    execFile(process.env.MCTB_PG_DUMP ?? 'pg_dump', ['--format=custom', '--no-owner', `--file=${dest}`, `--dbname=${url.toString()}`], { env }, (err, _out, stderr) => {
+      if (!err) return resolve();
+      const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+      reject(new Error(missing ? 'pg_dump is not installed (Debian: apt install postgresql-client); mctb ledger backup runs it for a PostgreSQL ledger' : `pg_dump failed: ${String(stderr).trim() || err.message}`));
+    });
+  });
 }

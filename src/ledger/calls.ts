@@ -8,11 +8,11 @@ import type { CallFacts } from '../policy/decide';
 import type { CallEffects, CallListRow, CallRecord, CallRow, NewNotification, NewSend } from '../records/rows';
 import { insertNotification } from './notifications';
 import { insertSend } from './sends';
-import type { SqliteFile, Statements } from './sqlite';
+import type { LedgerDb, Statements } from './db';
 import { openTaskIn } from './tasks';
 
 export class Calls {
-  constructor(private readonly db: SqliteFile) {}
+  constructor(private readonly db: LedgerDb) {}
 
   /**
    * Records a call and, when given, its send, in one transaction. A call id seen before (the
@@ -26,7 +26,7 @@ export class Calls {
     task?: { business: string; number: string },
   ): Promise<{ inserted: boolean; sendId?: number }> {
     const sends = send === undefined ? [] : Array.isArray(send) ? send : [send as NewSend];
-    return this.db.transaction((s) => insertCall(s, call, sends, notifications, task));
+    return this.db.transaction((s) => insertCall(s, call, sends, notifications, task, this.db.site));
   }
 
   /**
@@ -37,16 +37,16 @@ export class Calls {
    */
   apply(e: CallEffects): Promise<{ inserted: boolean; sendId?: number; cancelled: number }> {
     return this.db.transaction(async (s) => {
-      const res = await insertCall(s, e.call, e.sends, e.notifications, e.openTask);
+      const res = await insertCall(s, e.call, e.sends, e.notifications, e.openTask, this.db.site);
       const r = e.reachedPerson;
       if (!res.inserted || !r) return { ...res, cancelled: 0 };
       const b = r.business ?? null;
       const cancelled = await s.run(
         `UPDATE sends SET state = 'cancelled', reason = ?, finished_at = ?, updated_at = ?
-       WHERE state = 'scheduled' AND number = ? AND (? IS NULL OR business = ?)`,
+       WHERE state = 'scheduled' AND number = ? AND (CAST(? AS TEXT) IS NULL OR business = ?)`,
         [r.cancelReason, e.call.recordedAt, e.call.recordedAt, r.number, b, b],
       );
-      await s.run(`UPDATE tasks SET closed_at = ?, closed_reason = ? WHERE number = ? AND closed_at IS NULL AND (? IS NULL OR business = ?)`, [e.call.recordedAt, r.closeReason, r.number, b, b]);
+      await s.run(`UPDATE tasks SET closed_at = ?, closed_reason = ? WHERE number = ? AND closed_at IS NULL AND (CAST(? AS TEXT) IS NULL OR business = ?)`, [e.call.recordedAt, r.closeReason, r.number, b, b]);
       return { ...res, cancelled: cancelled.changes };
     });
   }
@@ -64,7 +64,7 @@ export class Calls {
     // Automatic texts to callers count against the caps; replies to keywords and staff alerts do not.
     const counted = `state NOT IN ('cancelled','skipped') AND kind IN ('text_back','follow_up')`;
     const capped = (limit: number | undefined, where: string) =>
-      limit === undefined ? 'NULL' : `(SELECT COUNT(*) FROM (SELECT 1 FROM sends WHERE ${where} AND ${counted} LIMIT ${Math.max(0, Math.floor(limit))}))`;
+      limit === undefined ? 'NULL' : `(SELECT COUNT(*) FROM (SELECT 1 FROM sends WHERE ${where} AND ${counted} LIMIT ${Math.max(0, Math.floor(limit))}) AS capped)`;
     // Whole minutes of the window from send_counts (kept by triggers), the minute it starts in
     // from the texts themselves: exact, and a day of texts costs at most 1,440 small rows.
     const windowed = (limit: number | undefined, scope: '$b' | "'*'", since: '$hour' | '$day') => {
@@ -72,7 +72,7 @@ export class Calls {
       const minute = `${since}m`;
       const edge = `created_at >= ${since} AND created_at < (${minute} + 1) * 60000${scope === '$b' ? ' AND business = $b' : ''}`;
       return `((SELECT COALESCE(SUM(n), 0) FROM send_counts WHERE business = ${scope} AND minute > ${minute}) +
-        (SELECT COUNT(*) FROM (SELECT 1 FROM sends INDEXED BY sends_created WHERE ${edge} AND ${counted} LIMIT ${Math.max(0, Math.floor(limit))})))`;
+        (SELECT COUNT(*) FROM (SELECT 1 FROM sends INDEXED BY sends_created WHERE ${edge} AND ${counted} LIMIT ${Math.max(0, Math.floor(limit))}) AS edge))`;
     };
     return this.db
       .get<Record<string, number | string | null>>(
@@ -157,12 +157,13 @@ async function insertCall(
   sends: readonly NewSend[],
   notifications: readonly NewNotification[],
   task: { business: string; number: string } | undefined,
+  site: string | null,
 ): Promise<{ inserted: boolean; sendId?: number }> {
   const res = await s.run(
-    `INSERT OR IGNORE INTO calls (call_id, direction, business, did, number, number_raw, caller_name, outcome, decision, reason, detail, started_at, ended_at, recorded_at, midway, presentation)
-     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+    `INSERT OR IGNORE INTO calls (call_id, direction, business, did, number, number_raw, caller_name, outcome, decision, reason, detail, started_at, ended_at, recorded_at, midway, presentation, site)
+     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
     [call.callId, call.direction, call.business ?? null, call.did ?? null, call.number ?? null, call.numberRaw, call.callerName,
-      call.outcome, call.decision, call.reason, call.detail ?? null, call.startedAt, call.endedAt, call.recordedAt, call.midway ? 1 : 0, call.presentation ?? null],
+      call.outcome, call.decision, call.reason, call.detail ?? null, call.startedAt, call.endedAt, call.recordedAt, call.midway ? 1 : 0, call.presentation ?? null, site],
   );
   if (res.changes === 0) return { inserted: false };
   if (call.number && call.direction === 'inbound') {
@@ -175,7 +176,7 @@ async function insertCall(
   let sendId: number | undefined;
   for (const one of sends) {
     // Staff alerts are not the call's own texts: only the call's texts carry its id.
-    const id = await insertSend(s, one.kind === 'staff_alert' ? null : call.callId, { kind: 'text_back', ...one }, call.recordedAt);
+    const id = await insertSend(s, one.kind === 'staff_alert' ? null : call.callId, { kind: 'text_back', ...one }, call.recordedAt, site);
     sendId ??= id;
   }
   for (const n of notifications) await insertNotification(s, n, call.recordedAt);

@@ -2,10 +2,10 @@
 // business, or '*' for all). Opt-outs are the one thing the ledger must never lose.
 
 import type { ContactRow, OptOutRow } from '../records/rows';
-import type { SqliteFile } from './sqlite';
+import type { LedgerDb } from './db';
 
 export class Contacts {
-  constructor(private readonly db: SqliteFile) {}
+  constructor(private readonly db: LedgerDb) {}
 
   /** A contact by E.164 number. */
   get(number: string): Promise<ContactRow | undefined> {
@@ -41,19 +41,19 @@ export class Contacts {
     }
     args.push(q.limit);
     return this.db.all<ContactRow>(
-      `SELECT c.* FROM contacts c ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY COALESCE(c.name, c.caller_id_name) IS NULL, COALESCE(c.name, c.caller_id_name) COLLATE NOCASE, c.number LIMIT ?`,
+      `SELECT c.* FROM contacts c ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY COALESCE(c.name, c.caller_id_name) IS NULL, lower(COALESCE(c.name, c.caller_id_name)), c.number LIMIT ?`,
       args,
     );
   }
 
   /** Contacts someone named (imported or set by an admin), by name. */
   list(limit = 1000): Promise<ContactRow[]> {
-    return this.db.all<ContactRow>(`SELECT * FROM contacts WHERE name IS NOT NULL OR do_not_text != 0 ORDER BY name COLLATE NOCASE, number LIMIT ?`, [limit]);
+    return this.db.all<ContactRow>(`SELECT * FROM contacts WHERE name IS NOT NULL OR do_not_text != 0 ORDER BY lower(name), number LIMIT ?`, [limit]);
   }
 }
 
 export class OptOuts {
-  constructor(private readonly db: SqliteFile) {}
+  constructor(private readonly db: LedgerDb) {}
 
   /** Opted out of this business, or of all. */
   async has(number: string, business: string): Promise<boolean> {

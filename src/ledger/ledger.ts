@@ -9,12 +9,16 @@
 // in src/records/, which the parts that use the ledger import without importing it.
 
 import { existsSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { Admin } from './admin';
 import { Calls } from './calls';
 import { Contacts, OptOuts } from './contacts';
 import { Messages } from './messages';
+import type { LedgerDb } from './db';
 import { MIGRATIONS } from './migrations';
+import { PG_BASELINE, PG_BASELINE_VERSION, PG_MIGRATIONS } from './pg-schema';
+import type { PgDatabase } from './postgres';
 import { Notifications } from './notifications';
 import { Relay } from './relay';
 import { Sends } from './sends';
@@ -28,8 +32,33 @@ const SYNC_WITHIN_MS = 1000;
 
 export interface OpenOptions {
   /** Told, once, when there was no ledger at the path and a new, empty one was made there. */
-  log?: { info(message: string, meta?: Record<string, unknown>): unknown };
+  log?: { info(message: string, meta?: Record<string, unknown>): unknown; warn?(message: string, meta?: Record<string, unknown>): unknown };
+  /** The daemon's site (config `site`): written on the calls it records and the texts it creates. */
+  site?: string;
 }
+
+/** Where the ledger is: an SQLite file, or a PostgreSQL database (ledger.driver). */
+export type LedgerTarget = { driver: 'sqlite'; path: string } | { driver: 'postgres'; url: string; password?: string; max?: number };
+
+/** The ledger a config names (its `ledger` section). */
+export function targetOf(c: { driver: 'sqlite' | 'postgres'; path: string; url?: string; password?: string; pool?: number }): LedgerTarget {
+  if (c.driver === 'postgres') return { driver: 'postgres', url: c.url ?? '', password: c.password, max: c.pool };
+  return { driver: 'sqlite', path: c.path };
+}
+
+/** A PostgreSQL URL as it may be shown: any password in it replaced. */
+export function displayUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparsable URL)';
+  }
+}
+
+/** Serialises migrations of daemons that start together on one PostgreSQL (pg_advisory_xact_lock). */
+const MIGRATE_LOCK = 7_246_101;
 
 /** The ledger's directory is missing (or not a directory): mctb never creates it. */
 export class LedgerDirectoryError extends Error {
@@ -80,6 +109,11 @@ export class Ledger {
   readonly notifications: Notifications;
   /** A transport's own state across restarts (a poller's cursor): src/sms/transport.ts TransportDeps. */
   readonly transportState: { get(key: string): Promise<string | undefined>; set(key: string, value: string): Promise<void> };
+  /** The daemons writing to this ledger and the role each last reported (mctb doctor). */
+  readonly daemons: {
+    seen(site: string, role: string, startedAt: number, now: number): Promise<void>;
+    list(since: number): Promise<{ site: string; instance: string; role: string; version: string | null; started_at: number; seen_at: number }[]>;
+  };
   /** What a staff mobile's reply answers. */
   readonly relay: Relay;
   /** Operator tools: report, forget, backup, prune. */
@@ -91,7 +125,14 @@ export class Ledger {
   readonly sessions: Sessions;
   readonly audit: Audit;
 
-  private constructor(readonly path: string, private readonly db: SqliteFile) {
+  /** SQLite: the file's path; PostgreSQL: the URL without its password (for messages). */
+  readonly path: string;
+
+  private constructor(
+    readonly target: LedgerTarget,
+    private readonly db: LedgerDb,
+  ) {
+    this.path = target.driver === 'sqlite' ? target.path : displayUrl(target.url);
     this.calls = new Calls(db);
     this.sends = new Sends(db);
     this.messages = new Messages(db);
@@ -106,7 +147,20 @@ export class Ledger {
         await db.run(`INSERT INTO transport_state (key, value, updated_at) VALUES (?,?,?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, [key, value, Date.now()]);
       },
     };
-    this.admin = new Admin(path, db);
+    const instance = `${hostname()}:${process.pid}`;
+    this.daemons = {
+      seen: async (site, role, startedAt, now) => {
+        await db.run(
+          `INSERT INTO daemons (site, instance, role, version, started_at, seen_at) VALUES (?,?,?,?,?,?)
+           ON CONFLICT (site, instance) DO UPDATE SET role = excluded.role, seen_at = excluded.seen_at`,
+          [site, instance, role, process.env.npm_package_version ?? null, startedAt, now],
+        );
+        // A daemon gone for a day is forgotten.
+        await db.run(`DELETE FROM daemons WHERE seen_at < ?`, [now - 86_400_000]);
+      },
+      list: (since) => db.all(`SELECT * FROM daemons WHERE seen_at >= ? ORDER BY site, role, instance`, [since]),
+    };
+    this.admin = new Admin(target, db);
     this.threads = new Threads(db);
     this.users = new Users(db);
     this.sessions = new Sessions(db);
@@ -118,12 +172,16 @@ export class Ledger {
    * bringing its schema up to date. A new file is logged as such: an admin who sees it where a
    * ledger should have been knows ledger.path points at the wrong place.
    */
-  static async open(path: string, opts: OpenOptions = {}): Promise<Ledger> {
+  static async open(where: string | LedgerTarget, opts: OpenOptions = {}): Promise<Ledger> {
+    const target: LedgerTarget = typeof where === 'string' ? { driver: 'sqlite', path: where } : where;
+    if (target.driver === 'postgres') return Ledger.openPostgres(target, opts);
+    const path = target.path;
     const onDisk = path !== ':memory:';
     if (onDisk) checkDirectory(path);
     const isNew = onDisk && !existsSync(path);
     const db = await SqliteFile.open(path);
-    const ledger = new Ledger(path, db);
+    db.site = opts.site ?? null;
+    const ledger = new Ledger(target, db);
     // synchronous = FULL: in WAL mode SQLite then fsyncs the WAL at every commit, before COMMIT
     // returns, so a commit the daemon has seen cannot vanish with the power (NORMAL syncs only at
     // checkpoints: the last commits could). That is what every promise below rests on, and it is
@@ -138,6 +196,57 @@ export class Ledger {
     await ledger.migrate();
     if (isNew) opts.log?.info(`created a new, empty ledger at ${resolve(path)}`);
     return ledger;
+  }
+
+  /**
+   * Opens the ledger in a PostgreSQL database, bringing its schema up to date (one daemon at a
+   * time: two that start together do not both migrate). The database must exist; mctb creates
+   * its tables, never the database or its role.
+   */
+  private static async openPostgres(target: Extract<LedgerTarget, { driver: 'postgres' }>, opts: OpenOptions): Promise<Ledger> {
+    // Loaded only here: a box on SQLite never loads the PostgreSQL driver.
+    const { PgDatabase: Pg } = await import('./postgres');
+    const db: PgDatabase = await Pg.open({
+      url: target.url,
+      password: target.password,
+      max: target.max,
+      applicationName: `mctb${opts.site ? ` ${opts.site}` : ''}`,
+      onError: (err) => opts.log?.warn?.('a ledger connection failed while idle; the next statement opens a new one', { error: err.message }),
+    });
+    db.site = opts.site ?? null;
+    const ledger = new Ledger(target, db);
+    try {
+      const created = await db.transaction(async (s) => {
+        await s.exec(`SELECT pg_advisory_xact_lock(${MIGRATE_LOCK})`);
+        await s.exec('CREATE TABLE IF NOT EXISTS mctb_schema (version BIGINT NOT NULL)');
+        const row = await s.get<{ version: number }>('SELECT version FROM mctb_schema');
+        let version = row?.version ?? 0;
+        if (!row) await s.exec('INSERT INTO mctb_schema (version) VALUES (0)');
+        const isNew = version === 0;
+        if (version < PG_BASELINE_VERSION) {
+          await s.exec(PG_BASELINE);
+          version = PG_BASELINE_VERSION;
+        }
+        for (let v = version + 1; v <= MIGRATIONS.length; v++) {
+          const sql = PG_MIGRATIONS[v];
+          if (sql === undefined) throw new Error(`ledger: no PostgreSQL migration for schema version ${v}`);
+          await s.exec(sql);
+          version = v;
+        }
+        await s.run('UPDATE mctb_schema SET version = ?', [version]);
+        return isNew;
+      });
+      if (created) opts.log?.info(`created the ledger's tables in ${ledger.path}`);
+    } catch (err) {
+      await db.close().catch(() => undefined);
+      throw err;
+    }
+    return ledger;
+  }
+
+  /** sqlite or postgres. */
+  get driver(): 'sqlite' | 'postgres' {
+    return this.db.dialect;
   }
 
   private async migrate(): Promise<void> {
@@ -158,6 +267,10 @@ export class Ledger {
    * 3 EXTRA; per connection, so only the connection itself can tell).
    */
   async durability(): Promise<{ journalMode: string; synchronous: number }> {
+    if (this.db.dialect === 'postgres') {
+      const r = await this.db.get<{ s: string }>(`SELECT current_setting('synchronous_commit') AS s`);
+      return { journalMode: 'postgres', synchronous: r?.s === 'off' ? 1 : 2 };
+    }
     const mode = await this.db.get<{ journal_mode: string }>('PRAGMA journal_mode');
     const sync = await this.db.get<{ synchronous: number }>('PRAGMA synchronous');
     return { journalMode: mode?.journal_mode ?? '', synchronous: Number(sync?.synchronous) };
@@ -169,6 +282,7 @@ export class Ledger {
   }
 
   async schemaVersion(): Promise<number> {
+    if (this.db.dialect === 'postgres') return (await this.db.get<{ version: number }>('SELECT version FROM mctb_schema'))?.version ?? 0;
     return (await this.db.get<{ user_version: number }>('PRAGMA user_version'))?.user_version ?? 0;
   }
 
@@ -256,6 +370,11 @@ export class Ledger {
   private readonly shared: { fn: () => Promise<unknown>; relaxed: boolean; resolve: (v: unknown) => void; reject: (err: unknown) => void }[] = [];
   private sharing = false;
 
+  /** The database itself, for the parts that speak to one engine (src/ledger/roles.ts, copy). */
+  get database(): LedgerDb {
+    return this.db;
+  }
+
   private async flushShared(): Promise<void> {
     this.sharing = true;
     while (this.shared.length > 0) {
@@ -277,6 +396,6 @@ export class Ledger {
    * makes relaxed ones durable (syncSoon).
    */
   async probeWrite(now: number): Promise<void> {
-    await this.db.transaction((s) => s.run('INSERT OR REPLACE INTO health_probe (id, at) VALUES (1, ?)', [now]));
+    await this.db.transaction((s) => s.run('INSERT INTO health_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at', [now]));
   }
 }

@@ -4,10 +4,10 @@
 import type { InboundEffects, MessageRow } from '../records/rows';
 import { insertNotification } from './notifications';
 import { insertSend } from './sends';
-import type { SqliteFile } from './sqlite';
+import type { LedgerDb } from './db';
 
 export class Messages {
-  constructor(private readonly db: SqliteFile) {}
+  constructor(private readonly db: LedgerDb) {}
 
   /**
    * Stores one part of a concatenated incoming text; returns the whole text once every part is
@@ -42,7 +42,7 @@ export class Messages {
         );
       }
       if (e.relayedTo) await s.run(`UPDATE threads SET unread = 0 WHERE business = ? AND number = ?`, [e.relayedTo.business, e.relayedTo.number]);
-      for (const send of e.sends) await insertSend(s, null, send, m.receivedAt);
+      for (const send of e.sends) await insertSend(s, null, send, m.receivedAt, this.db.site);
       for (const n of e.notifications) await insertNotification(s, n, m.receivedAt);
       return res.lastID;
     });

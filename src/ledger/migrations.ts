@@ -325,4 +325,21 @@ export const MIGRATIONS: readonly string[] = [
   -- every change) and the inbox's Unread filter read only those, not every thread.
   CREATE INDEX threads_unread ON threads (business, last_at) WHERE unread > 0;
   `,
+  `
+  -- Many daemons, one ledger (issue 17): the daemon (config \`site\`) that recorded a call or
+  -- created a text. A daemon's outbox sends its own site's texts only, and those written before
+  -- sites existed (NULL).
+  ALTER TABLE calls ADD COLUMN site TEXT;
+  ALTER TABLE sends ADD COLUMN site TEXT;
+  -- The daemons writing to this ledger and their role, as each last said (mctb doctor).
+  CREATE TABLE daemons (
+    site        TEXT NOT NULL,
+    instance    TEXT NOT NULL,                 -- host:pid
+    role        TEXT NOT NULL,                 -- active | standby
+    version     TEXT,
+    started_at  INTEGER NOT NULL,
+    seen_at     INTEGER NOT NULL,
+    PRIMARY KEY (site, instance)
+  );
+  `,
 ];

@@ -2,10 +2,10 @@
 // here until delivered or given up (src/notify/webhook.ts posts them).
 
 import type { NewNotification, NotificationRow } from '../records/rows';
-import type { SqliteFile, Statements } from './sqlite';
+import type { LedgerDb, Statements } from './db';
 
 export class Notifications {
-  constructor(private readonly db: SqliteFile) {}
+  constructor(private readonly db: LedgerDb) {}
 
   async enqueue(list: readonly NewNotification[], now: number): Promise<void> {
     if (list.length === 0) return;
@@ -14,8 +14,10 @@ export class Notifications {
     });
   }
 
-  due(now: number, limit = 20): Promise<NotificationRow[]> {
-    return this.db.all<NotificationRow>(`SELECT * FROM notifications WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`, [now, limit]);
+  /** Notifications due by `now`; with `businesses`, only theirs (the businesses this daemon serves, in a shared ledger). */
+  due(now: number, limit = 20, businesses?: readonly string[]): Promise<NotificationRow[]> {
+    const mine = businesses === undefined ? '' : `AND business IN (${businesses.map(() => '?').join(',') || 'NULL'})`;
+    return this.db.all<NotificationRow>(`SELECT * FROM notifications WHERE state = 'pending' AND next_attempt_at <= ? ${mine} ORDER BY next_attempt_at, id LIMIT ?`, [now, ...(businesses ?? []), limit]);
   }
 
   async mark(id: number, outcome: { state: 'delivered' } | { state: 'pending'; nextAttemptAt: number; error: string } | { state: 'failed'; error: string }, now: number): Promise<void> {

@@ -3,7 +3,7 @@
 // (Messages.apply).
 
 import { offeredThread } from '../notify/events';
-import type { SqliteFile } from './sqlite';
+import type { LedgerDb } from './db';
 
 export interface ThreadRef {
   id: number;
@@ -12,7 +12,7 @@ export interface ThreadRef {
 }
 
 export class Relay {
-  constructor(private readonly db: SqliteFile) {}
+  constructor(private readonly db: LedgerDb) {}
 
   /** A thread by id. */
   thread(id: number): Promise<ThreadRef | undefined> {

@@ -3,12 +3,12 @@
 // never sorts the rows. Both read the same functions, so they give the same numbers.
 
 import { DateTime, Info, type Zone } from 'luxon';
-import sqlite3 from 'sqlite3';
 import { MISSED_OUTCOMES } from '../calls/types';
 import { CALL_REASONS } from '../policy/decide';
 import { CALL_OUTCOMES, DECISIONS, SEND_KINDS, SEND_STATES, type SendState } from '../records/states';
 import { FILTERED_PREFIX } from '../records/states';
-import { SqliteFile } from './sqlite';
+import type { LedgerDb } from './db';
+import type { SqliteFile } from './sqlite';
 
 export interface LedgerReport {
   /** Inbound calls in the window, counted by outcome, decision and reason. */
@@ -50,7 +50,7 @@ export const RECOVERED_WITHIN_MS = 7 * 86_400_000;
  * statement, and the SQL text stays the same whatever the list, so the statement is prepared once.
  */
 function inBusinesses(column: string): string {
-  return `($b IS NULL OR ${column} IN (SELECT value FROM json_each($b)))`;
+  return `(CAST($b AS TEXT) IS NULL OR ${column} IN (SELECT value FROM json_each($b)))`;
 }
 
 /** `$b` for inBusinesses: undefined (every business) is null. */
@@ -109,15 +109,14 @@ export const FILTERED_SQL = `SELECT business, COUNT(*) AS n FROM sends INDEXED B
  * range scans with SQL aggregates (migrations 4 and 9 add the indexes), so it stays fast on a
  * big ledger.
  */
-export async function ledgerReport(path: string, db: SqliteFile, since: number, until: number, businesses?: readonly string[]): Promise<LedgerReport> {
+export async function ledgerReport(sideConnection: () => Promise<SqliteFile | undefined>, db: LedgerDb, since: number, until: number, businesses?: readonly string[]): Promise<LedgerReport> {
   const p = { $since: since, $until: until, $b: businessParam(businesses) };
   // Two connections share the work (sqlite3 runs each on a thread of its own): calls, contacts
   // and replies on a second, read-only one; the texts, their delays, missed callers and
   // recovered ones on this one.
-  const side = path === ':memory:' ? undefined : await SqliteFile.open(path, sqlite3.OPEN_READONLY).catch(() => undefined);
+  const side = await sideConnection();
   const sideWork = (side ?? db)
     .serial(async (s) => {
-      if (side) await s.run('PRAGMA busy_timeout = 5000');
       // Every known (outcome, decision, reason) is an equality prefix of calls_group: a seek and
       // a range on ended_at each, read in group order, so a million rows are never sorted.
       const calls = await s.all<{ outcome: string; decision: string; reason: string; n: number }>(
@@ -259,13 +258,13 @@ function dayLabel(day: number): string {
  * Counts per local day: `sql` joins the spans (offsetSpans, a JSON array of [from, to, offset])
  * as `w` and groups by `(time + w.off) / 86400000`, the local day's number.
  */
-async function perDay<R extends { n: number }>(db: SqliteFile, sql: string, since: number, until: number, timeZone: string, businesses: readonly string[] | undefined, what: string): Promise<({ day: string } & R)[]> {
+async function perDay<R extends { n: number }>(db: LedgerDb, sql: string, since: number, until: number, timeZone: string, businesses: readonly string[] | undefined, what: string): Promise<({ day: string } & R)[]> {
   const spans = offsetSpans(since, until, zoneNamed(timeZone, what)).map((s) => [s.from, s.to, s.offsetMs]);
   const rows = await db.all<{ day: number } & R>(sql, { $since: since, $until: until, $b: businessParam(businesses), $spans: JSON.stringify(spans) });
   return rows.map(({ day, ...rest }) => ({ day: dayLabel(day), ...(rest as unknown as R) }));
 }
 
-const SPANS = `spans (lo, hi, off) AS MATERIALIZED (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each($spans))`;
+const SPANS = `spans (lo, hi, off) AS MATERIALIZED (SELECT CAST(value ->> 0 AS BIGINT), CAST(value ->> 1 AS BIGINT), CAST(value ->> 2 AS BIGINT) FROM json_each($spans))`;
 
 /**
  * dailyCalls' statement: every known (outcome, decision, reason) is an equality prefix of
@@ -304,7 +303,7 @@ export const DAILY_TEXTS_SQL = `WITH ${SPANS}
  * `timeZone` (YYYY-MM-DD) and outcome, days in order; only days and outcomes that occurred
  * (localDays lists every day of the window). `businesses` undefined counts every business.
  */
-export async function dailyCalls(db: SqliteFile, since: number, until: number, timeZone: string, businesses?: readonly string[]): Promise<{ day: string; outcome: string; n: number }[]> {
+export async function dailyCalls(db: LedgerDb, since: number, until: number, timeZone: string, businesses?: readonly string[]): Promise<{ day: string; outcome: string; n: number }[]> {
   const known = await perDay<{ outcome: string; n: number }>(db, DAILY_CALLS_SQL, since, until, timeZone, businesses, 'dailyCalls');
   const total = (await db.get<{ n: number }>(WINDOW_CALLS_SQL, { $since: since, $until: until, $b: businessParam(businesses) }))?.n ?? 0;
   if (known.reduce((sum, r) => sum + r.n, 0) === total) return known;
@@ -323,7 +322,7 @@ export async function dailyCalls(db: SqliteFile, since: number, until: number, t
  * Text-backs created in [since, until] per local day in `timeZone` and state (as LedgerReport.texts
  * counts them), like dailyCalls.
  */
-export function dailyTexts(db: SqliteFile, since: number, until: number, timeZone: string, businesses?: readonly string[]): Promise<{ day: string; state: SendState; n: number }[]> {
+export function dailyTexts(db: LedgerDb, since: number, until: number, timeZone: string, businesses?: readonly string[]): Promise<{ day: string; state: SendState; n: number }[]> {
   return perDay<{ state: SendState; n: number }>(db, DAILY_TEXTS_SQL, since, until, timeZone, businesses, 'dailyTexts');
 }
 

@@ -8,22 +8,29 @@ import { THREAD_MARK } from '../notify/events';
 import { numberPrefix } from '../numbers/phone';
 import type { NewSend, SendRow } from '../records/rows';
 import { RECEIPT_FAILURES, type ReceiptState, type SendState, type UnsentState } from '../records/states';
-import type { SqliteFile, Statements } from './sqlite';
+import type { LedgerDb, Statements } from './db';
+
+/** A send of this daemon's site (two `?`: the site, twice), or of none (written before sites, or by a daemon without one). */
+const OWN_SITE = '(site IS NULL OR site = CAST(? AS TEXT) OR CAST(? AS TEXT) IS NULL)';
 
 export class Sends {
-  constructor(private readonly db: SqliteFile) {}
+  constructor(private readonly db: LedgerDb) {}
 
   /** A send not tied to a call (test texts, confirmations). */
   schedule(send: NewSend, now: number): Promise<number> {
-    return this.db.serial((s) => insertSend(s, null, { kind: 'manual', ...send }, now));
+    return this.db.serial((s) => insertSend(s, null, { kind: 'manual', ...send }, now, this.db.site));
   }
 
+  /**
+   * Texts due by `now`, oldest first: this daemon's own (its site's), and those written before
+   * sites existed. Daemons sharing a PostgreSQL ledger each send their own site's texts.
+   */
   due(now: number, limit = 50): Promise<SendRow[]> {
-    return this.db.all<SendRow>(`SELECT * FROM sends WHERE state = 'scheduled' AND due_at <= ? ORDER BY due_at, id LIMIT ?`, [now, limit]);
+    return this.db.all<SendRow>(`SELECT * FROM sends WHERE state = 'scheduled' AND due_at <= ? AND ${OWN_SITE} ORDER BY due_at, id LIMIT ?`, [now, this.db.site, this.db.site, limit]);
   }
 
   async nextDueAt(): Promise<number | undefined> {
-    const row = await this.db.get<{ t: number | null }>(`SELECT MIN(due_at) AS t FROM sends WHERE state = 'scheduled'`);
+    const row = await this.db.get<{ t: number | null }>(`SELECT MIN(due_at) AS t FROM sends WHERE state = 'scheduled' AND ${OWN_SITE}`, [this.db.site, this.db.site]);
     return row?.t ?? undefined;
   }
 
@@ -41,7 +48,11 @@ export class Sends {
     return this.db.transaction(async (s) => {
       await s.run(`UPDATE sends SET state = 'submitted', submitted_at = ?, updated_at = ?, error = NULL WHERE id = ?`, [now, now, id]);
       for (const [part, messageId] of messageIds.entries()) {
-        await s.run(`INSERT OR REPLACE INTO send_parts (send_id, part, message_id, state, updated_at) VALUES (?,?,?,'submitted',?)`, [id, part + 1, messageId, now]);
+        // A part sent again (a retry) gets its new id. An id another text already has (two
+        // gateways that number ids alike, sharing a ledger) is not stored for this one: its
+        // receipts then match nothing, but the text stays submitted, never sent twice.
+        await s.run(`DELETE FROM send_parts WHERE send_id = ? AND part = ?`, [id, part + 1]);
+        await s.run(`INSERT OR IGNORE INTO send_parts (send_id, part, message_id, state, updated_at) VALUES (?,?,?,'submitted',?)`, [id, part + 1, messageId, now]);
       }
       const early = await s.all<{ message_id: string; state: ReceiptState; error: string | null; received_at: number }>(
         `SELECT message_id, state, error, received_at FROM receipts WHERE send_id IS NULL AND message_id IN (${messageIds.map(() => '?').join(',') || "''"})`,
@@ -78,8 +89,8 @@ export class Sends {
    */
   async requeueInterrupted(now: number): Promise<number> {
     const res = await this.db.run(
-      `UPDATE sends SET state = 'scheduled', interrupted = interrupted + 1, updated_at = ? WHERE state = 'sending'`,
-      [now],
+      `UPDATE sends SET state = 'scheduled', interrupted = interrupted + 1, updated_at = ? WHERE state = 'sending' AND ${OWN_SITE}`,
+      [now, this.db.site, this.db.site],
     );
     return res.changes;
   }
@@ -88,7 +99,7 @@ export class Sends {
   async cancelScheduled(number: string, business: string | undefined, reason: string, now: number): Promise<number> {
     const res = await this.db.run(
       `UPDATE sends SET state = 'cancelled', reason = ?, finished_at = ?, updated_at = ?
-       WHERE state = 'scheduled' AND number = ? AND (? IS NULL OR business = ?)`,
+       WHERE state = 'scheduled' AND number = ? AND (CAST(? AS TEXT) IS NULL OR business = ?)`,
       [reason, now, now, number, business ?? null, business ?? null],
     );
     return res.changes;
@@ -183,19 +194,19 @@ export class Sends {
       params.push(value);
     }
     return this.db.all(
-      `SELECT s.*, (SELECT group_concat(message_id, ',') FROM (SELECT message_id FROM send_parts p WHERE p.send_id = s.id ORDER BY part)) AS message_ids
+      `SELECT s.*, (SELECT group_concat(message_id, ',') FROM (SELECT message_id FROM send_parts p WHERE p.send_id = s.id ORDER BY part) AS parts) AS message_ids
        FROM sends s ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY s.id DESC LIMIT ?`,
       [...params, f.limit],
     );
   }
 }
 
-export async function insertSend(s: Statements, callId: string | null, send: NewSend, now: number): Promise<number> {
+export async function insertSend(s: Statements, callId: string | null, send: NewSend, now: number, site: string | null): Promise<number> {
   const body = send.replyThread === undefined ? send.body : await withThreadId(s, send.business, send.replyThread, send.body);
   const res = await s.run(
-    `INSERT INTO sends (call_id, business, number, number_prefix, source_addr, body, kind, state, due_at, created_at, updated_at, sent_by)
-     VALUES (?,?,?,?,?,?,?,'scheduled',?,?,?,?)`,
-    [callId, send.business, send.number, numberPrefix(send.number), send.sourceAddr, body, send.kind ?? 'manual', send.dueAt, now, now, send.sentBy ?? null],
+    `INSERT INTO sends (call_id, business, number, number_prefix, source_addr, body, kind, state, due_at, created_at, updated_at, sent_by, site)
+     VALUES (?,?,?,?,?,?,?,'scheduled',?,?,?,?,?)`,
+    [callId, send.business, send.number, numberPrefix(send.number), send.sourceAddr, body, send.kind ?? 'manual', send.dueAt, now, now, send.sentBy ?? null, site],
   );
   return res.lastID;
 }

@@ -5,15 +5,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import sqlite3 from 'sqlite3';
 
-export type Row = Record<string, unknown>;
-export type Params = readonly unknown[] | Record<string, unknown>;
+import type { LedgerDb, Params, Row, Statements } from './db';
 
-export interface Statements {
-  run(sql: string, params?: Params): Promise<{ changes: number; lastID: number }>;
-  get<T = Row>(sql: string, params?: Params): Promise<T | undefined>;
-  all<T = Row>(sql: string, params?: Params): Promise<T[]>;
-  exec(sql: string): Promise<void>;
-}
+export type { Params, Row, Statements } from './db';
 
 /**
  * Data statements are kept prepared. PRAGMA and VACUUM are not: a PRAGMA that returns a row is
@@ -23,7 +17,9 @@ function cacheable(sql: string): boolean {
   return !/^\s*(PRAGMA|VACUUM|ATTACH|DETACH|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b/i.test(sql);
 }
 
-export class SqliteFile {
+export class SqliteFile implements LedgerDb {
+  readonly dialect = 'sqlite' as const;
+  site: string | null = null;
   private tail: Promise<unknown> = Promise.resolve();
   private readonly raw: Statements;
 

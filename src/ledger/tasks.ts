@@ -2,10 +2,10 @@
 // number (later calls add to it); a person reaching the caller, or staff, close it.
 
 import type { TaskRow } from '../records/rows';
-import type { SqliteFile, Statements } from './sqlite';
+import type { LedgerDb, Statements } from './db';
 
 export class Tasks {
-  constructor(private readonly db: SqliteFile) {}
+  constructor(private readonly db: LedgerDb) {}
 
   /** A missed call opens a callback task, or adds to the open one for this business and number. */
   open(business: string, number: string, callId: string, now: number): Promise<number> {
@@ -15,7 +15,7 @@ export class Tasks {
   /** Closes the open tasks for a number (one business, or all when undefined). */
   async closeFor(number: string, business: string | undefined, reason: string, now: number): Promise<number> {
     const res = await this.db.run(
-      `UPDATE tasks SET closed_at = ?, closed_reason = ? WHERE number = ? AND closed_at IS NULL AND (? IS NULL OR business = ?)`,
+      `UPDATE tasks SET closed_at = ?, closed_reason = ? WHERE number = ? AND closed_at IS NULL AND (CAST(? AS TEXT) IS NULL OR business = ?)`,
       [now, reason, number, business ?? null, business ?? null],
     );
     return res.changes;

@@ -4,7 +4,7 @@
 // reader may see, so a thread of another business is simply not found.
 
 import type { SendRow } from '../records/rows';
-import type { SqliteFile } from './sqlite';
+import type { LedgerDb } from './db';
 
 export interface ThreadRow {
   id: number;
@@ -53,7 +53,7 @@ const THREAD_FROM = `threads t LEFT JOIN contacts c ON c.number = t.number LEFT 
 export const TIMELINE_LIMIT = 200;
 
 export class Threads {
-  constructor(private readonly db: SqliteFile) {}
+  constructor(private readonly db: LedgerDb) {}
 
   /** The inbox: most recent activity first. */
   list(q: InboxQuery): Promise<ThreadRow[]> {
@@ -169,11 +169,11 @@ export class Threads {
     const row = await this.db.get<{ on: string | null }>(
       `SELECT on_number AS "on" FROM (
          SELECT * FROM (SELECT to_addr AS on_number, received_at AS at FROM messages INDEXED BY messages_thread
-                        WHERE number = ? AND business = ? AND to_addr IS NOT NULL ORDER BY received_at DESC LIMIT 1)
+                        WHERE number = ? AND business = ? AND to_addr IS NOT NULL ORDER BY received_at DESC LIMIT 1) AS texted
          UNION ALL
          SELECT * FROM (SELECT did AS on_number, ended_at AS at FROM calls INDEXED BY calls_thread
-                        WHERE number = ? AND business = ? AND direction = 'inbound' AND did IS NOT NULL ORDER BY ended_at DESC LIMIT 1)
-       ) ORDER BY at DESC LIMIT 1`,
+                        WHERE number = ? AND business = ? AND direction = 'inbound' AND did IS NOT NULL ORDER BY ended_at DESC LIMIT 1) AS called
+       ) AS latest ORDER BY at DESC LIMIT 1`,
       [number, business, number, business],
     );
     return row?.on ?? undefined;
@@ -211,7 +211,8 @@ export class Threads {
 function scope(businesses: readonly string[] | undefined, where: string[], args: unknown[]): void {
   if (businesses === undefined) return;
   if (businesses.length === 0) {
-    where.push('0');
+    // A condition, not a bare 0: PostgreSQL wants a boolean in WHERE.
+    where.push('1 = 0');
     return;
   }
   where.push(`t.business IN (${businesses.map(() => '?').join(',')})`);

@@ -5,7 +5,7 @@
 
 import type { AuditRow, LiveSession, UserRow } from '../records/rows';
 import { FAILED_SIGN_IN_ACTIONS, SIGN_IN_ACTIONS } from '../records/states';
-import type { SqliteFile } from './sqlite';
+import type { LedgerDb } from './db';
 
 /** `mctb users add` with a name already taken (in any case). */
 export class UserExistsError extends Error {
@@ -49,7 +49,7 @@ function toUser(r: UserRecord): UserRow {
 const USER_COLUMNS = 'id, name, role, businesses, created_at, password_changed_at';
 
 export class Users {
-  constructor(private readonly db: SqliteFile) {}
+  constructor(private readonly db: LedgerDb) {}
 
   /** Adds a user; UserExistsError when the name is taken in any case. */
   async add(u: { name: string; role: 'owner' | 'staff'; businesses: string[]; passwordHash: string }, now: number): Promise<UserRow> {
@@ -60,13 +60,14 @@ export class Users {
       );
       return { id: lastID, name: u.name, role: u.role, businesses: [...u.businesses], created_at: now, password_changed_at: now };
     } catch (err) {
-      if (/UNIQUE constraint failed: users\.name/.test((err as Error).message)) throw new UserExistsError(u.name);
+      // SQLite names the column; PostgreSQL gives the unique violation's code (index users_name).
+      if (/UNIQUE constraint failed: users\.name/.test((err as Error).message) || (err as { code?: string }).code === '23505') throw new UserExistsError(u.name);
       throw err;
     }
   }
 
   async get(name: string): Promise<UserRow | undefined> {
-    const r = await this.db.get<UserRecord>(`SELECT ${USER_COLUMNS} FROM users WHERE name = ?`, [name]);
+    const r = await this.db.get<UserRecord>(`SELECT ${USER_COLUMNS} FROM users WHERE lower(name) = lower(?)`, [name]);
     return r && toUser(r);
   }
 
@@ -77,24 +78,24 @@ export class Users {
 
   /** The user and their password hash, for a sign-in to verify. */
   async passwordHash(name: string): Promise<{ user: UserRow; hash: string } | undefined> {
-    const r = await this.db.get<UserRecord & { password_hash: string }>(`SELECT ${USER_COLUMNS}, password_hash FROM users WHERE name = ?`, [name]);
+    const r = await this.db.get<UserRecord & { password_hash: string }>(`SELECT ${USER_COLUMNS}, password_hash FROM users WHERE lower(name) = lower(?)`, [name]);
     return r && { user: toUser(r), hash: r.password_hash };
   }
 
   /** Every user, by name. */
   async list(): Promise<UserRow[]> {
-    return (await this.db.all<UserRecord>(`SELECT ${USER_COLUMNS} FROM users ORDER BY name, id`)).map(toUser);
+    return (await this.db.all<UserRecord>(`SELECT ${USER_COLUMNS} FROM users ORDER BY lower(name), id`)).map(toUser);
   }
 
   /** Removes a user and, by the foreign key's cascade, their sessions. */
   async remove(name: string): Promise<boolean> {
-    return (await this.db.run(`DELETE FROM users WHERE name = ?`, [name])).changes === 1;
+    return (await this.db.run(`DELETE FROM users WHERE lower(name) = lower(?)`, [name])).changes === 1;
   }
 
   /** Sets a new password hash and ends every session of the user: a changed password signs everyone out. */
   setPassword(name: string, hash: string, now: number): Promise<boolean> {
     return this.db.transaction(async (s) => {
-      const user = await s.get<{ id: number }>(`SELECT id FROM users WHERE name = ?`, [name]);
+      const user = await s.get<{ id: number }>(`SELECT id FROM users WHERE lower(name) = lower(?)`, [name]);
       if (!user) return false;
       await s.run(`UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?`, [hash, now, user.id]);
       await s.run(`DELETE FROM sessions WHERE user_id = ?`, [user.id]);
@@ -112,7 +113,7 @@ const expired = (createdAt: number, lastSeenAt: number, now: number, idleMs: num
   now - lastSeenAt > idleMs || now - createdAt > lifetimeMs;
 
 export class Sessions {
-  constructor(private readonly db: SqliteFile) {}
+  constructor(private readonly db: LedgerDb) {}
 
   async create(s: { idHash: string; userId: number; csrf: string; address: string | null }, now: number): Promise<void> {
     await this.db.run(`INSERT INTO sessions (id_hash, user_id, csrf, address, created_at, last_seen_at) VALUES (?,?,?,?,?,?)`, [s.idHash, s.userId, s.csrf, s.address, now, now]);
@@ -162,7 +163,7 @@ export class Sessions {
 const FAILED_IN = FAILED_SIGN_IN_ACTIONS.map((a) => `'${a}'`).join(', ');
 
 export class Audit {
-  constructor(private readonly db: SqliteFile) {}
+  constructor(private readonly db: LedgerDb) {}
 
   /**
    * Records an entry. A sign-in's subject (the name as typed) is stored folded as user names
@@ -186,8 +187,8 @@ export class Audit {
     if (opts.until !== undefined) and('at < ?', opts.until);
     if (opts.action !== undefined) and('action = ?', opts.action);
     return this.db.all<AuditRow>(
-      `SELECT id, at, actor, action, subject, address, detail FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ?`,
-      [...params, opts.limit ?? -1],
+      `SELECT id, at, actor, action, subject, address, detail FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC${opts.limit !== undefined ? ' LIMIT ?' : ''}`,
+      opts.limit !== undefined ? [...params, opts.limit] : params,
     );
   }
 

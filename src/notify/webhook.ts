@@ -37,6 +37,8 @@ export class WebhookSender {
     private readonly log: Logger,
     private readonly clock: () => number = Date.now,
     private readonly onDelivered: (row: NotificationRow) => void = () => undefined,
+    /** The businesses whose notifications this daemon posts (a shared ledger holds others' too); undefined: all. */
+    private readonly businesses?: () => readonly string[],
   ) {}
 
   start(): void {
@@ -65,7 +67,7 @@ export class WebhookSender {
     if (this.busy || this.stopping) return;
     this.busy = true;
     try {
-      for (const row of await this.ledger.notifications.due(this.clock())) {
+      for (const row of await this.ledger.notifications.due(this.clock(), undefined, this.businesses?.())) {
         if (this.stopping) break;
         await this.deliver(row);
       }

@@ -56,6 +56,7 @@ describe('config: loadConfig', () => {
       const { config, warnings } = loadConfigWithWarnings(EXAMPLE, {});
       const expected: Config = {
         file: EXAMPLE,
+        site: 'main',
         asterisk: {
           source: 'ami',
           ami: {
@@ -84,7 +85,7 @@ describe('config: loadConfig', () => {
             enquire_link_ms: 30_000,
           },
         },
-        ledger: { path: '/var/lib/mctb/mctb.db', late_after_ms: 600_000 },
+        ledger: { driver: 'sqlite', path: '/var/lib/mctb/mctb.db', pool: 10, late_after_ms: 600_000 },
         numbers: { default_country: 'US', allowed_countries: ['US'] },
         limits: {},
         compliance: {
@@ -140,7 +141,7 @@ describe('config: loadConfig', () => {
         max_call_ms: 14_400_000,
       });
       expect(config.sms).to.deep.equal({ transport: 'log' });
-      expect(config.ledger).to.deep.equal({ path: '/var/lib/mctb/mctb.db', late_after_ms: 600_000 });
+      expect(config.ledger).to.deep.equal({ driver: 'sqlite', path: '/var/lib/mctb/mctb.db', pool: 10, late_after_ms: 600_000 });
       expect(config.numbers).to.deep.equal({ default_country: 'US', allowed_countries: ['US'] });
       expect(config.limits).to.deep.equal({});
       expect(config.log).to.deep.equal({ level: 'info', format: 'text' });
@@ -252,7 +253,7 @@ businesses:
 
     it('rejects an unknown key with nothing close by listing the known ones', () => {
       expect(problemsOf(`${MINIMAL}telemetry: on\n`)).to.deep.equal([
-        'FILE:10:1: telemetry: unknown key (expected one of: asterisk, sms, ledger, http, console, numbers, limits, compliance, defaults, businesses, log)',
+        'FILE:10:1: telemetry: unknown key (expected one of: site, asterisk, sms, ledger, http, console, numbers, limits, compliance, defaults, businesses, log)',
       ]);
     });
 

@@ -1,12 +1,12 @@
 // Ledger.dueFacts: what the outbox reads about a text as it leaves, in one statement. Each fact
 // is checked on its own against rows that make it true, and rows that look alike but must not
-// (another business, a keyword, before the call, the text itself), on a real ledger file.
+// (another business, a keyword, before the call, the text itself), on a real ledger of each
+// engine (an SQLite file, a PostgreSQL schema).
 
 import { expect } from 'chai';
-import { join } from 'node:path';
-import { Ledger } from '../../src/ledger/ledger';
+import type { Ledger } from '../../src/ledger/ledger';
 import type { CallRecord, SendRow } from '../../src/records/rows';
-import { tempDir } from '../support/harness';
+import { forEachEngine, openLedger } from '../support/engines';
 
 const SHOP = 'Brightside Dental';
 const OTHER = 'Northside Vet';
@@ -33,14 +33,12 @@ function call(id: string, over: Partial<CallRecord> = {}): CallRecord {
   };
 }
 
-describe('Ledger.dueFacts', () => {
-  let tmp: ReturnType<typeof tempDir>;
+forEachEngine('Ledger.dueFacts', (engine) => {
   let l: Ledger;
   let textBack: SendRow;
   let followUp: SendRow;
   beforeEach(async () => {
-    tmp = tempDir('due-facts');
-    l = await Ledger.open(join(tmp.dir, 'ledger.db'));
+    l = await openLedger(engine);
     const send = { business: SHOP, number: CALLER, sourceAddr: '+15550001000' };
     await l.calls.record(call('missed-1'), [
       { ...send, body: 'Sorry we missed you', dueAt: T0 + MIN, kind: 'text_back' },
@@ -50,10 +48,7 @@ describe('Ledger.dueFacts', () => {
     textBack = sends.find((s) => s.kind === 'text_back')!;
     followUp = sends.find((s) => s.kind === 'follow_up')!;
   });
-  afterEach(async () => {
-    await l.close();
-    tmp.cleanup();
-  });
+  afterEach(() => l.close());
 
   it('nothing known: every fact false, and the call it answers', async () => {
     expect(await l.sends.dueFacts(textBack)).to.deep.equal({

@@ -7,15 +7,11 @@ import { join } from 'node:path';
 import { Ledger } from '../../src/ledger/ledger';
 import { MIGRATIONS } from '../../src/ledger/migrations';
 import { SqliteFile } from '../../src/ledger/sqlite';
+import { forEachEngine, openLedger } from '../support/engines';
 import { tempDir } from '../support/harness';
 
-async function probeRows(path: string): Promise<{ id: number; at: number }[]> {
-  const raw = await SqliteFile.open(path);
-  try {
-    return await raw.all<{ id: number; at: number }>('SELECT id, at FROM health_probe');
-  } finally {
-    await raw.close();
-  }
+function probeRows(l: Ledger): Promise<{ id: number; at: number }[]> {
+  return l.database.all<{ id: number; at: number }>('SELECT id, at FROM health_probe');
 }
 
 /** A ledger as v6 made it (migrations 1-6), with the table an older probe made when `olderProbe`. */
@@ -34,25 +30,28 @@ async function v6Ledger(path: string, olderProbe: boolean): Promise<void> {
   }
 }
 
-describe('ledger: the health probe table', () => {
-  let tmp: ReturnType<typeof tempDir>;
-  beforeEach(() => (tmp = tempDir('mctb-probe-')));
-  afterEach(() => tmp.cleanup());
-
+forEachEngine('ledger: the health probe table', (engine) => {
   it('a new ledger has it (migration 7); the probe rewrites its one row', async () => {
-    const path = join(tmp.dir, 'mctb.db');
-    const l = await Ledger.open(path);
+    const l = await openLedger(engine);
     try {
       expect(MIGRATIONS.length).to.be.at.least(7);
       expect(await l.schemaVersion()).to.equal(MIGRATIONS.length);
-      expect(await probeRows(path)).to.deep.equal([]);
+      expect(await probeRows(l)).to.deep.equal([]);
       await l.probeWrite(1000);
       await l.probeWrite(2000);
-      expect(await probeRows(path)).to.deep.equal([{ id: 1, at: 2000 }]);
+      expect(await probeRows(l)).to.deep.equal([{ id: 1, at: 2000 }]);
     } finally {
       await l.close();
     }
   });
+});
+
+// SQLite only: upgrading a file made by an older mctb (migrations 1-6, PRAGMA user_version). A
+// PostgreSQL ledger starts at the baseline (src/ledger/pg-schema.ts), which has the table.
+describe('ledger: the health probe table on an upgraded SQLite file', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeEach(() => (tmp = tempDir('mctb-probe-')));
+  afterEach(() => tmp.cleanup());
 
   for (const olderProbe of [false, true]) {
     it(`a v6 ledger ${olderProbe ? 'whose probe already made the table keeps it' : 'without the table gets it'} on upgrade`, async () => {
@@ -61,9 +60,9 @@ describe('ledger: the health probe table', () => {
       const l = await Ledger.open(path);
       try {
         expect(await l.schemaVersion()).to.equal(MIGRATIONS.length);
-        expect(await probeRows(path)).to.deep.equal(olderProbe ? [{ id: 1, at: 42 }] : []);
+        expect(await probeRows(l)).to.deep.equal(olderProbe ? [{ id: 1, at: 42 }] : []);
         await l.probeWrite(3000);
-        expect(await probeRows(path)).to.deep.equal([{ id: 1, at: 3000 }]);
+        expect(await probeRows(l)).to.deep.equal([{ id: 1, at: 3000 }]);
       } finally {
         await l.close();
       }

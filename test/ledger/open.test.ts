@@ -1,11 +1,12 @@
 // Opening the ledger never creates its directory: a mistyped ledger.path fails loudly, naming the
 // path, instead of starting an empty ledger that forgets every opt-out. A ledger made where none
-// was is said so, once.
+// was is said so, once (on either engine).
 
 import { expect } from 'chai';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ledger, LedgerDirectoryError } from '../../src/ledger/ledger';
+import { displayUrl, Ledger, LedgerDirectoryError } from '../../src/ledger/ledger';
+import { forEachEngine, freshTarget } from '../support/engines';
 import { tempDir } from '../support/harness';
 import { mctb, startDaemon, yamlConfig } from '../support/cli';
 import { startPipeline, type Pipeline } from '../support/pipeline';
@@ -15,7 +16,22 @@ function recorder(): { lines: string[]; log: { info(message: string): void } } {
   return { lines, log: { info: (message) => lines.push(message) } };
 }
 
-describe('ledger: opening', function () {
+forEachEngine('ledger: opening', (engine) => {
+  it('a new ledger says so once; an existing one says nothing', async () => {
+    const target = await freshTarget(engine);
+    const first = recorder();
+    await (await Ledger.open(target, { log: first.log })).close();
+    expect(first.lines).to.deep.equal([target.driver === 'sqlite' ? `created a new, empty ledger at ${target.path}` : `created the ledger's tables in ${displayUrl(target.url)}`]);
+    const again = recorder();
+    const l = await Ledger.open(target, { log: again.log });
+    await l.close();
+    expect(again.lines).to.deep.equal([]);
+  });
+});
+
+// SQLite only: ledger.path, its directory and the file made in it (a PostgreSQL database is never
+// created by mctb, and has no directory); the daemon and `mctb` commands open ledgers by path.
+describe('ledger: opening an SQLite file', function () {
   this.timeout(30_000);
   let tmp: ReturnType<typeof tempDir>;
   let p: Pipeline | undefined;
@@ -49,17 +65,6 @@ describe('ledger: opening', function () {
     );
     expect(err).to.be.instanceOf(LedgerDirectoryError);
     expect((err as Error).message).to.include(`ledger.path ${path}: ${join(tmp.dir, 'state')} is not a directory`);
-  });
-
-  it('a new ledger says "created a new, empty ledger at …" once; an existing one says nothing', async () => {
-    const path = join(tmp.dir, 'mctb.db');
-    const first = recorder();
-    await (await Ledger.open(path, { log: first.log })).close();
-    expect(first.lines).to.deep.equal([`created a new, empty ledger at ${path}`]);
-    const again = recorder();
-    const l = await Ledger.open(path, { log: again.log });
-    await l.close();
-    expect(again.lines).to.deep.equal([]);
   });
 
   it('the daemon logs it on the ledger namespace when it makes the ledger, and not on the next start', async () => {

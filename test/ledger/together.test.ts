@@ -1,12 +1,12 @@
 // Ledger.together: concurrent small writes share one transaction, each in a savepoint of its own.
 // The outbox relies on it under load (its texts' reads, claims and results would otherwise each
-// wait behind a burst of decisions): what it promises is checked on a real ledger file.
+// wait behind a burst of decisions): what it promises is checked on a real ledger of each
+// engine (an SQLite file, a PostgreSQL schema). "Another connection" is a second Ledger opened on
+// the same target: another SQLite connection to the file, or another pool on the schema.
 
 import { expect } from 'chai';
-import { join } from 'node:path';
-import { Ledger } from '../../src/ledger/ledger';
-import { SqliteFile } from '../../src/ledger/sqlite';
-import { tempDir } from '../support/harness';
+import { Ledger, type LedgerTarget } from '../../src/ledger/ledger';
+import { forEachEngine, freshTarget } from '../support/engines';
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
 
@@ -16,18 +16,15 @@ async function schedule(l: Ledger, n: number): Promise<number[]> {
   return ids;
 }
 
-describe('Ledger.batchEach and Ledger.together', () => {
-  let tmp: ReturnType<typeof tempDir>;
-  let path: string;
-  beforeEach(() => {
-    tmp = tempDir('together');
-    path = join(tmp.dir, 'ledger.db');
+forEachEngine('Ledger.batchEach and Ledger.together', (engine) => {
+  let target: LedgerTarget;
+  beforeEach(async () => {
+    target = await freshTarget(engine);
   });
-  afterEach(() => tmp.cleanup());
 
   it('runs each fn once, resolves each with its own value, and only after the commit', async () => {
-    const l = await Ledger.open(path);
-    const other = await SqliteFile.open(path);
+    const l = await Ledger.open(target);
+    const other = await Ledger.open(target);
     try {
       const ids = await schedule(l, 20);
       const seen: string[] = [];
@@ -38,7 +35,7 @@ describe('Ledger.batchEach and Ledger.together', () => {
             return id * 10;
           }).then(async (value) => {
             // Visible to another connection by the time the promise resolves: committed.
-            const row = await other.get<{ state: string }>(`SELECT state FROM sends WHERE id = ?`, [id]);
+            const row = await other.database.get<{ state: string }>(`SELECT state FROM sends WHERE id = ?`, [id]);
             seen.push(row!.state);
             return value;
           }),
@@ -53,7 +50,7 @@ describe('Ledger.batchEach and Ledger.together', () => {
   });
 
   it('one that fails rolls back alone and rejects alone; the others commit', async () => {
-    const l = await Ledger.open(path);
+    const l = await Ledger.open(target);
     try {
       const [a, b, c] = await schedule(l, 3);
       const outcomes = await Promise.allSettled([
@@ -75,11 +72,22 @@ describe('Ledger.batchEach and Ledger.together', () => {
   });
 
   it('fns handed in while another writer holds the lock wait, none lost, and all land once it lets go', async () => {
-    const l = await Ledger.open(path);
-    const lock = await SqliteFile.open(path);
+    const l = await Ledger.open(target);
+    const other = await Ledger.open(target);
+    let letGo = () => {};
     try {
       const ids = await schedule(l, 10);
-      await lock.serial((s) => s.exec('BEGIN IMMEDIATE'));
+      // Another connection's transaction that has written and not yet committed: on SQLite it
+      // holds the file's write lock; on PostgreSQL the row locks of the texts the claims update.
+      let wrote = () => {};
+      const written = new Promise<void>((resolve) => (wrote = resolve));
+      const released = new Promise<void>((resolve) => (letGo = resolve));
+      const lock = other.database.transaction(async (s) => {
+        await s.run(`UPDATE sends SET updated_at = updated_at`);
+        wrote();
+        await released;
+      });
+      await written;
       let settled = 0;
       const first = l.together(() => l.sends.claim(ids[0], NOW)).finally(() => settled++);
       await new Promise((r) => setTimeout(r, 50));
@@ -87,18 +95,20 @@ describe('Ledger.batchEach and Ledger.together', () => {
       const rest = ids.slice(1).map((id) => l.together(() => l.sends.claim(id, NOW)).finally(() => settled++));
       await new Promise((r) => setTimeout(r, 150));
       expect(settled, 'nothing settles while the lock is held').to.equal(0);
-      await lock.serial((s) => s.exec('COMMIT'));
+      letGo();
+      await lock;
       expect(await Promise.all([first, ...rest])).to.deep.equal(ids.map(() => true));
       const rows = await l.sends.find({ state: 'sending', limit: 100 });
       expect(rows.map((r) => r.id).sort((x, y) => x - y)).to.deep.equal(ids);
     } finally {
-      await lock.close();
+      letGo();
+      await other.close();
       await l.close();
     }
   });
 
   it('batchEach: one fn failing rolls back alone, the others commit; a lone fn rejects alone', async () => {
-    const l = await Ledger.open(path);
+    const l = await Ledger.open(target);
     try {
       const [a, b, c, d] = await schedule(l, 4);
       const runs: number[] = [];
@@ -129,7 +139,7 @@ describe('Ledger.batchEach and Ledger.together', () => {
   });
 
   it('inside a transaction it joins it instead of waiting behind it', async () => {
-    const l = await Ledger.open(path);
+    const l = await Ledger.open(target);
     try {
       const [a] = await schedule(l, 1);
       // Would never settle if together queued behind the batch it is called from.

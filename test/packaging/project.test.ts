@@ -76,7 +76,7 @@ describe('packaging: what a project is expected to have', function () {
       const top = buildProgram().commands.map((c) => c.name());
       expect(complete('mctb ')).to.have.members(top);
       expect(complete('mctb co')).to.have.members(top.filter((c) => c.startsWith('co')));
-      expect(complete('mctb ledger ')).to.have.members(['backup', 'prune']);
+      expect(complete('mctb ledger ')).to.have.members(['backup', 'prune', 'migrate', 'copy']);
       expect(complete('mctb why --')).to.include.members(['--config', '--json']);
       expect(spawnSync(process.execPath, [join(ROOT, 'bin', 'mctb'), 'completion', 'zsh']).status, 'an unknown shell').to.equal(2);
     } finally {

@@ -6,10 +6,8 @@ import YAML from 'yaml';
 import { parseConfig } from '../../src/config/load';
 import type { Config } from '../../src/config/types';
 import type { EndedCall } from '../../src/calls/types';
-import { join } from 'node:path';
-import { Ledger } from '../../src/ledger/ledger';
 import { CALL_REASONS, checkDue, decide, vetoSend, type CallFacts, type CallReason, type DueFacts } from '../../src/policy/decide';
-import { tempDir } from '../support/harness';
+import { forEachEngine, openLedger } from '../support/engines';
 
 function config(business: Record<string, unknown>, top: Record<string, unknown> = {}): Config {
   return parseConfig(
@@ -178,10 +176,11 @@ describe('text-back decision (table)', () => {
   });
 });
 
+/** Quiet all day, and caps that any text would exceed: neither applies to a person's text. */
+const quietAndCapped = () => config({ quiet_hours: '00:00-23:59', limits: { per_hour: 0, per_day: 0, per_prefix_per_hour: 0 } }).businesses[0];
+
 describe('checkDue: texts a person wrote (console, relay)', () => {
-  // Quiet all day, and caps that any text would exceed: neither applies to a person's text.
-  const cfg = config({ quiet_hours: '00:00-23:59', limits: { per_hour: 0, per_day: 0, per_prefix_per_hour: 0 } });
-  const b = cfg.businesses[0];
+  const b = quietAndCapped();
   const clean: DueFacts = { optedOut: false, doNotText: false, answeredSince: false, repliedSince: false, firstTextSent: false };
 
   for (const kind of ['console', 'relay']) {
@@ -192,10 +191,13 @@ describe('checkDue: texts a person wrote (console, relay)', () => {
       expect(checkDue(kind, { ...clean, doNotText: true }, b, NOW)).to.deep.equal({ action: 'finish', state: 'skipped', reason: 'do_not_text' });
     });
   }
+});
+
+forEachEngine('checkDue: texts a person wrote, over the ledger\'s facts', (engine) => {
+  const b = quietAndCapped();
 
   it('a relay row made by hand for an opted-out (or do-not-text) number is skipped at due time, from the ledger\'s facts', async () => {
-    const tmp = tempDir('relay-due');
-    const l = await Ledger.open(join(tmp.dir, 'ledger.db'));
+    const l = await openLedger(engine);
     try {
       const send = { business: 'Acme', sourceAddr: '+15550001000', body: 'See you at 3', dueAt: NOW, kind: 'relay', sentBy: '+14155550999' };
       const optedId = await l.sends.schedule({ ...send, number: '+14155550123' }, NOW);
@@ -214,7 +216,6 @@ describe('checkDue: texts a person wrote (console, relay)', () => {
       expect(checkDue(fine.kind, await l.sends.dueFacts(fine), b, NOW)).to.deep.equal({ action: 'send' });
     } finally {
       await l.close();
-      tmp.cleanup();
     }
   });
 });

@@ -111,6 +111,7 @@ export function reliabilityYaml(o: {
   level?: 'info' | 'debug';
   /** ledger.late_after */
   lateAfter?: string;
+  site?: string;
 }): string {
   const businesses =
     o.businesses ??
@@ -124,7 +125,8 @@ export function reliabilityYaml(o: {
 sms:
   transport: smpp
   smpp: { host: 127.0.0.1, port: ${o.smppPort}, system_id: mctb, password: "pw", source_addr: "+15550001000", tps: ${o.tps ?? 500}, enquire_link: 5s }
-ledger: { path: ${JSON.stringify(o.ledger)}${o.lateAfter ? `, late_after: ${o.lateAfter}` : ''} }
+ledger: { ${o.ledger.startsWith('postgres') ? `driver: postgres, url: ${JSON.stringify(o.ledger)}` : `path: ${JSON.stringify(o.ledger)}`}${o.lateAfter ? `, late_after: ${o.lateAfter}` : ''} }
+${o.site ? `site: ${o.site}\n` : ''}
 numbers: { default_country: US }
 ${o.http ? 'http: { listen: "127.0.0.1:0" }\n' : ''}defaults:
   timezone: America/Chicago
@@ -153,15 +155,16 @@ export interface MctbProcess {
  * tmpfs of `sizeKb` mounted on `tmpfs.dir`: a small disk of its own that the test can fill up
  * through /proc/PID/root/<dir> and free again, while nothing outside sees the mount.
  */
-export function startMctb(configFile: string, opts: { tmpfs?: { dir: string; sizeKb: number } } = {}): MctbProcess {
+export function startMctb(configFile: string, opts: { tmpfs?: { dir: string; sizeKb: number }; env?: NodeJS.ProcessEnv } = {}): MctbProcess {
+  const env = opts.env ? { ...process.env, ...opts.env } : process.env;
   const node = process.execPath;
   const child = opts.tmpfs
     ? spawn(
         'unshare',
         ['--user', '--map-root-user', '--mount', 'sh', '-c', `mount -t tmpfs -o size=${opts.tmpfs.sizeKb}k mctb-test "$0" && exec "$@"`, opts.tmpfs.dir, node, MCTB_BIN, 'run', '-c', configFile],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
+        { stdio: ['ignore', 'pipe', 'pipe'], env },
       )
-    : spawn(node, [MCTB_BIN, 'run', '-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    : spawn(node, [MCTB_BIN, 'run', '-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let log = '';
   child.stdout!.on('data', (c) => (log += c));
   child.stderr!.on('data', (c) => (log += c));
@@ -265,7 +268,7 @@ export async function openLedgerReader(path: string, timeoutMs = 15_000): Promis
 
 export interface HealthAnswer {
   status: number;
-  body: { ok: boolean; pbx: { up: boolean }; sms: { up: boolean }; ledger: { up: boolean; error?: string }; retry_queue: { calls: number; dropped: number } };
+  body: { ok: boolean; pbx: { up: boolean }; sms: { up: boolean }; ledger: { up: boolean; error?: string }; retry_queue: { calls: number; dropped: number }; role?: 'active' | 'standby'; site?: string };
 }
 
 export function getHealth(port: number): Promise<HealthAnswer> {
