@@ -5,11 +5,13 @@
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { loadCapture, rewriteCapture } from '../../src/demo/ami-replay';
+import { forEachEngine } from '../support/engines';
 import { waitFor } from '../support/harness';
 import type { Pipeline } from '../support/pipeline';
 import { JANE, launchBrowser, post, SHOP, signIn, startConsole, httpSession } from '../support/console';
 
-describe('console in a browser', function () {
+// The whole suite runs on both ledger engines: the console reads the same on SQLite and PostgreSQL.
+forEachEngine('console in a browser', function (engine) {
   this.timeout(90_000);
   let browser: Browser;
   let p: (Pipeline & { base: string }) | undefined;
@@ -44,7 +46,7 @@ describe('console in a browser', function () {
   }
 
   it('shows a missed call live, a reply live, and sends the answer from the business number until it is delivered', async () => {
-    p = await startConsole({ smsc: { receiptDelayMs: 1500 } });
+    p = await startConsole({ engine,  smsc: { receiptDelayMs: 1500 } });
     const page = await openPage();
     await signIn(page, p.base, 'olivia');
     await page.waitForSelector('body[data-connected="1"]');
@@ -83,7 +85,7 @@ describe('console in a browser', function () {
   });
 
   it('shows a hostile caller name and message body as text: no dialog, no script, no element', async () => {
-    p = await startConsole();
+    p = await startConsole({ engine });
     const hostileName = '<img src=x onerror=alert(1)>';
     await p.pbx.play(rewriteCapture(loadCapture('noanswer'), 0, { 'Jane Doe': hostileName }));
     await waitFor('text-back', () => p!.smsc.submits.length >= 1);
@@ -106,7 +108,7 @@ describe('console in a browser', function () {
   });
 
   it('disables the reply box for an opted-out contact, and the server refuses a hand-made send', async () => {
-    p = await startConsole();
+    p = await startConsole({ engine });
     await p.pbx.play(loadCapture('noanswer'));
     await waitFor('text-back', () => p!.smsc.submits.length >= 1);
     p.smsc.sendText(JANE, SHOP, 'STOP');

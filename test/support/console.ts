@@ -21,8 +21,8 @@ export const BUSINESSES = [
   { name: 'Harbor Vets', dids: [VETS], delay: '0s', dedupe_window: '0s', source_addr: VETS },
 ];
 
-export async function startConsole(opts: { console?: Record<string, unknown>; smsc?: SmscBehaviour; clock?: () => number; businesses?: Record<string, unknown>[] } = {}): Promise<Pipeline & { base: string }> {
-  const p = await startPipeline({ businesses: opts.businesses ?? BUSINESSES, top: { console: { listen: '127.0.0.1:0', ...opts.console } }, smsc: opts.smsc, clock: opts.clock });
+export async function startConsole(opts: { console?: Record<string, unknown>; smsc?: SmscBehaviour; clock?: () => number; businesses?: Record<string, unknown>[]; engine?: 'sqlite' | 'postgres' } = {}): Promise<Pipeline & { base: string }> {
+  const p = await startPipeline({ businesses: opts.businesses ?? BUSINESSES, top: { console: { listen: '127.0.0.1:0', ...opts.console } }, smsc: opts.smsc, clock: opts.clock, engine: opts.engine });
   await addUser(p.daemon.ledgerHandle, 'olivia', 'owner', []);
   await addUser(p.daemon.ledgerHandle, 'sam', 'staff', ['Brightside Dental']);
   await addUser(p.daemon.ledgerHandle, 'vera', 'staff', ['Harbor Vets']);

@@ -12,8 +12,11 @@ export type Engine = 'sqlite' | 'postgres';
 export const ENGINES: readonly Engine[] = ['sqlite', 'postgres'];
 
 /** describe(`${title} [engine]`) once per engine. */
-export function forEachEngine(title: string, body: (engine: Engine) => void): void {
-  for (const engine of ENGINES) describe(`${title} [${engine}]`, () => body(engine));
+export function forEachEngine(title: string, body: (this: Mocha.Suite, engine: Engine) => void): void {
+  for (const engine of ENGINES)
+    describe(`${title} [${engine}]`, function () {
+      body.call(this, engine);
+    });
 }
 
 const folders: string[] = [];
