@@ -75,6 +75,12 @@ describe('failover: many daemons (sites) on one PostgreSQL ledger', function () 
     // A caller who opted out of the business that is only south's is not affected by it.
     expect(await reader.optOuts.has(stopper, 'Southside Vet')).to.equal(false);
 
+    // Each says which site it is in its logs and metrics.
+    expect(north.logLines.some((l) => /mctb started .*site=north/.test(l))).to.equal(true);
+    expect(south.logLines.every((l) => !/site=north/.test(l))).to.equal(true);
+    expect(await north.daemon.metrics.registry.metrics()).to.match(/mctb_active\{site="north"\} 1/);
+    expect(await south.daemon.metrics.registry.metrics()).to.match(/mctb_calls_total\{[^}]*site="south"[^}]*\} \d/);
+
     // The console of either daemon reads the other's threads (an owner sees every business).
     const northView = await north.daemon.ledgerHandle.threads.list({ limit: 100 });
     const numbers = new Set(northView.map((t) => t.number));
