@@ -76,7 +76,7 @@ async function connect() {
 }
 
 describe('ARI source: pause and resume (back-pressure)', function () {
-  this.timeout(60_000);
+  this.timeout(120_000);
 
   it('paused while idle, then sent ~7 MB for 8 ping intervals: nothing read, writer stalled, no reconnect; after resume every event, in order', async () => {
     const { server, source, states, got, tap, lines } = await connect();
@@ -106,7 +106,7 @@ describe('ARI source: pause and resume (back-pressure)', function () {
       const expected = translate([...first, ...burst]);
       await w.done;
       // ~7 MB to read and translate: generous on a loaded machine.
-      await waitFor('every event sent during the pause', () => got.length >= expected.length, 30_000);
+      await waitFor('every event sent during the pause', () => got.length >= expected.length, 60_000);
       expect(got).to.deep.equal(expected);
       // The watchdog runs again on the same connection.
       const pingsAtResume = server.pings;
