@@ -1,16 +1,15 @@
 // The console phase: the web console of the real `mctb run` process (`console: { listen }`) on a
-// big ledger built with SQL (buildLedger), measured from outside over loopback like a browser
+// big ledger built with SQL (buildLedger; on PostgreSQL when the context's ledger is there), measured from outside over loopback like a browser
 // would see it: pages with a signed-in session cookie (time to the last byte), the 90-day
 // dashboard, a text's way from the SMSC's deliver_sm to an open /events stream, and the process's
 // RSS with 20 signed-in sessions each holding a stream open.
 
 import http from 'node:http';
-import { join } from 'node:path';
 import { hashPassword } from '../src/console/passwords';
 import { LoopbackSmsc } from '../src/demo/loopback-smsc';
 import { Ledger } from '../src/ledger/ledger';
-import { freePort, LedgerProbe, ledgerBytes, memoryOf, sleep, until } from './mctb';
-import { buildLedger, replayServer, startDaemon, stopDaemon, type Context } from './phases';
+import { freePort, LedgerProbe, ledgerSize, memoryOf, sleep, until } from './mctb';
+import { buildLedgerAt, ledgerFor, replayServer, startDaemon, stopDaemon, type Context, type Progress } from './phases';
 import { round, summarize, type Summary } from './stats';
 
 export interface ConsoleScale {
@@ -67,17 +66,18 @@ export function consoleBusinesses(n: number): { name: string; did: string }[] {
   return Array.from({ length: n }, (_, k) => ({ name: `Business ${String(k + 1).padStart(2, '0')}`, did: `+1555000${1000 + k}` }));
 }
 
-export async function consolePhase(ctx: Context, scale: ConsoleScale): Promise<ConsoleResult> {
+export async function consolePhase(ctx: Context, scale: ConsoleScale, onProgress?: Progress): Promise<ConsoleResult> {
   const businesses = consoleBusinesses(scale.businesses);
-  const path = join(ctx.dir, 'console.db');
-  const buildSeconds = await buildLedger(path, { calls: scale.calls, contacts: scale.contacts, messages: scale.messages, businesses, busyEvery: 1000, unreadEvery: 100 });
+  const target = await ledgerFor(ctx, 'console');
+  const buildSeconds = await buildLedgerAt(target, { calls: scale.calls, contacts: scale.contacts, messages: scale.messages, businesses, busyEvery: 1000, unreadEvery: 100 }, onProgress);
   // Users as `mctb users add` makes them: an owner, and staff of the first business only.
-  const ledger = await Ledger.open(path);
+  const ledger = await Ledger.open(target);
   const hash = await hashPassword(PASSWORD);
   await ledger.users.add({ name: OWNER, role: 'owner', businesses: [], passwordHash: hash }, Date.now());
   await ledger.users.add({ name: STAFF, role: 'staff', businesses: [businesses[0].name], passwordHash: hash }, Date.now());
   await ledger.close();
-  ctx.log(`  ledger built in ${round(buildSeconds, 1)} s (${round(ledgerBytes(path) / 2 ** 20, 0)} MB)`);
+  const bytes = await ledgerSize(target);
+  ctx.log(`  ledger built in ${round(buildSeconds, 1)} s (${round(bytes / 2 ** 20, 0)} MB)`);
 
   const smsc = new LoopbackSmsc();
   const smppPort = await smsc.listen();
@@ -86,7 +86,7 @@ export async function consolePhase(ctx: Context, scale: ConsoleScale): Promise<C
   const agents: http.Agent[] = [];
   const streams: EventStream[] = [];
   try {
-    const { mctb, probe } = await startDaemon(ctx, 'console', pbx, port, { smppPort, smsc, config: { consolePort, businesses } });
+    const { mctb, probe } = await startDaemon(ctx, 'console', pbx, port, { smppPort, smsc, config: { consolePort, businesses }, ledger: target });
     try {
       const base = `http://127.0.0.1:${consolePort}`;
       await until(async () => (await fetch(`${base}/login`).catch(() => undefined))?.status === 200, 20_000, 'the console to listen', 100);
@@ -209,7 +209,7 @@ export async function consolePhase(ctx: Context, scale: ConsoleScale): Promise<C
         busy_thread: { id: busy.id, calls: busyCounts.calls, texts_out: busyCounts.out, texts_in: busyCounts.inn },
         build_seconds: round(buildSeconds, 1)!,
         threads_filled_by: 'triggers',
-        ledger_bytes: ledgerBytes(path),
+        ledger_bytes: bytes,
         pages,
         dashboard,
         live,

@@ -1,13 +1,15 @@
 // The system under test: `mctb run` as a child process of its own (so the load generator and the
 // pipeline each get a core), with a YAML config pointing at the loopback peers, plus the probes
 // the benchmarks read from outside it: RSS from /proc, rows from its ledger (a read-only
-// connection), open calls from its /metrics.
+// connection; on PostgreSQL one of its own), open calls from its /metrics.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import sqlite3 from 'sqlite3';
+import type { LedgerTarget } from '../src/ledger/ledger';
+import type { PgDatabase } from '../src/ledger/postgres';
 
 export const ROOT = join(__dirname, '..', '..');
 export const MCTB_BIN = join(ROOT, 'bin', 'mctb');
@@ -17,7 +19,10 @@ const NO_CAP = 100_000_000;
 
 export interface ConfigOptions {
   amiPort: number;
-  ledger: string;
+  /** An SQLite file's path, or a ledger in PostgreSQL (its password goes in a file next to the config). */
+  ledger: string | LedgerTarget;
+  /** The daemon's site (config `site`), written only for a PostgreSQL ledger. */
+  site?: string;
   /** smpp: the loopback SMSC on this port; undefined: transport `log` (dry run). */
   smppPort?: number;
   httpPort?: number;
@@ -33,6 +38,14 @@ export function writeConfig(file: string, o: ConfigOptions): void {
   // Secrets in files next to the config, as in production (inline secrets draw a warning).
   writeFileSync(join(dirname(file), 'ami.secret'), 's3cret\n', { mode: 0o600 });
   writeFileSync(join(dirname(file), 'smpp.password'), 'pw\n', { mode: 0o600 });
+  const target: LedgerTarget = typeof o.ledger === 'string' ? { driver: 'sqlite', path: o.ledger } : o.ledger;
+  let ledger = `ledger: { path: ${JSON.stringify(target.driver === 'sqlite' ? target.path : '')} }`;
+  if (target.driver === 'postgres') {
+    // As in production: the URL without its password, the password in a file of its own.
+    const passwordFile = `${file.replace(/\.yaml$/, '')}.ledger.password`;
+    writeFileSync(passwordFile, `${target.password ?? ''}\n`, { mode: 0o600 });
+    ledger = `site: ${o.site ?? 'bench'}\nledger: { driver: postgres, url: ${JSON.stringify(withoutPassword(target.url))}, password_file: ${JSON.stringify(passwordFile)} }`;
+  }
   const sms =
     o.smppPort === undefined
       ? 'sms:\n  transport: log'
@@ -46,7 +59,7 @@ export function writeConfig(file: string, o: ConfigOptions): void {
   inbound_contexts: [from-trunk]
   decision_grace: ${o.grace ?? '2s'}
 ${sms}
-ledger: { path: ${JSON.stringify(o.ledger)} }
+${ledger}
 ${o.httpPort !== undefined ? `http: { listen: "127.0.0.1:${o.httpPort}" }\n` : ''}${o.consolePort !== undefined ? `console: { listen: "127.0.0.1:${o.consolePort}" }\n` : ''}numbers: { default_country: US }
 defaults:
   delay: ${o.delay ?? '0s'}
@@ -59,6 +72,28 @@ ${(o.businesses ?? [{ name: 'Brightside Dental', did: '+1555000XXXX' }])
 log: { level: warn, format: text }
 `,
   );
+}
+
+/** A postgres:// URL with no password in it (the config's ledger.url must have none). */
+export function withoutPassword(url: string): string {
+  const u = new URL(url);
+  u.password = '';
+  return u.toString();
+}
+
+/** The bytes a ledger takes: the SQLite file with its WAL; in PostgreSQL its tables with their indexes and TOAST. */
+export async function ledgerSize(target: LedgerTarget): Promise<number> {
+  if (target.driver === 'sqlite') return ledgerBytes(target.path);
+  const probe = await LedgerProbe.open(target);
+  try {
+    const row = await probe.get<{ bytes: number }>(
+      `SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) AS bytes FROM pg_class c
+       WHERE c.relkind IN ('r', 'm') AND c.relnamespace = to_regnamespace(current_schema())`,
+    );
+    return row.bytes;
+  } finally {
+    await probe.close();
+  }
 }
 
 export interface MctbProcess {
@@ -142,22 +177,36 @@ export function ledgerBytes(path: string): number {
   return total;
 }
 
-/** A read-only look into the daemon's ledger: WAL readers never block its writer. */
+/**
+ * A look into the daemon's ledger from outside: on SQLite a read-only connection (WAL readers
+ * never block its writer); on PostgreSQL a small pool of its own, through the ledger's own
+ * driver (src/ledger/postgres.ts), so the same SQLite-dialect queries serve both.
+ */
 export class LedgerProbe {
-  private constructor(private readonly db: sqlite3.Database) {}
+  private constructor(
+    private readonly db: sqlite3.Database | undefined,
+    private readonly pg: PgDatabase | undefined,
+  ) {}
 
-  static open(path: string): Promise<LedgerProbe> {
+  static async open(where: string | LedgerTarget): Promise<LedgerProbe> {
+    const target: LedgerTarget = typeof where === 'string' ? { driver: 'sqlite', path: where } : where;
+    if (target.driver === 'postgres') {
+      const { PgDatabase: Pg } = await import('../src/ledger/postgres');
+      return new LedgerProbe(undefined, await Pg.open({ url: target.url, password: target.password, max: 2, applicationName: 'mctb bench probe' }));
+    }
     return new Promise((resolve, reject) => {
-      const db = new sqlite3.Database(path, sqlite3.OPEN_READONLY, (err) => (err ? reject(err) : resolve(new LedgerProbe(db))));
+      const db = new sqlite3.Database(target.path, sqlite3.OPEN_READONLY, (err) => (err ? reject(err) : resolve(new LedgerProbe(db, undefined))));
     });
   }
 
-  get<T>(sql: string): Promise<T> {
-    return new Promise((resolve, reject) => this.db.get(sql, (err, row) => (err ? reject(err) : resolve(row as T))));
+  async get<T>(sql: string): Promise<T> {
+    if (this.pg) return (await this.pg.get<T>(sql)) as T;
+    return new Promise((resolve, reject) => this.db!.get(sql, (err, row) => (err ? reject(err) : resolve(row as T))));
   }
 
   all<T>(sql: string): Promise<T[]> {
-    return new Promise((resolve, reject) => this.db.all(sql, (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
+    if (this.pg) return this.pg.all<T>(sql);
+    return new Promise((resolve, reject) => this.db!.all(sql, (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
   }
 
   async calls(): Promise<number> {
@@ -180,7 +229,8 @@ export class LedgerProbe {
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => this.db.close(() => resolve()));
+    if (this.pg) return this.pg.close();
+    return new Promise((resolve) => this.db!.close(() => resolve()));
   }
 }
 

@@ -1,6 +1,7 @@
 // The benchmark phases. Each one drives the real `mctb run` process over loopback sockets: a
-// replayed PBX (AmiReplayServer) in front, a loopback SMSC (LoopbackSmsc) behind, its SQLite
-// ledger on disk. This process is the load generator and the stopwatch; mctb runs in its own.
+// replayed PBX (AmiReplayServer) in front, a loopback SMSC (LoopbackSmsc) behind, its ledger an
+// SQLite file on disk (or, when the context says so, a schema in PostgreSQL: bench/postgres.ts).
+// This process is the load generator and the stopwatch; mctb runs in its own.
 
 import { fork, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -8,9 +9,11 @@ import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { AmiReplayServer } from '../src/demo/ami-replay';
 import { LoopbackSmsc } from '../src/demo/loopback-smsc';
-import { Ledger } from '../src/ledger/ledger';
+import pg from 'pg';
+import { Ledger, type LedgerTarget } from '../src/ledger/ledger';
+import { poolConfig } from '../src/ledger/postgres';
 import { NumberPool, renderCall, ShiftPool, type Scenario } from './calls';
-import { cpuSecondsOf, LedgerProbe, ledgerBytes, MCTB_BIN, memoryOf, metric, freePort, sleep, startMctb, until, writeConfig, type ConfigOptions, type MctbProcess } from './mctb';
+import { cpuSecondsOf, LedgerProbe, ledgerBytes, ledgerSize, MCTB_BIN, memoryOf, metric, freePort, sleep, startMctb, until, writeConfig, type ConfigOptions, type MctbProcess } from './mctb';
 import { round, summarize, type Summary } from './stats';
 
 export interface Context {
@@ -23,6 +26,17 @@ export interface Context {
   env: (phase: string) => NodeJS.ProcessEnv;
   profiling: boolean;
   log: (line: string) => void;
+  /**
+   * A new, empty ledger for the named part of a phase (`latency-100`, `report-1000000`,
+   * `console`). Left out: an SQLite file NAME.db in `dir`; bench/postgres.ts gives a schema of
+   * its own in a throwaway PostgreSQL cluster.
+   */
+  ledger?: (name: string) => Promise<LedgerTarget>;
+}
+
+/** The ledger a phase part runs on: ctx.ledger's, or the SQLite file NAME.db in ctx.dir. */
+export function ledgerFor(ctx: Context, name: string): Promise<LedgerTarget> {
+  return ctx.ledger ? ctx.ledger(name) : Promise.resolve({ driver: 'sqlite', path: join(ctx.dir, `${name}.db`) });
 }
 
 const SECRET = { username: 'mctb', secret: 's3cret' };
@@ -72,13 +86,22 @@ export async function startDaemon(
   phase: string,
   pbx: AmiReplayServer,
   amiPort: number,
-  opts: { smppPort?: number; smsc?: LoopbackSmsc; http?: boolean; nodeFlags?: string[]; env?: NodeJS.ProcessEnv; config?: Pick<ConfigOptions, 'consolePort' | 'businesses'> },
+  opts: {
+    smppPort?: number;
+    smsc?: LoopbackSmsc;
+    http?: boolean;
+    nodeFlags?: string[];
+    env?: NodeJS.ProcessEnv;
+    config?: Pick<ConfigOptions, 'consolePort' | 'businesses'>;
+    /** A ledger built beforehand; else a new one (ledgerFor). */
+    ledger?: LedgerTarget;
+  },
 ) {
   await until(() => pbx.clientCount === 0, 10_000, 'the previous AMI client to leave');
-  const ledger = join(ctx.dir, `${phase}.db`);
+  const ledger = opts.ledger ?? (await ledgerFor(ctx, phase));
   const config = join(ctx.dir, `${phase}.yaml`);
   const httpPort = opts.http ? await freePort() : undefined;
-  writeConfig(config, { amiPort, ledger, smppPort: opts.smppPort, httpPort, ...opts.config });
+  writeConfig(config, { amiPort, ledger, site: siteOf(phase), smppPort: opts.smppPort, httpPort, ...opts.config });
   const bound = opts.smsc ? new Promise<void>((resolve) => opts.smsc!.once('bind', () => resolve())) : Promise.resolve();
   const mctb = startMctb(config, { nodeFlags: [...ctx.nodeFlags(phase), ...(opts.nodeFlags ?? [])], env: { ...ctx.env(phase), ...opts.env } });
   try {
@@ -93,6 +116,11 @@ export async function startDaemon(
   // The ledger exists (the daemon opens it before it connects to the PBX).
   const probe = await LedgerProbe.open(ledger);
   return { mctb, probe, ledger, httpPort };
+}
+
+/** A site name (config `site`) per phase: a daemon never waits for the active lock of an earlier one's site. */
+function siteOf(phase: string): string {
+  return `bench-${phase}`.toLowerCase().replace(/[^a-z0-9_-]/g, '-').slice(0, 32);
 }
 
 /**
@@ -375,7 +403,10 @@ export async function memory(ctx: Context, calls: number, budgetS: number): Prom
   const { pbx, port } = await replayServer(ctx);
   try {
     const heapFile = join(ctx.dir, 'memory.heap.jsonl');
-    const { mctb, probe, ledger, httpPort } = await startDaemon(ctx, 'memory', pbx, port, {
+    // On SQLite whatever the context says: the phase weighs the file.
+    const ledger = join(ctx.dir, 'memory.db');
+    const { mctb, probe, httpPort } = await startDaemon(ctx, 'memory', pbx, port, {
+      ledger: { driver: 'sqlite', path: ledger },
       http: true,
       nodeFlags: ['--expose-gc', '-r', join(__dirname, 'heap-probe.js')],
       env: { BENCH_HEAP_FILE: heapFile },
@@ -530,7 +561,7 @@ const REPLIES = [
  * threads and send counts as they do in production. Spread evenly over the past year (less a day
  * at each end, so `--since 365d` covers every row). Returns the seconds it took.
  */
-export async function buildLedger(path: string, shape: LedgerShape): Promise<number> {
+export async function buildLedger(path: string, shape: LedgerShape, onProgress?: Progress): Promise<number> {
   const t0 = performance.now();
   const { calls } = shape;
   const contacts = shape.contacts ?? calls;
@@ -580,6 +611,7 @@ export async function buildLedger(path: string, shape: LedgerShape): Promise<num
         INSERT INTO send_parts (send_id, part, message_id, state, updated_at)
           SELECT id, 1, 'm' || id, CASE state WHEN 'failed' THEN 'undeliverable' ELSE 'delivered' END, updated_at FROM sends WHERE call_id IN (SELECT call_id FROM calls WHERE rowid > ${a} AND rowid <= ${b});
         COMMIT;`);
+      onProgress?.(b, calls + messages);
     }
     // Texts from contacts, a couple of minutes after a call of theirs would have been texted back.
     for (let a = 0; a < messages; a += batch) {
@@ -591,6 +623,7 @@ export async function buildLedger(path: string, shape: LedgerShape): Promise<num
         SELECT z.name, '+1415' || (2000000 + c), r.body, NULL, at, z.did
         FROM rows JOIN biz z ON z.k = c % ${businesses.length} JOIN replies r ON r.k = i % ${REPLIES.length};
         COMMIT;`);
+      onProgress?.(calls + b, calls + messages);
     }
     if (shape.unreadEvery) await exec(`UPDATE threads SET unread = 0 WHERE id % ${shape.unreadEvery} != 0;`);
     await exec('PRAGMA wal_checkpoint(TRUNCATE);');
@@ -600,13 +633,171 @@ export async function buildLedger(path: string, shape: LedgerShape): Promise<num
   return (performance.now() - t0) / 1000;
 }
 
-export async function report(ctx: Context, calls: number): Promise<ReportResult> {
-  const path = join(ctx.dir, 'report.db');
-  const buildSeconds = await buildLedger(path, { calls });
-  const base: ReportResult = { calls, build_seconds: round(buildSeconds, 1)!, ledger_bytes_per_call: Math.round(ledgerBytes(path) / calls), status: 'pending' };
+/**
+ * Told as a build goes: after each batch, the rows (calls, then texts in) written so far, of all;
+ * on PostgreSQL also as each stage after the rows begins (`stage`: threads, indexes, vacuum).
+ */
+export type Progress = (done: number, total: number, stage?: string) => void;
 
-  const config = join(ctx.dir, 'report.yaml');
-  writeConfig(config, { amiPort: 5038, ledger: path });
+/** buildLedger on the engine the target names. */
+export function buildLedgerAt(target: LedgerTarget, shape: LedgerShape, onProgress?: Progress): Promise<number> {
+  return target.driver === 'sqlite' ? buildLedger(target.path, shape, onProgress) : buildPgLedger(target, shape, onProgress);
+}
+
+/** The tables a build writes (PostgreSQL: their indexes are made after the rows). */
+const BUILT_TABLES = ['calls', 'contacts', 'sends', 'send_parts', 'messages', 'threads', 'send_counts'];
+
+/**
+ * buildLedger's ledger in PostgreSQL, row for row: the same calls, contacts, texts and parts,
+ * texts in, threads (with the same ids: SQLite's upsert uses no id on a conflict, PostgreSQL's
+ * identity would) and send counts, made in the server with INSERT ... SELECT over generate_series.
+ * Fast, as a restore is: copying an SQLite build (`mctb ledger copy`) moves some 4,000 calls a
+ * second, and the rows with their indexes and triggers live some 5,000 (the machine with a test
+ * run beside); ten million would take an hour or more. So the rows go in without the secondary
+ * indexes, triggers and foreign-key checks; threads and send counts are then made in one
+ * statement each from the rows, as the ledger's triggers (migration 8, pg-schema.ts) would have
+ * left them had the rows come one by one in buildLedger's order (each batch's calls, then its
+ * texts; the texts in last); then the indexes, VACUUM (ANALYZE), which autovacuum would do by
+ * itself a while after such a load (statistics for the planner, the visibility map for
+ * index-only scans), and a CHECKPOINT. Returns the seconds it took.
+ */
+export async function buildPgLedger(target: Extract<LedgerTarget, { driver: 'postgres' }>, shape: LedgerShape, onProgress?: Progress): Promise<number> {
+  const t0 = performance.now();
+  const { calls } = shape;
+  const contacts = shape.contacts ?? calls;
+  const businesses = shape.businesses ?? [BRIGHTSIDE];
+  const messages = shape.messages ?? 0;
+  // The real schema: the Ledger class makes the tables and runs every migration.
+  await (await Ledger.open(target)).close();
+  // One session of its own (temp tables), with no time limit on a statement.
+  const client = new pg.Client({ ...poolConfig({ url: target.url, password: target.password, applicationName: 'mctb bench build' }), query_timeout: 0 });
+  await client.connect();
+  const now = Date.now();
+  const year = 365 * 86_400_000;
+  const from = now - year + 86_400_000;
+  const span = year - 2 * 86_400_000;
+  const contactOf = (i: string) => (shape.busyEvery ? `CASE WHEN ${i} % ${shape.busyEvery} = 1 THEN 0 ELSE ${i} % ${contacts} END` : `${i} % ${contacts}`);
+  const q = (x: string) => `'${x.replace(/'/g, "''")}'`;
+  const exec = async (sql: string) => void (await client.query(sql));
+  const batch = 100_000;
+  try {
+    await exec(`SET synchronous_commit = off; SET maintenance_work_mem = '1GB'; SET work_mem = '1GB'`);
+    // The secondary indexes (none that backs a constraint: ON CONFLICT needs those), made again at the end.
+    const indexes = (
+      await client.query<{ def: string; name: string }>(
+        `SELECT pg_get_indexdef(i.indexrelid) AS def, c.relname AS name FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid JOIN pg_class c ON c.oid = i.indexrelid
+         WHERE t.relnamespace = to_regnamespace(current_schema()) AND t.relname = ANY($1)
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)`,
+        [BUILT_TABLES],
+      )
+    ).rows;
+    for (const ix of indexes) await exec(`DROP INDEX "${ix.name}"`);
+    // Triggers off, the foreign keys' with them (superuser: the bench's own cluster).
+    for (const t of BUILT_TABLES) await exec(`ALTER TABLE ${t} DISABLE TRIGGER ALL`);
+    await exec(
+      `CREATE TEMP TABLE mix (k BIGINT PRIMARY KEY, outcome TEXT, decision TEXT, reason TEXT);
+       INSERT INTO mix VALUES ${MIX.map((m, k) => `(${k}, '${m[0]}', '${m[1]}', '${m[2]}')`).join(',')};
+       CREATE TEMP TABLE biz (k BIGINT PRIMARY KEY, name TEXT, did TEXT);
+       INSERT INTO biz VALUES ${businesses.map((b, k) => `(${k}, ${q(b.name)}, ${q(b.did)})`).join(',')};
+       CREATE TEMP TABLE replies (k BIGINT PRIMARY KEY, body TEXT);
+       INSERT INTO replies VALUES ${REPLIES.map((r, k) => `(${k}, ${q(r)})`).join(',')};
+       CREATE TEMP TABLE batch (i BIGINT, c BIGINT, e BIGINT, business TEXT, did TEXT, number TEXT, outcome TEXT, decision TEXT, reason TEXT);`,
+    );
+    for (let a = 0; a < calls; a += batch) {
+      const b = Math.min(calls, a + batch);
+      // Call i is SQLite's rowid i + 1 (buildLedger's 2% failed texts and submit delays go by it).
+      await exec(`BEGIN;
+        TRUNCATE batch;
+        INSERT INTO batch
+          SELECT i, c, e, z.name, z.did, '+1415' || (2000000 + c), m.outcome, m.decision, m.reason
+          FROM (SELECT i, ${contactOf('i')} AS c, ${from} + i * ${Math.floor(span / calls)} AS e FROM generate_series(${a}::bigint, ${b - 1}) AS i) r
+          JOIN mix m ON m.k = i % ${MIX.length} JOIN biz z ON z.k = c % ${businesses.length};
+        INSERT INTO calls (call_id, direction, business, did, number, number_raw, caller_name, outcome, decision, reason, detail, started_at, ended_at, recorded_at)
+          SELECT (1700000000 + i) || '.' || i, 'inbound', business, did, number, number, 'Jane Doe', outcome, decision, reason, 'bench', e - 20000, e, e + 5
+          FROM batch ORDER BY i;
+        INSERT INTO contacts (number, caller_id_name, first_seen_at, last_call_at)
+          SELECT number, 'Jane Doe', e + 5, e FROM batch ORDER BY i ON CONFLICT DO NOTHING;
+        WITH s AS (
+          INSERT INTO sends (call_id, business, number, number_prefix, source_addr, body, kind, state, reason, due_at, attempts, created_at, updated_at, submitted_at, finished_at)
+          SELECT (1700000000 + i) || '.' || i, business, number, substr(number, 1, length(number) - 4), did,
+                 'Hi Jane, this is ' || business || '. Sorry we missed your call! How can we help?', 'text_back',
+                 CASE WHEN (i + 1) % 50 = 0 THEN 'failed' ELSE 'delivered' END, CASE WHEN (i + 1) % 50 = 0 THEN 'receipt_undeliverable' END,
+                 e, 1, e + 5, e + 4000, e + 300 + (i + 1) % 700, e + 4000
+          FROM batch WHERE decision = 'text' ORDER BY i
+          RETURNING id, state, updated_at)
+        INSERT INTO send_parts (send_id, part, message_id, state, updated_at)
+          SELECT id, 1, 'm' || id, CASE state WHEN 'failed' THEN 'undeliverable' ELSE 'delivered' END, updated_at FROM s;
+        COMMIT;`);
+      onProgress?.(b, calls + messages);
+    }
+    // Texts from contacts, a couple of minutes after a call of theirs would have been texted back.
+    for (let a = 0; a < messages; a += batch) {
+      const b = Math.min(messages, a + batch);
+      await exec(`INSERT INTO messages (business, number, body, keyword, received_at, to_addr)
+        SELECT z.name, '+1415' || (2000000 + c), r.body, NULL, at, z.did
+        FROM (SELECT i, ${contactOf('i')} AS c, ${from} + 120000 + i * ${Math.floor(span / Math.max(1, messages))} AS at FROM generate_series(${a}::bigint, ${b - 1}) AS i) rows
+        JOIN biz z ON z.k = c % ${businesses.length} JOIN replies r ON r.k = i % ${REPLIES.length}
+        ORDER BY i`);
+      onProgress?.(calls + b, calls + messages);
+    }
+    onProgress?.(0, 1, 'threads and send counts');
+    // What the triggers would have done, in the order they would have done it: `ord` is each
+    // row's place in buildLedger's order (each batch's calls, then its texts; texts in last).
+    // Keys compared bytewise (COLLATE "C"): the one big sort is several times faster so.
+    const callNo = `split_part(call_id, '.', 2)::bigint`;
+    await exec(`CREATE TEMP TABLE ev (business TEXT COLLATE "C", number TEXT COLLATE "C", ord BIGINT, at BIGINT, kind TEXT, preview TEXT, touch_only BOOLEAN, unread BIGINT);
+      INSERT INTO ev
+        SELECT business, number, (${callNo} / ${batch}) * ${2 * batch} + ${callNo} % ${batch}, ended_at, 'call', outcome, outcome = 'answered', 0
+          FROM calls WHERE direction = 'inbound' AND business IS NOT NULL AND number IS NOT NULL AND outcome <> 'unknown_end'
+        UNION ALL
+        SELECT business, number, (${callNo} / ${batch}) * ${2 * batch} + ${batch} + ${callNo} % ${batch}, created_at, 'out', substr(body, 1, 140), false, 0
+          FROM sends WHERE kind <> 'staff_alert'
+        UNION ALL
+        SELECT business, number, ${(Math.ceil(calls / batch) + 1) * 2 * batch} + id, received_at, 'in', substr(body, 1, 140), false, (keyword IS NULL)::int
+          FROM messages WHERE business IS NOT NULL;
+      ANALYZE ev;`);
+    // A thread is made by its first row other than an answered call (which only updates one
+    // there is), and numbered in the order they were made; every row from then on updates it:
+    // its latest row says last_kind and last_preview. One sort by thread and place serves all.
+    await exec(`INSERT INTO threads (id, business, number, last_at, last_kind, last_preview, unread)
+      SELECT ROW_NUMBER() OVER (ORDER BY first), business, number, last_at, kind, preview, unread FROM (
+        SELECT DISTINCT ON (business, number) business, number, first, MAX(at) OVER w AS last_at, SUM(unread) OVER w AS unread, kind, preview
+        FROM (SELECT ev.*, MIN(ord) FILTER (WHERE NOT touch_only) OVER w AS first FROM ev
+              WINDOW w AS (PARTITION BY business, number ORDER BY ord DESC ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) x
+        WHERE ord >= first
+        WINDOW w AS (PARTITION BY business, number ORDER BY ord DESC ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+        ORDER BY business, number, ord DESC) t
+      ORDER BY first`);
+    await exec(`DROP TABLE ev; SELECT setval(pg_get_serial_sequence('threads', 'id'), GREATEST((SELECT MAX(id) FROM threads), 1))`);
+    await exec(`INSERT INTO send_counts (business, minute, n)
+        SELECT business, created_at / 60000, COUNT(*) FROM sends WHERE kind IN ('text_back','follow_up') AND state NOT IN ('cancelled','skipped') GROUP BY business, created_at / 60000
+        UNION ALL
+        SELECT '*', created_at / 60000, COUNT(*) FROM sends WHERE kind IN ('text_back','follow_up') AND state NOT IN ('cancelled','skipped') GROUP BY created_at / 60000`);
+    if (shape.unreadEvery) await exec(`UPDATE threads SET unread = 0 WHERE id % ${shape.unreadEvery} != 0`);
+    for (const t of BUILT_TABLES) await exec(`ALTER TABLE ${t} ENABLE TRIGGER ALL`);
+    for (const [k, ix] of indexes.entries()) {
+      onProgress?.(k, indexes.length, 'indexes');
+      await exec(ix.def);
+    }
+    onProgress?.(0, 1, 'vacuum (analyze) and checkpoint');
+    const tables = (await client.query<{ t: string }>(`SELECT tablename AS t FROM pg_tables WHERE schemaname = current_schema()`)).rows.map((r) => `"${r.t}"`);
+    await exec(`VACUUM (ANALYZE) ${tables.join(', ')}`);
+    // What the load left in memory written out now, not by a checkpoint while the ledger is measured.
+    await exec('CHECKPOINT');
+  } finally {
+    await client.end();
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+export async function report(ctx: Context, calls: number, onProgress?: Progress): Promise<ReportResult> {
+  const name = `report-${calls}`;
+  const ledger = await ledgerFor(ctx, name);
+  const buildSeconds = await buildLedgerAt(ledger, { calls }, onProgress);
+  const base: ReportResult = { calls, build_seconds: round(buildSeconds, 1)!, ledger_bytes_per_call: Math.round((await ledgerSize(ledger)) / calls), status: 'pending' };
+
+  const config = join(ctx.dir, `${name}.yaml`);
+  writeConfig(config, { amiPort: 5038, ledger });
   const help = await run(['report', '--help']);
   if (help.code !== 0) return base;
   const runs: number[] = [];

@@ -8,6 +8,9 @@
 //                                  per call, written to bench/profile.json
 //   BENCH_ONLY=latency npm run bench   the latency phase alone (an A/B of a hot-path change)
 //   BENCH_ONLY=console npm run bench   the console phase alone (its figures replace those in results.json)
+//   BENCH_ONLY=postgres npm run bench  the PostgreSQL phase alone: latency at 100/s, report, console on
+//                                      SQLite and on a throwaway PostgreSQL (its figures replace those in
+//                                      results.json); the full run ends with it (SQLite figures reused)
 //
 // Other load on the machine skews every figure: results.json records the load average.
 
@@ -18,6 +21,7 @@ import { loadScenarios, managerEventFilters, NumberPool, selfCheck, ShiftPool } 
 import { consolePhase, type ConsoleResult, type ConsoleScale } from './console';
 import { ROOT, serviceNodeFlags } from './mctb';
 import { ingest, latency, memory, report, type Context } from './phases';
+import { postgresPhase, postgresTable, type PostgresResult, type PostgresScale } from './postgres';
 import { summarizeProfile, type ProfileSummary } from './profile';
 import { round, table } from './stats';
 
@@ -32,6 +36,14 @@ const RATES = [10, 100, 1000];
 const CONSOLE: ConsoleScale = QUICK
   ? { calls: 100_000, contacts: 20_000, messages: 50_000, businesses: 10, requests: 50, dashboardRuns: 3, liveRate: 10, liveSeconds: 5, sessions: 20 }
   : { calls: 1_000_000, contacts: 200_000, messages: 500_000, businesses: 10, requests: 200, dashboardRuns: 5, liveRate: 10, liveSeconds: 20, sessions: 20 };
+
+/** Full: report over 1M and 10M calls, the console over 1M (its scale), on both engines. */
+const POSTGRES: PostgresScale = {
+  latencySeconds: SCALE.latencySeconds,
+  drainSeconds: SCALE.drainSeconds,
+  reportCalls: QUICK ? [100_000, 1_000_000] : [1_000_000, 10_000_000],
+  console: CONSOLE,
+};
 
 const TARGETS = {
   ingestRatio: 0.7,
@@ -105,14 +117,18 @@ async function benchMode(dir: string): Promise<void> {
     // The console phase alone: its figures and targets replace those of an earlier full run in results.json.
     ctx.log(`console only (BENCH_ONLY=console): ${CONSOLE.calls} calls, ${CONSOLE.contacts} contacts, ${CONSOLE.messages} texts in ...`);
     const con = await consolePhase(ctx, CONSOLE);
-    const file = join(BENCH_DIR, 'results.json');
-    const earlier = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { targets?: Target[] } & Record<string, unknown>) : { generated_at: null };
-    const targets = [...(earlier.targets ?? []).filter((t) => !t.figure.startsWith('console')), ...consoleTargets(con)];
-    const run = { generated_at: new Date().toISOString(), quick: QUICK, machine: { ...info, loadavg_end: os.loadavg().map((x) => round(x, 2)) }, duration_s: Math.round((Date.now() - t0) / 1000) };
-    writeFileSync(file, JSON.stringify({ ...earlier, console: con, console_run: run, targets }, null, 2) + '\n');
+    const run = writePart(info, t0, 'console', con, (t) => !t.figure.startsWith('console'), consoleTargets(con));
     const out = ['', consoleTable(con), '', table(['target', 'wanted', 'measured', 'pass'], consoleTargets(con).map(targetRow)), ''];
     out.push(`bench/results.json: console figures written${QUICK ? ' (quick mode)' : ''}; load average at start ${info.loadavg_start.join(' ')}, at end ${run.machine.loadavg_end.join(' ')}`);
     process.stdout.write(out.join('\n') + '\n');
+    return;
+  }
+  if (process.env.BENCH_ONLY === 'postgres') {
+    // The PostgreSQL phase alone, SQLite measured beside it: its figures replace those of an earlier run in results.json.
+    ctx.log(`postgres only (BENCH_ONLY=postgres): ${postgresPlan()} ...`);
+    const pgr = await postgresPhase(ctx, POSTGRES);
+    const run = writePart(info, t0, 'postgres', pgr);
+    process.stdout.write(['', postgresTable(pgr), '', `bench/results.json: postgres figures written${QUICK ? ' (quick mode)' : ''}; load average at start ${info.loadavg_start.join(' ')}, at end ${run.machine.loadavg_end.join(' ')}`].join('\n') + '\n');
     return;
   }
   ctx.log(`ingest: ${SCALE.ingestRounds} rounds of ${ctx.scenarios.length} captures, bare asterisk-manager then mctb ...`);
@@ -127,6 +143,8 @@ async function benchMode(dir: string): Promise<void> {
   const rep = await report(ctx, SCALE.reportCalls);
   ctx.log(`console: ${CONSOLE.calls} calls, ${CONSOLE.contacts} contacts, ${CONSOLE.messages} texts in ...`);
   const con = await consolePhase(ctx, CONSOLE);
+  ctx.log(`postgres: ${postgresPlan()}; SQLite's latency at 100/s, report over ${rep.calls} calls and console taken from the phases above ...`);
+  const pgr = await postgresPhase(ctx, POSTGRES, { latency100: lat.rates.find((r) => r.rate === 100), report: rep, console: con });
 
   const at100 = lat.rates.find((r) => r.rate === 100);
   const rssWorst = Math.max(mem.rss_after_stream_mb, mem.rss_after_decided_mb);
@@ -163,6 +181,8 @@ async function benchMode(dir: string): Promise<void> {
     memory: mem,
     report: rep,
     console: con,
+    /** The same figures on PostgreSQL beside SQLite (bench/postgres.ts). */
+    postgres: pgr,
     targets,
   };
   writeFileSync(join(BENCH_DIR, 'results.json'), JSON.stringify(results, null, 2) + '\n');
@@ -232,10 +252,30 @@ async function benchMode(dir: string): Promise<void> {
   out.push('');
   out.push(consoleTable(con));
   out.push('');
+  out.push(postgresTable(pgr));
+  out.push('');
   out.push(table(['target', 'wanted', 'measured', 'pass'], targets.map(targetRow)));
   out.push('');
   out.push(`bench/results.json written${QUICK ? ' (quick mode)' : ''}; load average at start ${info.loadavg_start.join(' ')}, at end ${results.machine.loadavg_end.join(' ')}`);
   process.stdout.write(out.join('\n') + '\n');
+}
+
+function postgresPlan(): string {
+  return `${POSTGRES.latencySeconds} s at 100 calls/s, report over ${POSTGRES.reportCalls.join(' and ')} calls, console over ${POSTGRES.console.calls} calls, on SQLite and on PostgreSQL`;
+}
+
+/**
+ * One phase's figures (a BENCH_ONLY run) into results.json under `key`, with `${key}_run` saying
+ * when and where; every other key of an earlier run kept. `keepTarget` and `targets`: the
+ * phase's targets replace its earlier ones.
+ */
+function writePart(info: ReturnType<typeof machine>, t0: number, key: string, figures: ConsoleResult | PostgresResult, keepTarget?: (t: Target) => boolean, targets: Target[] = []) {
+  const file = join(BENCH_DIR, 'results.json');
+  const earlier = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { targets?: Target[] } & Record<string, unknown>) : { generated_at: null };
+  const run = { generated_at: new Date().toISOString(), quick: QUICK, machine: { ...info, loadavg_end: os.loadavg().map((x) => round(x, 2)) }, duration_s: Math.round((Date.now() - t0) / 1000) };
+  const kept = keepTarget ? { targets: [...(earlier.targets ?? []).filter(keepTarget), ...targets] } : {};
+  writeFileSync(file, JSON.stringify({ ...earlier, [key]: figures, [`${key}_run`]: run, ...kept }, null, 2) + '\n');
+  return run;
 }
 
 function targetRow(t: Target): (string | number | undefined)[] {
