@@ -652,14 +652,16 @@ const BUILT_TABLES = ['calls', 'contacts', 'sends', 'send_parts', 'messages', 't
  * texts in, threads (with the same ids: SQLite's upsert uses no id on a conflict, PostgreSQL's
  * identity would) and send counts, made in the server with INSERT ... SELECT over generate_series.
  * Fast, as a restore is: copying an SQLite build (`mctb ledger copy`) moves some 4,000 calls a
- * second, and the rows with their indexes and triggers live some 5,000 (the machine with a test
- * run beside); ten million would take an hour or more. So the rows go in without the secondary
- * indexes, triggers and foreign-key checks; threads and send counts are then made in one
- * statement each from the rows, as the ledger's triggers (migration 8, pg-schema.ts) would have
- * left them had the rows come one by one in buildLedger's order (each batch's calls, then its
+ * second, and these statements with the indexes and triggers in place some 5,000 (the machine
+ * with a test run beside): ten million would take 40 minutes or more. So the rows go in without
+ * the secondary indexes, triggers and foreign-key checks; threads and send counts are then made
+ * in one statement each from the rows, as the ledger's triggers (migration 8, pg-schema.ts) would
+ * have left them had the rows come one by one in buildLedger's order (each batch's calls, then its
  * texts; the texts in last); then the indexes, VACUUM (ANALYZE), which autovacuum would do by
  * itself a while after such a load (statistics for the planner, the visibility map for
- * index-only scans), and a CHECKPOINT. Returns the seconds it took.
+ * index-only scans), and a CHECKPOINT. Compared table by table with buildLedger's at 250,000
+ * calls of the console's shape: the same rows, but for send_counts' minutes, which follow each
+ * build's clock. Returns the seconds it took.
  */
 export async function buildPgLedger(target: Extract<LedgerTarget, { driver: 'postgres' }>, shape: LedgerShape, onProgress?: Progress): Promise<number> {
   const t0 = performance.now();

@@ -2,7 +2,7 @@
 // over loopback (a replayed PBX, a loopback SMSC, a ledger file), side by side with bare
 // clients on the same servers. Prints a table and writes bench/results.json.
 //
-//   npm run bench                  full run (under 10 minutes on 2 cores)
+//   npm run bench                  full run (about 40 minutes on 2 cores, 28 of them the PostgreSQL phase)
 //   BENCH_QUICK=1 npm run bench    everything ~10x smaller, for development
 //   npm run bench -- --profile     CPU profiles of mctb (ingest, 100 calls/s) and sqlite3 calls
 //                                  per call, written to bench/profile.json
