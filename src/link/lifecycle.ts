@@ -221,6 +221,15 @@ export class Link {
     this.probeOutstanding = false;
   }
 
+  /**
+   * The peer sent something: it is alive, so the probe outstanding counts as answered. After a
+   * pause its answer queues behind everything sent meanwhile, which can take longer than an
+   * interval to read on a busy machine; without this the watchdog would drop a working link.
+   */
+  heard(): void {
+    this.probeOutstanding = false;
+  }
+
   private open(): void {
     if (this.stoppedNow) return;
     const generation = ++this.current;

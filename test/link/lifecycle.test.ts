@@ -1,6 +1,6 @@
 // The one connection lifecycle (src/link/lifecycle.ts) with a scripted adapter: generations,
 // states once each, backoff and its cap, what is logged when, refused credentials, the connect
-// deadline, the keep-alive watchdog (held while paused), connection timers, and stop.
+// deadline, the keep-alive watchdog (held while paused; anything heard answers it), connection timers, and stop.
 
 import { expect } from 'chai';
 import { Link, type Attempt, type LinkOptions, type LinkState } from '../../src/link/lifecycle';
@@ -133,6 +133,27 @@ describe('link lifecycle (src/link/lifecycle.ts)', function () {
     await waitFor('reconnect', () => attempts.length === 2);
     await sleep(100);
     expect(probes, 'the old connection\'s watchdog is gone').to.equal(after);
+    await link.stop();
+  });
+
+  it('keep-alive: whatever the peer sends counts as an answer (a pong queued behind a backlog is late, the link is alive); silent, it drops', async () => {
+    const { link, lines } = scripted();
+    link.start();
+    link.up();
+    let probes = 0;
+    link.keepAlive({
+      intervalMs: 30,
+      probe: () => void probes++, // never answered: the answer is behind the backlog
+      timedOut: { message: 'X did not answer', why: 'ping timeout', fields: { interval_ms: 30 } },
+    });
+    // The backlog being read: something arrives every 10 ms for 10 intervals.
+    const reading = setInterval(() => link.heard(), 10);
+    await sleep(300);
+    clearInterval(reading);
+    expect(probes, 'probes kept going').to.be.at.least(5);
+    expect(link.isUp, 'up while data arrives').to.equal(true);
+    expect(lines.filter((l) => /X did not answer/.test(l))).to.deep.equal([]);
+    await waitFor('the watchdog fires once the peer falls silent', () => !link.isUp);
     await link.stop();
   });
 

@@ -178,6 +178,7 @@ export class AmiSource extends EventEmitter<PbxSourceEvents> implements PbxSourc
     // Events become call events here; responses go back to asterisk-manager (answerAction).
     const reader = new AmiFrameReader((record) => {
       if (!attempt.live) return;
+      this.link.heard();
       const inventory = this.inventoryRead;
       if (inventory && record.actionid === inventory.id && record.event !== undefined) {
         if (record.event === 'Status') inventory.items.push(snapshotOf(record, this.clock()));

@@ -250,7 +250,9 @@ export class AriSource extends EventEmitter<PbxSourceEvents> implements PbxSourc
     ws.removeAllListeners('error');
     ws.removeAllListeners('pong');
     ws.on('message', ((data: unknown) => {
-      if (attempt.live) this.onFrame(data);
+      if (!attempt.live) return;
+      this.link.heard();
+      this.onFrame(data);
     }) as never);
     ws.on('close', ((code: number) => {
       if (attempt.live) this.link.lost(`event WebSocket closed (${code})`);
