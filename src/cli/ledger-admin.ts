@@ -203,7 +203,7 @@ export async function ledgerCopy(opts: { from: string; to: string; passwordFile?
   let dst: Ledger | undefined;
   try {
     src = await Ledger.open(from);
-    dst = await Ledger.open(to);
+    dst = await Ledger.open(to, { statementTimeoutMs: 0 });
     out.write(`copying ${src.path} into ${dst.path}\n`);
     out.write(`${'table'.padEnd(16)}${'sqlite'.padStart(10)}${'postgres'.padStart(10)}${'added'.padStart(10)}\n`);
     const tables = await copyLedger(src, dst, (t) => out.write(`${t.table.padEnd(16)}${String(t.from).padStart(10)}${String(t.to).padStart(10)}${String(t.added).padStart(10)}\n`));

@@ -97,7 +97,9 @@ export async function withLedger(
  */
 export async function openLedger(path: string | LedgerTarget, err: NodeJS.WritableStream = process.stderr): Promise<Ledger | undefined> {
   try {
-    return await Ledger.open(path, { log: { info: (message) => err.write(`mctb: ${message}\n`) } });
+    // No time limit on a statement: a report over ten million calls on PostgreSQL may need more
+    // than the daemon's 30 s, and the user at the terminal can stop it.
+    return await Ledger.open(path, { log: { info: (message) => err.write(`mctb: ${message}\n`) }, statementTimeoutMs: 0 });
   } catch (e) {
     if (!(e instanceof LedgerDirectoryError)) throw e;
     err.write(`mctb: ${e.message}\n`);

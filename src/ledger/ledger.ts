@@ -35,6 +35,12 @@ export interface OpenOptions {
   log?: { info(message: string, meta?: Record<string, unknown>): unknown; warn?(message: string, meta?: Record<string, unknown>): unknown };
   /** The daemon's site (config `site`): written on the calls it records and the texts it creates. */
   site?: string;
+  /**
+   * PostgreSQL: a statement unanswered after this many ms fails (default 30 s: the daemon's
+   * retry queue then takes over from a database that stopped answering); 0, none (the command
+   * line's reports and ledger commands over a big ledger: the user can press Ctrl-C).
+   */
+  statementTimeoutMs?: number;
 }
 
 /** Where the ledger is: an SQLite file, or a PostgreSQL database (ledger.driver). */
@@ -210,6 +216,7 @@ export class Ledger {
       url: target.url,
       password: target.password,
       max: target.max,
+      queryTimeoutMs: opts.statementTimeoutMs,
       applicationName: `mctb${opts.site ? ` ${opts.site}` : ''}`,
       onError: (err) => opts.log?.warn?.('a ledger connection failed while idle; the next statement opens a new one', { error: err.message }),
     });

@@ -120,6 +120,8 @@ export interface PgOptions {
   onError?: (err: Error) => void;
   /** A name for pg_stat_activity (the site). */
   applicationName?: string;
+  /** A statement unanswered after this many ms fails (default 30 s); 0, never. */
+  queryTimeoutMs?: number;
 }
 
 /** pg.Pool options for a ledger connection (also the active/standby lock's own connection). */
@@ -139,7 +141,7 @@ export function poolConfig(o: PgOptions): pg.PoolConfig {
     idleTimeoutMillis: 30_000,
     // A database that stops answering (not one that closed the connection: that fails at once)
     // fails a statement after this, and the daemon's retry queue takes over.
-    query_timeout: 30_000,
+    query_timeout: o.queryTimeoutMs ?? 30_000,
     keepAlive: true,
     application_name: o.applicationName ?? 'mctb',
     types: TYPES,

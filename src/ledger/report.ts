@@ -113,7 +113,8 @@ export async function ledgerReport(sideConnection: () => Promise<SqliteFile | un
   const p = { $since: since, $until: until, $b: businessParam(businesses) };
   // Two connections share the work (sqlite3 runs each on a thread of its own): calls, contacts
   // and replies on a second, read-only one; the texts, their delays, missed callers and
-  // recovered ones on this one.
+  // recovered ones on this one. (PostgreSQL: no second connection of SQLite's kind; each serial()
+  // below takes a connection of the pool, so three run at once.)
   const side = await sideConnection();
   const sideWork = (side ?? db)
     .serial(async (s) => {
@@ -178,11 +179,13 @@ export async function ledgerReport(sideConnection: () => Promise<SqliteFile | un
          AND ${inBusinesses('s.business')} AND s.submitted_at IS NOT NULL`,
       p,
     );
-    const mr = await s.get<{ missed: number; recovered: number }>(MISSED_AND_RECOVERED_SQL, { ...p, $within: RECOVERED_WITHIN_MS });
     const filtered = await s.all<{ business: string; n: number }>(FILTERED_SQL, p);
-    return { texts, median: median(delays?.delays ?? null), missedCallers: mr?.missed ?? 0, recovered: mr?.recovered ?? 0, filtered };
+    return { texts, median: median(delays?.delays ?? null), filtered };
   });
-  const [a, b] = await Promise.all([sideWork, mainWork]);
+  // Queued behind mainWork on SQLite's one connection; on PostgreSQL a third connection of the
+  // pool, so the report's three shares run side by side there.
+  const recoveredWork = db.serial((s) => s.get<{ missed: number; recovered: number }>(MISSED_AND_RECOVERED_SQL, { ...p, $within: RECOVERED_WITHIN_MS }));
+  const [a, b, mr] = await Promise.all([sideWork, mainWork, recoveredWork]);
   return {
     calls: a.calls,
     texts: b.texts,
@@ -192,8 +195,8 @@ export async function ledgerReport(sideConnection: () => Promise<SqliteFile | un
     optOuts: a.optOuts,
     replyRate: a.texted > 0 ? a.repliers / a.texted : null,
     medianMsToText: b.median,
-    missedCallers: b.missedCallers,
-    recovered: b.recovered,
+    missedCallers: mr?.missed ?? 0,
+    recovered: mr?.recovered ?? 0,
     filtered: b.filtered,
   };
 }

@@ -5,11 +5,14 @@
 import { expect } from 'chai';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { displayUrl, Ledger, LedgerDirectoryError } from '../../src/ledger/ledger';
 import { forEachEngine, freshTarget } from '../support/engines';
 import { tempDir } from '../support/harness';
 import { mctb, startDaemon, yamlConfig } from '../support/cli';
 import { startPipeline, type Pipeline } from '../support/pipeline';
+import { openLedger as openLedgerForCommand } from '../../src/cli/read-config';
+import type { PgDatabase } from '../../src/ledger/postgres';
 
 function recorder(): { lines: string[]; log: { info(message: string): void } } {
   const lines: string[] = [];
@@ -105,5 +108,47 @@ describe('ledger: opening an SQLite file', function () {
     expect(made.code, made.stderr).to.equal(0);
     expect(made.stderr).to.equal(`mctb: created a new, empty ledger at ${join(tmp.dir, 'mctb.db')}\n`);
     expect((await mctb(['optout', 'list', '-c', file])).stderr).to.equal('');
+  });
+});
+
+// PostgreSQL only: a statement's time limit (SQLite has none: a file does not hang).
+describe('ledger: a statement time limit on PostgreSQL', function () {
+  this.timeout(30_000);
+  const dbOf = (l: Ledger) => (l as unknown as { db: PgDatabase }).db;
+
+  it('the daemon\'s default fails a statement the database leaves unanswered; 0 waits as long as it takes', async () => {
+    const target = await freshTarget('postgres');
+    const limited = await Ledger.open(target, { statementTimeoutMs: 300 });
+    try {
+      let failed: Error | undefined;
+      await dbOf(limited).get('SELECT pg_sleep(1.5) AS x').catch((e: Error) => (failed = e));
+      expect(failed?.message, 'a 1.5 s statement under a 300 ms limit').to.match(/timeout/i);
+      expect((await dbOf(limited).get<{ one: number }>('SELECT 1 AS one'))?.one, 'the ledger still answers').to.equal(1);
+    } finally {
+      await limited.close();
+    }
+    const unlimited = await Ledger.open(target, { statementTimeoutMs: 0 });
+    try {
+      expect(await dbOf(unlimited).get('SELECT pg_sleep(1.5) AS x')).to.have.property('x');
+    } finally {
+      await unlimited.close();
+    }
+    const byDefault = await Ledger.open(target);
+    try {
+      expect(dbOf(byDefault).pool.options.query_timeout, 'the daemon\'s').to.equal(30_000);
+    } finally {
+      await byDefault.close();
+    }
+  });
+
+  it('commands (mctb report, mctb ledger ...) open it with no limit: a report over ten million calls may take longer than 30 s', async () => {
+    const said = new PassThrough();
+    const ledger = await openLedgerForCommand(await freshTarget('postgres'), said);
+    try {
+      expect(ledger).to.not.equal(undefined);
+      expect(dbOf(ledger!).pool.options.query_timeout).to.equal(0);
+    } finally {
+      await ledger?.close();
+    }
   });
 });
