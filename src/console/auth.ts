@@ -41,7 +41,11 @@ export class Auth {
   constructor(
     private readonly ledger: Ledger,
     private readonly cfg: ConsoleConfig,
-    private readonly businessNames: () => readonly string[],
+    /**
+     * The businesses a staff user's list is checked against; undefined on a ledger several sites
+     * share, where a user may be given another site's business (its threads are in the ledger).
+     */
+    private readonly businessNames: () => readonly string[] | undefined,
     private readonly clock: () => number,
   ) {}
 
@@ -79,7 +83,7 @@ export class Auth {
     if (!s) return undefined;
     if (now - s.lastSeenAt > TOUCH_EVERY_MS) await this.ledger.sessions.touch(idHash, now);
     const known = this.businessNames();
-    const businesses = s.user.role === 'owner' ? undefined : s.user.businesses.filter((b) => known.includes(b));
+    const businesses = s.user.role === 'owner' ? undefined : s.user.businesses.filter((b) => known === undefined || known.includes(b));
     return { user: s.user, businesses, csrf: s.csrf, idHash };
   }
 

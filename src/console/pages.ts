@@ -35,7 +35,7 @@ export function registerPages(app: FastifyInstance, ctx: ConsoleContext): void {
     const t = await threadOf(ctx, req);
     if (!t) return notFound(reply);
     const b = businessOf(ctx, t.business);
-    const [items, on, allUsers] = await Promise.all([ctx.ledger.threads.timeline(t), ctx.ledger.threads.conversationNumber(t.business, t.number), ctx.ledger.users.list()]);
+    const [items, sender, allUsers] = await Promise.all([ctx.ledger.threads.timeline(t), senderOf(ctx, t), ctx.ledger.users.list()]);
     const users = allUsers.filter((u) => u.role === 'owner' || u.businesses.includes(t.business));
     return ctx.views.page(reply, 'thread', {
       title: t.name ?? showNumber(t.number),
@@ -46,8 +46,8 @@ export function registerPages(app: FastifyInstance, ctx: ConsoleContext): void {
       items: timelineView(items, zoneOf(b), ctx.clock()),
       waiting: items.some((i) => i.type === 'out' && i.state === 'scheduled' && (i.kind === 'text_back' || i.kind === 'follow_up')),
       users,
-      blocked: blockedReason(t, b),
-      from: b ? showNumber(sourceOf(b, ctx.config(), on)) : '',
+      blocked: blockedReason(ctx, t, sender),
+      from: sender ? `${showNumber(sender.from)}${sender.site !== undefined ? ` (through site ${sender.site})` : ''}` : '',
       maxLength: MAX_REPLY,
     });
   });
@@ -63,17 +63,16 @@ export function registerPages(app: FastifyInstance, ctx: ConsoleContext): void {
     if (!t) return notFound(reply);
     const text = cleanText(field(req, 'text'), MAX_REPLY);
     if (!text) return reply.code(400).type('text/plain').send('the text is empty\n');
-    const b = businessOf(ctx, t.business);
+    const sender = await senderOf(ctx, t);
     // The page disables the box; the server refuses too (a hand-made POST, a stale page).
-    const blocked = blockedReason(t, b);
-    if (blocked || !b) return reply.code(409).type('text/plain').send(`not sent: ${blocked ?? 'the business is no longer configured'}\n`);
+    const blocked = blockedReason(ctx, t, sender);
+    if (blocked || !sender) return reply.code(409).type('text/plain').send(`not sent: ${blocked ?? 'nobody can text this contact from here'}\n`);
     const now = ctx.clock();
-    const on = await ctx.ledger.threads.conversationNumber(b.name, t.number);
-    const id = await ctx.ledger.sends.schedule({ business: b.name, number: t.number, sourceAddr: sourceOf(b, ctx.config(), on), body: text, dueAt: now, kind: 'console', sentBy: v.user.name }, now);
+    const id = await ctx.ledger.sends.schedule({ business: t.business, number: t.number, sourceAddr: sender.from, body: text, dueAt: now, kind: 'console', sentBy: v.user.name, site: sender.site }, now);
     await ctx.ledger.threads.handled(t, false, now);
-    ctx.log.info('console reply queued', { send: id, user: v.user.name, business: b.name, thread: t.id });
-    ctx.pokeOutbox();
-    await ctx.changed(b.name, t.id, 'text');
+    ctx.log.info('console reply queued', { send: id, user: v.user.name, business: t.business, thread: t.id, ...(sender.site !== undefined ? { through_site: sender.site } : {}) });
+    if (sender.site === undefined) ctx.pokeOutbox();
+    await ctx.changed(t.business, t.id, 'text');
     return back(ctx, req, reply, t);
   });
 
@@ -202,9 +201,31 @@ async function back(ctx: ConsoleContext, req: FastifyRequest, reply: FastifyRepl
   return reply.redirect(`/threads/${t.id}`, 303);
 }
 
+/**
+ * Who texts this thread's contact: this daemon, from its business's number; or, on a ledger
+ * several sites share, for a business this daemon does not serve, the site that last texted the
+ * contact for it, from the number it used (that site's outbox sends the reply). Undefined: nobody.
+ */
+async function senderOf(ctx: ConsoleContext, t: ThreadRow): Promise<{ from: string; site?: string } | undefined> {
+  const b = businessOf(ctx, t.business);
+  if (b) return { from: sourceOf(b, ctx.config(), await ctx.ledger.threads.conversationNumber(b.name, t.number)) };
+  if (!sharedLedger(ctx)) return undefined;
+  const last = await ctx.ledger.threads.lastSender(t.business, t.number);
+  return last && { from: last.sourceAddr, site: last.site };
+}
+
+/** Several daemons (sites) may write this ledger: PostgreSQL. */
+export function sharedLedger(ctx: ConsoleContext): boolean {
+  return ctx.config().ledger.driver === 'postgres';
+}
+
 /** Why nobody may text this contact from here, or undefined. */
-function blockedReason(t: ThreadRow, b: BusinessConfig | undefined): string | undefined {
-  if (!b) return 'This business is no longer in the configuration.';
+function blockedReason(ctx: ConsoleContext, t: ThreadRow, sender: { from: string; site?: string } | undefined): string | undefined {
+  if (!sender) {
+    return sharedLedger(ctx)
+      ? 'No site has texted this contact for this business yet: answer from the console of the site that serves the business.'
+      : 'This business is no longer in the configuration.';
+  }
   if (t.opted_out) return 'This contact opted out (STOP): mctb sends them nothing until they text START.';
   if (t.do_not_text) return 'This contact is marked do-not-text in Contacts.';
   return undefined;

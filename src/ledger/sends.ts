@@ -18,7 +18,7 @@ export class Sends {
 
   /** A send not tied to a call (test texts, confirmations). */
   schedule(send: NewSend, now: number): Promise<number> {
-    return this.db.serial((s) => insertSend(s, null, { kind: 'manual', ...send }, now, this.db.site));
+    return this.db.serial((s) => insertSend(s, null, { kind: 'manual', ...send }, now, send.site ?? this.db.site));
   }
 
   /**

@@ -179,6 +179,20 @@ export class Threads {
     return row?.on ?? undefined;
   }
 
+  /**
+   * On a ledger shared by several sites: the site that last texted this contact for the business
+   * and the number it texted from (a console reply to a business this daemon does not text for
+   * goes out through that site); undefined when no site has.
+   */
+  async lastSender(business: string, number: string): Promise<{ site: string; sourceAddr: string } | undefined> {
+    const row = await this.db.get<{ site: string; source_addr: string }>(
+      `SELECT site, source_addr FROM sends INDEXED BY sends_thread
+       WHERE number = ? AND business = ? AND site IS NOT NULL AND kind <> 'staff_alert' ORDER BY created_at DESC LIMIT 1`,
+      [number, business],
+    );
+    return row ? { site: row.site, sourceAddr: row.source_addr } : undefined;
+  }
+
   async addNote(threadId: number, author: string, body: string, now: number): Promise<number> {
     return (await this.db.run(`INSERT INTO notes (thread_id, author, body, created_at) VALUES (?,?,?,?)`, [threadId, author, body, now])).lastID;
   }

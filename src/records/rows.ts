@@ -87,6 +87,11 @@ export interface NewSend {
    * of the business's thread with that number in place of THREAD_MARK (src/notify/events.ts).
    */
   replyThread?: string;
+  /**
+   * The site whose daemon sends it, on a ledger shared by several (a console reply to a business
+   * another site texts for); default: this daemon's.
+   */
+  site?: string;
 }
 
 export interface SendRow {

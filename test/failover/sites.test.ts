@@ -1,13 +1,15 @@
 // Many PBXs, one ledger: two daemons (sites north and south), each with its own PBX, SMSC and
 // businesses, share one PostgreSQL. Each texts its own callers once, from its own outbox; a STOP
 // received by one is honoured by the other for the business they share; either one's ledger shows
-// the other's threads (the console reads them).
+// the other's threads (the console reads them), and a reply typed in one site's console to a
+// business only the other serves goes out through the other's gateway.
 
 import { expect } from 'chai';
 import { Ledger } from '../../src/ledger/ledger';
 import { business, waitFor } from '../support/harness';
 import { pgLedger } from '../support/pg-ledger';
 import { startPipeline, type Pipeline } from '../support/pipeline';
+import { addUser, httpSession, post } from '../support/console';
 import { callerNumber, missedCall, NO_LIMITS, tally } from '../support/reliability';
 
 describe('failover: many daemons (sites) on one PostgreSQL ledger', function () {
@@ -86,5 +88,35 @@ describe('failover: many daemons (sites) on one PostgreSQL ledger', function () 
     const numbers = new Set(northView.map((t) => t.number));
     for (const c of southCalls) expect(numbers.has(c.number), `north's console shows south's caller ${c.number}`).to.equal(true);
     expect((await south.daemon.ledgerHandle.threads.list({ business: 'Brightside Dental', limit: 100 })).map((t) => t.number)).to.include(northCalls[0].number);
+  });
+  it("one console for every site: staff of a business only south serves read its threads in north's console, and a reply typed there goes out through south's gateway, from the number south texted them from", async () => {
+    const pg = await pgLedger('sites-console');
+    const ledger = { driver: 'postgres', url: pg.url, password: pg.password, pool: 4 };
+    const VET = '+15550001005';
+    north = await startPipeline({ smsc: { messageIdPrefix: 'north-' }, businesses: [business({ name: 'Brightside Dental', dids: ['+15550001000'], limits: NO_LIMITS })], top: { site: 'north', ledger, console: { listen: '127.0.0.1:0' } } });
+    south = await startPipeline({ smsc: { messageIdPrefix: 'south-' }, businesses: [business({ name: 'Southside Vet', dids: [VET], source_addr: VET, limits: NO_LIMITS })], top: { site: 'south', ledger } });
+    reader = await Ledger.open({ driver: 'postgres', url: pg.full });
+    await addUser(reader, 'sue', 'staff', ['Southside Vet']);
+    const base = `http://127.0.0.1:${north.daemon.consolePort}`;
+
+    const call = missedCall(400, callerNumber(400), 'voicemail');
+    await south.pbx.play(call.events);
+    const textBack = await waitFor("south's text-back", () => south!.smsc.submits.find((s) => s.destination === call.number), 10_000);
+    const thread = await waitFor('the thread', async () => (await reader!.threads.list({ business: 'Southside Vet', limit: 10 })).find((t) => t.number === call.number), 10_000, 50);
+
+    const sue = await httpSession(base, 'sue');
+    const inbox = await (await fetch(`${base}/inbox`, { headers: { cookie: sue.cookie } })).text();
+    expect(inbox, "south's thread in north's inbox, for south's staff").to.contain(`/threads/${thread.id}`);
+    const page = await (await fetch(`${base}/threads/${thread.id}`, { headers: { cookie: sue.cookie } })).text();
+    expect(page).to.match(/through site south/);
+    expect(page).to.not.match(/data-testid="blocked"/);
+
+    const res = await post(base, `/threads/${thread.id}/reply`, { _csrf: sue.csrf, text: 'We can see Rex at 3 today.' }, { cookie: sue.cookie });
+    expect(res.status).to.equal(303);
+    const reply = await waitFor("the reply at south's SMSC", () => south!.smsc.submits.find((s) => s.destination === call.number && s.text === 'We can see Rex at 3 today.'), 10_000);
+    expect([textBack.source, reply.source], "from the business's number, as south's text-back").to.deep.equal([VET, VET]);
+    expect(north.smsc.submits.filter((s) => s.destination === call.number), "nothing through north's gateway").to.deep.equal([]);
+    const row = await reader.database.get<{ site: string; sent_by: string; state: string }>(`SELECT site, sent_by, state FROM sends WHERE kind = 'console' AND number = ?`, [call.number]);
+    expect(row).to.include({ site: 'south', sent_by: 'sue' });
   });
 });
