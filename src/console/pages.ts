@@ -3,7 +3,7 @@
 // answers 404 like one that does not exist, whichever route asks.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { BusinessConfig } from '../config/types';
+import type { BusinessConfig, Config } from '../config/types';
 import type { ThreadRow, TimelineItem } from '../ledger/threads';
 import { countSegments } from '../messages/encoding';
 import { sourceOf } from '../plans/call';
@@ -209,21 +209,23 @@ async function back(ctx: ConsoleContext, req: FastifyRequest, reply: FastifyRepl
 async function senderOf(ctx: ConsoleContext, t: ThreadRow): Promise<{ from: string; site?: string } | undefined> {
   const b = businessOf(ctx, t.business);
   if (b) return { from: sourceOf(b, ctx.config(), await ctx.ledger.threads.conversationNumber(b.name, t.number)) };
-  if (!sharedLedger(ctx)) return undefined;
+  if (!sharedLedger(ctx.config())) return undefined;
   const last = await ctx.ledger.threads.lastSender(t.business, t.number);
-  return last && { from: last.sourceAddr, site: last.site };
+  // This site texted them once, but no longer serves the business: as on a ledger of its own.
+  if (!last || last.site === ctx.config().site) return undefined;
+  return { from: last.sourceAddr, site: last.site };
 }
 
 /** Several daemons (sites) may write this ledger: PostgreSQL. */
-export function sharedLedger(ctx: ConsoleContext): boolean {
-  return ctx.config().ledger.driver === 'postgres';
+export function sharedLedger(config: Config): boolean {
+  return config.ledger.driver === 'postgres';
 }
 
 /** Why nobody may text this contact from here, or undefined. */
 function blockedReason(ctx: ConsoleContext, t: ThreadRow, sender: { from: string; site?: string } | undefined): string | undefined {
   if (!sender) {
-    return sharedLedger(ctx)
-      ? 'No site has texted this contact for this business yet: answer from the console of the site that serves the business.'
+    return sharedLedger(ctx.config())
+      ? 'This site does not serve this business, and no other site has texted this contact for it yet: answer from the console of the site that serves it.'
       : 'This business is no longer in the configuration.';
   }
   if (t.opted_out) return 'This contact opted out (STOP): mctb sends them nothing until they text START.';

@@ -23,7 +23,7 @@ import type { Logger } from '../log';
 import { Auth, type Viewer } from './auth';
 import { LiveHub, type Change } from './live';
 import { assetFile, Views } from './views';
-import { registerPages } from './pages';
+import { registerPages, sharedLedger } from './pages';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -72,7 +72,7 @@ export class ConsoleServer {
     app.addHook('onRoute', (r) => {
       for (const method of ([] as string[]).concat(r.method)) if (method !== 'HEAD') this.routes.push({ method, url: r.url, public: PUBLIC.has(r.url) });
     });
-    const auth = new Auth(this.deps.ledger, cfg, () => (this.deps.config().ledger.driver === 'postgres' ? undefined : this.deps.config().businesses.map((b) => b.name)), this.deps.clock);
+    const auth = new Auth(this.deps.ledger, cfg, () => (sharedLedger(this.deps.config()) ? undefined : this.deps.config().businesses.map((b) => b.name)), this.deps.clock);
     const ctx: ConsoleContext = {
       ...this.deps,
       cfg,

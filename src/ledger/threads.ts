@@ -187,7 +187,7 @@ export class Threads {
   async lastSender(business: string, number: string): Promise<{ site: string; sourceAddr: string } | undefined> {
     const row = await this.db.get<{ site: string; source_addr: string }>(
       `SELECT site, source_addr FROM sends INDEXED BY sends_thread
-       WHERE number = ? AND business = ? AND site IS NOT NULL AND kind <> 'staff_alert' ORDER BY created_at DESC LIMIT 1`,
+       WHERE number = ? AND business = ? AND site IS NOT NULL ORDER BY created_at DESC LIMIT 1`,
       [number, business],
     );
     return row ? { site: row.site, sourceAddr: row.source_addr } : undefined;

@@ -29,21 +29,49 @@ const timeless = (ev: CallEvent): CallEvent => ({ ...ev, at: 0 });
 describe('AMI connection', function () {
   this.timeout(20_000);
 
-  it('reconnects when the PBX stops answering Ping (socket open, peer dead)', async () => {
+  /** A PBX that never answers Ping, and a source connected to it (Ping every 300 ms). */
+  async function pingless() {
     const server = new AmiReplayServer({ ignorePing: true });
     const port = await server.listen();
     const { logger, lines } = testLogger();
     const source = new AmiSource({ host: '127.0.0.1', port, username: 'mctb', secret: 'x', ping_interval_ms: 300, check_presentation: false }, logger);
-    let logins = 0;
-    server.on('login', () => logins++);
+    const seen = { logins: 0 };
+    server.on('login', () => seen.logins++);
     source.start();
+    const close = async () => {
+      await source.stop();
+      await server.close();
+    };
+    return { server, lines, seen, close };
+  }
+
+  it('reconnects when the PBX stops answering Ping (socket open, peer dead)', async () => {
+    const { server, lines, seen, close } = await pingless();
     try {
-      await waitFor('a second login after the Ping timeout', () => logins >= 2, 10_000);
+      await waitFor('a second login after the Ping timeout', () => seen.logins >= 2, 10_000);
       expect(lines.some((l) => /did not answer Ping/.test(l))).to.equal(true);
       expect(server.actions.filter((a) => a.action.toLowerCase() === 'ping').length).to.be.at.least(1);
     } finally {
-      await source.stop();
-      await server.close();
+      await close();
+    }
+  });
+
+  it('a PBX that sends events but whose Ping answer is late stays connected (what it sends counts); once silent, it is dropped', async () => {
+    const { server, lines, seen, close } = await pingless();
+    try {
+      await server.waitForLogin();
+      // An event the source has no use for every 50 ms for 6 Ping intervals: a backlog being read.
+      const until = Date.now() + 1800;
+      while (Date.now() < until) {
+        await server.play('Event: FullyBooted\r\nPrivilege: system,all\r\nStatus: Fully Booted\r\n\r\n');
+        await sleep(50);
+      }
+      expect(seen.logins, 'no reconnect while events arrive').to.equal(1);
+      expect(lines.filter((l) => /did not answer Ping/.test(l))).to.deep.equal([]);
+      await waitFor('a second login once the PBX falls silent', () => seen.logins >= 2, 10_000);
+      expect(lines.some((l) => /did not answer Ping/.test(l))).to.equal(true);
+    } finally {
+      await close();
     }
   });
 

@@ -118,5 +118,15 @@ describe('failover: many daemons (sites) on one PostgreSQL ledger', function () 
     expect(north.smsc.submits.filter((s) => s.destination === call.number), "nothing through north's gateway").to.deep.equal([]);
     const row = await reader.database.get<{ site: string; sent_by: string; state: string }>(`SELECT site, sent_by, state FROM sends WHERE kind = 'console' AND number = ?`, [call.number]);
     expect(row).to.include({ site: 'south', sent_by: 'sue' });
+
+    // A contact who only texted south (no site ever texted them): nobody can answer from north.
+    const texter = callerNumber(401);
+    south.smsc.sendText(texter, VET, 'Are you open on Sunday?');
+    const quiet = await waitFor('the texter\'s thread', async () => (await reader!.threads.list({ business: 'Southside Vet', limit: 10 })).find((t) => t.number === texter), 10_000, 50);
+    const quietPage = await (await fetch(`${base}/threads/${quiet.id}`, { headers: { cookie: sue.cookie } })).text();
+    expect(quietPage).to.match(/data-testid="blocked"[^>]*>This site does not serve this business/);
+    const refused = await post(base, `/threads/${quiet.id}/reply`, { _csrf: sue.csrf, text: 'Yes, 10 to 2.' }, { cookie: sue.cookie });
+    expect(refused.status).to.equal(409);
+    expect(await reader.database.get(`SELECT id FROM sends WHERE number = ? AND kind = 'console'`, [texter])).to.equal(undefined);
   });
 });

@@ -178,7 +178,6 @@ export class AmiSource extends EventEmitter<PbxSourceEvents> implements PbxSourc
     // Events become call events here; responses go back to asterisk-manager (answerAction).
     const reader = new AmiFrameReader((record) => {
       if (!attempt.live) return;
-      this.link.heard();
       const inventory = this.inventoryRead;
       if (inventory && record.actionid === inventory.id && record.event !== undefined) {
         if (record.event === 'Status') inventory.items.push(snapshotOf(record, this.clock()));
@@ -190,7 +189,12 @@ export class AmiSource extends EventEmitter<PbxSourceEvents> implements PbxSourc
     }, undefined, this.filter);
     this.reader = reader;
     if (socket) {
-      readSocketWith(socket, (text) => reader.push(text));
+      // Whatever arrives (even events the filter drops) shows the PBX alive: it answers the Ping
+      // outstanding, once per read rather than per frame.
+      readSocketWith(socket, (text) => {
+        if (attempt.live) this.link.heard();
+        reader.push(text);
+      });
       if (this.paused) socket.pause();
     }
   }
